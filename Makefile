@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each installs what it needs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: test demo lint typecheck unit deps clean bench
+
+deps: $(VENV)/.installed node_modules/.installed
+
+# Recreated when a requirements file changes (stale venv).
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+# `npm ci` reinstalls exactly the lockfile when it or package.json changes.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: deps
+	$(VENV)/bin/mypy
+
+unit: deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck unit
+
+demo: deps
+	$(PY) -m sync demo
+
+bench: deps
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .demo

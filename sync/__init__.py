@@ -1,0 +1,1 @@
+"""Dynamics 365 ↔ Marketo Engage sync, as Azure Functions in Python."""

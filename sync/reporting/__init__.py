@@ -1,0 +1,1 @@
+"""What the sync tells people: the status report and the errors export (HTTP and CLI alike)."""

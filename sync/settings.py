@@ -1,0 +1,293 @@
+"""Settings from environment variables (what Azure Functions app settings become).
+
+Validated once at start: a missing or malformed setting stops start-up with one message listing
+every problem and how to fix it. Secrets are `SecretStr` and their values never appear in a
+message, a log or `repr`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from sync.objects import FULL_COPY_ORDER, SyncObject
+
+DEFAULT_SCHEDULE: Final = "0 */1 * * * *"
+KEY_VAULT_PREFIX: Final = "@Microsoft.KeyVault("
+LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+_TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,29}$")
+
+
+def schedule_setting(obj: SyncObject) -> str:
+    return f"SYNC_SCHEDULE_{obj.value.upper()}"
+
+
+class SettingsError(Exception):
+    """Raised at start when the configuration cannot work; the message lists every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        plural = "problem" if len(problems) == 1 else "problems"
+        super().__init__(
+            f"The sync cannot start: {len(problems)} configuration {plural}.\n{lines}\n"
+            'Set these as app settings of the Function app (Azure) or under "Values" in '
+            "local.settings.json (local runs); local.settings.sample.json lists every setting."
+        )
+
+
+def _url(value: str, *, name: str, https_only: bool) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an absolute URL")
+    if parts.scheme == "http" and (https_only or parts.hostname not in LOOPBACK_HOSTS):
+        raise ValueError("must use https:// (plain http is accepted only for local emulators)")
+    return value.strip().rstrip("/")
+
+
+def _existing_file(value: Path) -> Path:
+    if not value.is_file():
+        raise ValueError(f"{str(value)!r} does not exist or is not a file")
+    return value
+
+
+class Settings(BaseModel):
+    """Every setting the code reads. Field descriptions double as the fix in error messages."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
+
+    dataverse_url: str = Field(
+        alias="DATAVERSE_URL",
+        description="The Dataverse org URL, e.g. https://contoso.crm.dynamics.com.",
+    )
+    dataverse_tenant_id: str | None = Field(
+        None, alias="DATAVERSE_TENANT_ID", description="Entra ID tenant (GUID or domain) of the org."
+    )
+    dataverse_client_id: str | None = Field(
+        None,
+        alias="DATAVERSE_CLIENT_ID",
+        description="App registration (client) id of the Dataverse application user; with a "
+        "user-assigned managed identity, that identity's client id.",
+    )
+    dataverse_client_secret: SecretStr | None = Field(
+        None,
+        alias="DATAVERSE_CLIENT_SECRET",
+        description="Client secret of the app registration; leave unset to use the managed identity.",
+    )
+    dataverse_authority: str = Field(
+        "https://login.microsoftonline.com",
+        alias="DATAVERSE_AUTHORITY",
+        description="Entra ID authority host (https).",
+    )
+    marketo_base_url: str = Field(
+        alias="MARKETO_BASE_URL",
+        description="Marketo instance root without /rest or /identity, e.g. https://123-ABC-456.mktorest.com.",
+    )
+    marketo_client_id: str = Field(
+        alias="MARKETO_CLIENT_ID", description="Client id of the Marketo LaunchPoint custom service."
+    )
+    marketo_client_secret: SecretStr = Field(
+        alias="MARKETO_CLIENT_SECRET", description="Client secret of the Marketo LaunchPoint custom service."
+    )
+    marketo_rate_limit_calls: int = Field(
+        100, gt=0, alias="MARKETO_RATE_LIMIT_CALLS", description="Marketo calls allowed per window."
+    )
+    marketo_rate_limit_window_s: float = Field(
+        20.0, gt=0, alias="MARKETO_RATE_LIMIT_WINDOW_S", description="Length of the rate window, seconds."
+    )
+    marketo_max_concurrency: int = Field(
+        10, gt=0, le=10, alias="MARKETO_MAX_CONCURRENCY", description="Concurrent Marketo calls (1-10)."
+    )
+    marketo_daily_call_budget: int = Field(
+        40000,
+        gt=0,
+        alias="MARKETO_DAILY_CALL_BUDGET",
+        description="Marketo calls per day this sync may use (default 80% of 50,000).",
+    )
+    sync_storage_connection: SecretStr = Field(
+        alias="SYNC_STORAGE_CONNECTION",
+        description="Table Storage for checkpoints, links and errors: a connection string, or a "
+        "table endpoint URL (https://<account>.table.core.windows.net) used with the managed "
+        "identity. Falls back to AzureWebJobsStorage.",
+    )
+    sync_table_prefix: str = Field(
+        "sync",
+        alias="SYNC_TABLE_PREFIX",
+        description="Prefix of the sync's table names (letters and digits, starts with a letter).",
+    )
+    sync_mapping_file: Path | None = Field(
+        None, alias="SYNC_MAPPING_FILE", description="Optional field-mapping file (JSON or YAML)."
+    )
+    sync_ca_file: Path | None = Field(
+        None,
+        alias="SYNC_CA_FILE",
+        description="Optional PEM file of extra CAs to trust (local emulators with --https).",
+    )
+    schedules: dict[SyncObject, str] = Field(
+        default_factory=lambda: dict.fromkeys(FULL_COPY_ORDER, DEFAULT_SCHEDULE),
+        description="Six-field NCRONTAB per object, UTC, from SYNC_SCHEDULE_<OBJECT>.",
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_unresolved_key_vault_reference(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().startswith(KEY_VAULT_PREFIX):
+            raise ValueError(
+                "is an unresolved Key Vault reference (it arrived literally as @Microsoft.KeyVault(...)). "
+                "Give the Function app's identity the 'Key Vault Secrets User' role on the vault and "
+                "check the SecretUri; the app settings blade shows the reference's status"
+            )
+        return value
+
+    @field_validator("dataverse_url")
+    @classmethod
+    def _dataverse_url(cls, value: str) -> str:
+        return _url(value, name="DATAVERSE_URL", https_only=False)
+
+    @field_validator("dataverse_authority")
+    @classmethod
+    def _authority(cls, value: str) -> str:
+        return _url(value, name="DATAVERSE_AUTHORITY", https_only=True)
+
+    @field_validator("marketo_base_url")
+    @classmethod
+    def _marketo_url(cls, value: str) -> str:
+        url = _url(value, name="MARKETO_BASE_URL", https_only=False)
+        if urlsplit(url).path.rstrip("/") in ("/rest", "/identity", "/bulk"):
+            raise ValueError("give the instance root, without /rest, /identity or /bulk")
+        return url
+
+    @field_validator("sync_table_prefix")
+    @classmethod
+    def _table_prefix(cls, value: str) -> str:
+        if not _TABLE_PREFIX.match(value):
+            raise ValueError(f"{value!r} is not 1-30 letters and digits starting with a letter")
+        return value
+
+    @field_validator("sync_mapping_file", "sync_ca_file")
+    @classmethod
+    def _file_exists(cls, value: Path | None) -> Path | None:
+        return None if value is None else _existing_file(value)
+
+    @field_validator("schedules")
+    @classmethod
+    def _ncrontab(cls, value: dict[SyncObject, str]) -> dict[SyncObject, str]:
+        bad = [f"{schedule_setting(o)}={e!r}" for o, e in value.items() if len(e.split()) != 6]
+        if bad:
+            raise ValueError(
+                f"{', '.join(bad)}: not a six-field NCRONTAB "
+                "'{second} {minute} {hour} {day} {month} {day-of-week}', e.g. '0 */1 * * * *' (UTC)"
+            )
+        return value
+
+    def schedule_for(self, obj: SyncObject) -> str:
+        return self.schedules[obj]
+
+    @property
+    def uses_client_secret(self) -> bool:
+        return self.dataverse_client_secret is not None
+
+    def summary(self) -> dict[str, Any]:
+        """What `check-config` shows: every setting, secrets masked, storage reduced to its endpoint."""
+        shown = self.model_dump(mode="json", exclude={"sync_storage_connection"})
+        shown["sync_storage"] = storage_endpoint(self.sync_storage_connection.get_secret_value())
+        return shown
+
+
+def storage_endpoint(connection: str) -> str:
+    """The table endpoint of a connection string or URL, without keys or SAS tokens."""
+    if connection.startswith(("https://", "http://")):
+        return connection.split("?", 1)[0]
+    parts = dict(p.split("=", 1) for p in connection.split(";") if "=" in p)
+    if parts.get("UseDevelopmentStorage") == "true":
+        return "development storage (Azurite, default ports)"
+    if "TableEndpoint" in parts:
+        return parts["TableEndpoint"]
+    scheme = parts.get("DefaultEndpointsProtocol", "https")
+    suffix = parts.get("EndpointSuffix", "core.windows.net")
+    return f"{scheme}://{parts.get('AccountName', '?')}.table.{suffix}"
+
+
+# Pydantic error types → what to tell an admin (policy as data).
+_PROBLEM_BY_ERROR_TYPE: Final[dict[str, str]] = {
+    "missing": "is missing",
+    "int_parsing": "is not a whole number",
+    "float_parsing": "is not a number",
+    "greater_than": "must be greater than {gt}",
+    "less_than_equal": "must be at most {le}",
+}
+
+
+def _environment_view(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The raw values the model reads, with the storage fall-backs the Functions host uses."""
+    view: dict[str, Any] = {k: v for k, v in environ.items() if v != ""}
+    if "SYNC_STORAGE_CONNECTION" not in view:
+        for fallback in (
+            "AzureWebJobsStorage",
+            "AzureWebJobsStorage__tableServiceUri",
+        ):
+            if fallback in view:
+                view["SYNC_STORAGE_CONNECTION"] = view[fallback]
+                break
+        else:
+            if "AzureWebJobsStorage__accountName" in view:
+                account = view["AzureWebJobsStorage__accountName"]
+                view["SYNC_STORAGE_CONNECTION"] = f"https://{account}.table.core.windows.net"
+    view["schedules"] = {obj: view.get(schedule_setting(obj), DEFAULT_SCHEDULE) for obj in FULL_COPY_ORDER}
+    return view
+
+
+_FIELD_BY_ALIAS: Final = {f.alias: f for f in Settings.model_fields.values() if f.alias}
+
+
+def _describe(error: Any) -> str:
+    name = str(error["loc"][0]) if error["loc"] else "settings"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if name == "schedules":
+        return message
+    template = _PROBLEM_BY_ERROR_TYPE.get(error["type"])
+    problem = template.format(**(error.get("ctx") or {})) if template else message
+    if name == "SYNC_STORAGE_CONNECTION" and error["type"] == "missing":
+        problem += " (and so is AzureWebJobsStorage)"
+    field = _FIELD_BY_ALIAS.get(name)
+    hint = f" {field.description}" if field is not None and field.description else ""
+    return f"{name}: {problem}.{hint}"
+
+
+def _cross_field_problems(view: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if "DATAVERSE_CLIENT_SECRET" in view:
+        for needed in ("DATAVERSE_TENANT_ID", "DATAVERSE_CLIENT_ID"):
+            if needed not in view:
+                problems.append(
+                    f"{needed} is missing: it is required when DATAVERSE_CLIENT_SECRET is set "
+                    "(client-credentials sign-in). Unset the secret to use the managed identity instead."
+                )
+    return problems
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Validate the whole configuration at once; raise `SettingsError` listing every problem."""
+    view = _environment_view(os.environ if environ is None else environ)
+    problems: list[str] = []
+    settings: Settings | None = None
+    try:
+        settings = Settings.model_validate(view)
+    except ValidationError as exc:
+        problems.extend(_describe(err) for err in exc.errors(include_url=False, include_input=False))
+    problems.extend(_cross_field_problems(view))
+    if problems or settings is None:
+        raise SettingsError(problems)
+    return settings
+
+
+def setting_names() -> list[str]:
+    """Every environment variable the code reads, for the sample settings file and the README."""
+    names = [f.alias for name, f in Settings.model_fields.items() if f.alias and name != "schedules"]
+    return names + [schedule_setting(obj) for obj in FULL_COPY_ORDER]

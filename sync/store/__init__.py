@@ -1,0 +1,51 @@
+"""Table Storage: checkpoints, leases, links + fingerprints, sync errors, run history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from azure.core.credentials import TokenCredential
+
+from sync.settings import Settings
+from sync.store.checkpoints import CheckpointStore
+from sync.store.errors import ErrorBackoff, ErrorStore
+from sync.store.leases import LeaseStore
+from sync.store.links import LinkStore
+from sync.store.runs import RunStore
+from sync.store.tables import StoreTables, service_client
+
+
+class SyncStore:
+    """Every store over one set of tables; `open` creates missing tables."""
+
+    def __init__(
+        self,
+        tables: StoreTables,
+        *,
+        backoff: ErrorBackoff | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.tables = tables
+        self.checkpoints = CheckpointStore(tables, clock)
+        self.leases = LeaseStore(tables, clock)
+        self.links = LinkStore(tables, clock)
+        self.errors = ErrorStore(tables, backoff, clock)
+        self.runs = RunStore(tables)
+
+    @classmethod
+    def open(
+        cls,
+        connection: str,
+        prefix: str,
+        *,
+        credential: TokenCredential | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> SyncStore:
+        tables = StoreTables(service_client(connection, credential), prefix)
+        tables.ensure()
+        return cls(tables, clock=clock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SyncStore:
+        return cls.open(settings.sync_storage_connection.get_secret_value(), settings.sync_table_prefix)

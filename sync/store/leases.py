@@ -1,0 +1,121 @@
+"""Leases: at most one run per object at a time, across instances and hosts.
+
+A lease is one row (PartitionKey "lease", RowKey = object) holding the owner and an expiry.
+Taking it is an atomic create, or a compare-and-swap on the row's ETag once the holder's expiry
+has passed (a crashed run's lease is taken over, never waited on forever). Single-entity
+operations only: Azurite ignores If-Match inside batch transactions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableEntity, UpdateMode
+from pydantic import BaseModel, ConfigDict
+
+from sync.store.keys import escape_key
+from sync.store.tables import StoreTables, Table
+
+_PARTITION: Final = "lease"
+
+
+class LeaseLost(Exception):
+    """The lease expired and someone else took it: stop writing, the other run owns the object now."""
+
+
+class Lease(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    object: str
+    owner: str
+    acquired_at: datetime
+    expires_at: datetime
+    etag: str
+
+
+class LeaseStore:
+    def __init__(
+        self, tables: StoreTables, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._table = tables.client(Table.LEASES)
+        self._clock = clock
+
+    def acquire(self, obj: str, owner: str, duration: timedelta) -> Lease | None:
+        """The lease if free, expired or already ours; None while another owner holds it."""
+        now = self._clock()
+        entity = {
+            "PartitionKey": _PARTITION,
+            "RowKey": escape_key(obj),
+            "object": obj,
+            "owner": owner,
+            "acquired_at": now,
+            "expires_at": now + duration,
+        }
+        try:
+            meta = self._table.create_entity(entity)
+            return self._lease(entity, meta["etag"])
+        except ResourceExistsError:
+            pass
+        try:
+            current = self._table.get_entity(_PARTITION, escape_key(obj))
+        except ResourceNotFoundError:
+            return None  # released and deleted between our two calls: let the next run take it
+        if current["owner"] != owner and current["expires_at"] > now:
+            return None
+        try:
+            meta = self._table.update_entity(
+                entity,
+                mode=UpdateMode.REPLACE,
+                etag=current.metadata["etag"],
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError:
+            return None  # another contender won the take-over
+        return self._lease(entity, meta["etag"])
+
+    def renew(self, lease: Lease, duration: timedelta) -> Lease:
+        now = self._clock()
+        entity = {
+            "PartitionKey": _PARTITION,
+            "RowKey": escape_key(lease.object),
+            "object": lease.object,
+            "owner": lease.owner,
+            "acquired_at": lease.acquired_at,
+            "expires_at": now + duration,
+        }
+        try:
+            meta = self._table.update_entity(
+                entity,
+                mode=UpdateMode.REPLACE,
+                etag=lease.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except (ResourceModifiedError, ResourceNotFoundError) as exc:
+            raise LeaseLost(f"lease on {lease.object} was taken over; {lease.owner} must stop") from exc
+        return self._lease(entity, meta["etag"])
+
+    def release(self, lease: Lease) -> None:
+        """Delete the row only if it is still ours; a lease already taken over is left alone."""
+        with contextlib.suppress(ResourceModifiedError, ResourceNotFoundError):
+            self._table.delete_entity(
+                _PARTITION,
+                escape_key(lease.object),
+                etag=lease.etag,
+                match_condition=MatchConditions.IfNotModified,
+            )
+
+    def current(self, obj: str) -> Lease | None:
+        try:
+            entity = self._table.get_entity(_PARTITION, escape_key(obj))
+        except ResourceNotFoundError:
+            return None
+        return self._lease(entity, str(entity.metadata["etag"]))
+
+    @staticmethod
+    def _lease(entity: TableEntity | dict[str, object], etag: str) -> Lease:
+        return Lease.model_validate({**entity, "etag": etag})

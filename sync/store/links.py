@@ -1,0 +1,238 @@
+"""Links: one Dynamics record (table, GUID) ↔ one Marketo record (object, id), with the fingerprint
+and values of the last sync.
+
+Layout for 10 million links. Table Storage indexes only (PartitionKey, RowKey), so each link is
+two rows: the link itself in `Links`, keyed by the Dynamics side, and an index row in
+`LinksByMarketo`, keyed by the Marketo side, pointing back. Both are point reads either way.
+
+PartitionKey = "<table or object>~<bucket>", bucket = hash(id) mod 16. Dataverse GUIDs and
+Marketo ids are sequential, so the hash is what spreads them. 16 buckets per object keep a
+partition at ~625,000 rows for 10M links, and give 16 partitions x ~2,000 entities/s of write
+headroom per object, over ten times what Marketo's 100 calls / 20 s x 300 records lets the sync
+write; yet a 300-record page still lands ~19 rows per partition, so batch transactions (one
+partition, <= 100 operations) stay full enough to be worth it.
+
+Index rows are written before link rows and a lookup by Marketo id checks that the link row
+points back, so a crash between the two writes, or a relink to another person, never yields a
+wrong answer: a stale index row reads as "no link".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableClient, TableEntity, TransactionOperation, UpdateMode
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sync.store.keys import bucket_of, escape_key, unescape_key
+from sync.store.limits import check_entity
+from sync.store.tables import StoreTables, Table
+
+BUCKETS: Final = 16
+MAX_BATCH: Final = 100
+MAX_KEYS_PER_QUERY: Final = 14
+
+
+class DynamicsRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table: str
+    id: str
+
+    @field_validator("id")
+    @classmethod
+    def _guid_lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class MarketoRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    object: str
+    id: str
+
+
+class Link(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    dynamics: DynamicsRef
+    marketo: MarketoRef
+    fingerprint: str = ""
+    synced: dict[str, Any] = Field(default_factory=dict)
+    deleted: bool = False
+    updated_at: datetime | None = None
+
+
+def _read_rows(client: TableClient, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], TableEntity]:
+    """Rows by (PartitionKey, RowKey): Table Storage allows 15 comparisons per filter, so the
+    partition's plus 14 RowKeys per query."""
+    by_partition: dict[str, list[str]] = defaultdict(list)
+    for pk, rk in dict.fromkeys(keys):
+        by_partition[pk].append(rk)
+    found: dict[tuple[str, str], TableEntity] = {}
+    for pk, row_keys in by_partition.items():
+        for start in range(0, len(row_keys), MAX_KEYS_PER_QUERY):
+            chunk = row_keys[start : start + MAX_KEYS_PER_QUERY]
+            params: dict[str, Any] = {"pk": pk} | {f"r{i}": rk for i, rk in enumerate(chunk)}
+            rows = " or ".join(f"RowKey eq @r{i}" for i in range(len(chunk)))
+            # spaces around the parentheses: the SDK substitutes @names split on whitespace
+            for entity in client.query_entities(f"PartitionKey eq @pk and ( {rows} )", parameters=params):
+                found[(pk, entity["RowKey"])] = entity
+    return found
+
+
+def _partition(kind: str, record_id: str) -> str:
+    return f"{escape_key(kind)}~{bucket_of(record_id, BUCKETS):x}"
+
+
+def _link_keys(ref: DynamicsRef) -> tuple[str, str]:
+    return _partition(ref.table, ref.id), escape_key(ref.id)
+
+
+def _index_keys(ref: MarketoRef) -> tuple[str, str]:
+    return _partition(ref.object, ref.id), escape_key(ref.id)
+
+
+class LinkStore:
+    def __init__(
+        self, tables: StoreTables, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._links = tables.client(Table.LINKS)
+        self._index = tables.client(Table.LINKS_BY_MARKETO)
+        self._names = {
+            Table.LINKS: tables.name_of(Table.LINKS),
+            Table.LINKS_BY_MARKETO: tables.name_of(Table.LINKS_BY_MARKETO),
+        }
+        self._clock = clock
+
+    # reads
+
+    def get_by_dynamics(self, ref: DynamicsRef) -> Link | None:
+        try:
+            return self._from_entity(self._links.get_entity(*_link_keys(ref)))
+        except ResourceNotFoundError:
+            return None
+
+    def get_by_marketo(self, ref: MarketoRef) -> Link | None:
+        try:
+            index = self._index.get_entity(*_index_keys(ref))
+        except ResourceNotFoundError:
+            return None
+        link = self.get_by_dynamics(DynamicsRef(table=index["dynamics_table"], id=index["dynamics_id"]))
+        return link if link is not None and link.marketo == ref else None
+
+    def get_many_by_dynamics(self, refs: Iterable[DynamicsRef]) -> dict[DynamicsRef, Link]:
+        """A page of lookups in few round trips: one query per partition and 14 keys."""
+        wanted = {_link_keys(ref): ref for ref in refs}
+        rows = _read_rows(self._links, wanted)
+        return {wanted[key]: self._from_entity(entity) for key, entity in rows.items()}
+
+    def get_many_by_marketo(self, refs: Iterable[MarketoRef]) -> dict[MarketoRef, Link]:
+        wanted = {_index_keys(ref): ref for ref in refs}
+        index_rows = _read_rows(self._index, wanted)
+        pointed = {
+            wanted[key]: DynamicsRef(table=row["dynamics_table"], id=row["dynamics_id"])
+            for key, row in index_rows.items()
+        }
+        links = self.get_many_by_dynamics(pointed.values())
+        found = {ref: links.get(dynamics) for ref, dynamics in pointed.items()}
+        return {ref: link for ref, link in found.items() if link is not None and link.marketo == ref}
+
+    def iter_table(self, table: str) -> Iterator[Link]:
+        """Every link of one Dynamics table (for "resync a field"), partition by partition."""
+        for bucket in range(BUCKETS):
+            pk = f"{escape_key(table)}~{bucket:x}"
+            for entity in self._links.query_entities("PartitionKey eq @pk", parameters={"pk": pk}):
+                yield self._from_entity(entity)
+
+    # writes
+
+    def upsert_many(self, links: Sequence[Link]) -> None:
+        """Store links in batch transactions (<= 100 per partition). Validates all before writing any."""
+        now = self._clock()
+        latest = {link.dynamics: link for link in links}  # one row per key per batch
+        index_rows = [self._index_entity(link) for link in latest.values()]
+        link_rows = [self._link_entity(link, now) for link in latest.values()]
+        for row in index_rows:
+            check_entity(self._names[Table.LINKS_BY_MARKETO], row)
+        for row in link_rows:
+            check_entity(self._names[Table.LINKS], row)
+        self._submit(self._index, index_rows)
+        self._submit(self._links, link_rows)
+
+    def upsert(self, link: Link) -> None:
+        self.upsert_many([link])
+
+    def mark_deleted(self, ref: DynamicsRef) -> Link | None:
+        link = self.get_by_dynamics(ref)
+        if link is None:
+            return None
+        marked = link.model_copy(update={"deleted": True})
+        self.upsert(marked)
+        return marked
+
+    def delete(self, link: Link) -> None:
+        """Drop both rows (Marketo person deleted: the link goes, the Dynamics record stays)."""
+        for client, keys in (
+            (self._links, _link_keys(link.dynamics)),
+            (self._index, _index_keys(link.marketo)),
+        ):
+            with contextlib.suppress(ResourceNotFoundError):
+                client.delete_entity(*keys)
+
+    # rows
+
+    @staticmethod
+    def _submit(client: TableClient, rows: list[dict[str, Any]]) -> None:
+        by_partition: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            by_partition[row["PartitionKey"]].append(row)
+        for partition_rows in by_partition.values():
+            for start in range(0, len(partition_rows), MAX_BATCH):
+                chunk = partition_rows[start : start + MAX_BATCH]
+                ops: list[tuple[TransactionOperation, dict[str, Any], dict[str, Any]]] = [
+                    (TransactionOperation.UPSERT, row, {"mode": UpdateMode.REPLACE}) for row in chunk
+                ]
+                client.submit_transaction(ops)
+
+    @staticmethod
+    def _index_entity(link: Link) -> dict[str, Any]:
+        pk, rk = _index_keys(link.marketo)
+        return {
+            "PartitionKey": pk,
+            "RowKey": rk,
+            "dynamics_table": link.dynamics.table,
+            "dynamics_id": link.dynamics.id,
+        }
+
+    @staticmethod
+    def _link_entity(link: Link, now: datetime) -> dict[str, Any]:
+        pk, rk = _link_keys(link.dynamics)
+        return {
+            "PartitionKey": pk,
+            "RowKey": rk,
+            "dynamics_table": link.dynamics.table,
+            "marketo_object": link.marketo.object,
+            "marketo_id": link.marketo.id,
+            "fingerprint": link.fingerprint,
+            "synced": json.dumps(link.synced, sort_keys=True, default=str),
+            "deleted": link.deleted,
+            "updated_at": now,
+        }
+
+    @staticmethod
+    def _from_entity(entity: TableEntity) -> Link:
+        return Link(
+            dynamics=DynamicsRef(table=entity["dynamics_table"], id=unescape_key(entity["RowKey"])),
+            marketo=MarketoRef(object=entity["marketo_object"], id=entity["marketo_id"]),
+            fingerprint=entity.get("fingerprint") or "",
+            synced=json.loads(entity.get("synced") or "{}"),
+            deleted=bool(entity.get("deleted", False)),
+            updated_at=entity.get("updated_at"),
+        )

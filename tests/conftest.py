@@ -1,0 +1,46 @@
+"""Shared fixtures: one Azurite table service per test session; fresh tables per test."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+
+from emulators.azurite import AzuriteTable
+from sync.store import SyncStore
+from sync.store.tables import StoreTables, service_client
+
+_prefixes = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[AzuriteTable]:
+    with AzuriteTable() as running:
+        yield running
+
+
+@pytest.fixture
+def storage_connection(azurite: AzuriteTable) -> str:
+    return azurite.connection_string
+
+
+@pytest.fixture
+def table_prefix() -> str:
+    """Each test gets its own tables, so tests never see each other's rows."""
+    return f"t{next(_prefixes)}x"
+
+
+@pytest.fixture
+def store(storage_connection: str, table_prefix: str) -> Iterator[SyncStore]:
+    opened = SyncStore.open(storage_connection, table_prefix)
+    yield opened
+    opened.tables.drop_all()
+
+
+@pytest.fixture
+def tables(storage_connection: str, table_prefix: str) -> Iterator[StoreTables]:
+    made = StoreTables(service_client(storage_connection), table_prefix)
+    made.ensure()
+    yield made
+    made.drop_all()
