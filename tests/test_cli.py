@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sync.objects import Direction
+from sync.store import SyncStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
+    clean.pop("AzureWebJobsStorage", None)
+    return subprocess.run(
+        [sys.executable, "-m", "sync", *args],
+        cwd=cwd,
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_check_config_with_a_bad_configuration_exits_2_and_lists_the_problems(tmp_path: Path) -> None:
+    result = _run(["check-config"], tmp_path, {"MARKETO_MAX_CONCURRENCY": "11"})
+    assert result.returncode == 2
+    assert "The sync cannot start: 6 configuration problems." in result.stderr
+    assert "MARKETO_MAX_CONCURRENCY: must be at most 10" in result.stderr
+
+
+def test_status_reads_local_settings_json_like_func_start(
+    tmp_path: Path, storage_connection: str, table_prefix: str
+) -> None:
+    store = SyncStore.open(storage_connection, table_prefix)
+    store.errors.record_failure(
+        "lead", Direction.DYNAMICS_TO_MARKETO, "g", operation="push", code="1003", message="x"
+    )
+    values = {
+        "DATAVERSE_URL": "https://contoso.crm.dynamics.com",
+        "MARKETO_BASE_URL": "https://123-ABC-456.mktorest.com",
+        "MARKETO_CLIENT_ID": "id",
+        "MARKETO_CLIENT_SECRET": "cli-secret",
+        "SYNC_STORAGE_CONNECTION": storage_connection,
+        "SYNC_TABLE_PREFIX": table_prefix,
+    }
+    (tmp_path / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": values}))
+    try:
+        status = _run(["status"], tmp_path, {})
+        config = _run(["check-config"], tmp_path, {})
+    finally:
+        store.tables.drop_all()
+    assert status.returncode == 0, status.stderr
+    lead = next(o for o in json.loads(status.stdout)["objects"] if o["object"] == "lead")
+    assert lead["errors"] == {"waiting_retry": 1, "parked": 0}
+    assert config.returncode == 0
+    assert "cli-secret" not in config.stdout
+    assert "AccountKey" not in config.stdout
