@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from emulators.azurite import AzuriteTable
+from emulators.launch import RunningEmulator, start_in_process
 from sync.store import SyncStore
 from sync.store.tables import StoreTables, service_client
 
@@ -44,3 +47,25 @@ def tables(storage_connection: str, table_prefix: str) -> Iterator[StoreTables]:
     made.ensure()
     yield made
     made.drop_all()
+
+
+@pytest.fixture
+def start_marketo(tmp_path: Path) -> Iterator[Callable[..., RunningEmulator]]:
+    """Start Marketo emulators over HTTPS (each with its own CA); all stop after the test."""
+    started: list[RunningEmulator] = []
+
+    def start(**options: Any) -> RunningEmulator:
+        running = start_in_process(
+            "marketo", https=True, state_dir=tmp_path / f"marketo-{len(started)}", **options
+        )
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture
+def marketo(start_marketo: Callable[..., RunningEmulator]) -> RunningEmulator:
+    return start_marketo()

@@ -1,0 +1,64 @@
+"""`python -m emulators <service> [options]`: serve one emulator until interrupted.
+
+When ready it prints exactly one JSON line on stdout (url, credentials, CA file) and nothing
+else there, so a script can read it and go."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from emulators.common.service import Latency
+from emulators.launch import FACTORIES, start_in_process
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m emulators")
+    parser.add_argument("service", choices=sorted(FACTORIES))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--https", action="store_true", help="serve TLS with a generated local CA")
+    parser.add_argument(
+        "--time-scale", type=float, default=1.0, help="divide limit windows and latencies by X"
+    )
+    parser.add_argument("--latency", choices=[m.value for m in Latency], default=Latency.NONE.value)
+    parser.add_argument("--seed", type=int, default=0, help="records per table/object to start with")
+    parser.add_argument("--state-dir", type=Path, help="where TLS files go (default: a temporary folder)")
+    parser.add_argument("--custom-objects", type=Path, help="Marketo: custom object types (JSON)")
+    args = parser.parse_args(argv)
+    if args.time_scale <= 0:
+        parser.error("--time-scale must be > 0")
+    options = (
+        {"custom_objects": args.custom_objects} if args.service == "marketo" and args.custom_objects else {}
+    )
+    running = start_in_process(
+        args.service,
+        https=args.https,
+        time_scale=args.time_scale,
+        latency=Latency(args.latency),
+        seed_count=args.seed,
+        host=args.host,
+        port=args.port,
+        state_dir=args.state_dir,
+        **options,
+    )
+    print(json.dumps(running.info), flush=True)
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    stop.wait()
+    running.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""A Marketo Engage REST emulator: identity, leads, activities, Lead Database objects, limits."""

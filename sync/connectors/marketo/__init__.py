@@ -1,0 +1,1 @@
+"""Marketo Engage REST client: token, envelope, limiter, error policy, paging, writers."""

@@ -1,0 +1,303 @@
+"""The production Marketo client against the emulator over HTTPS, one test per policy row."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from emulators.launch import RunningEmulator
+from sync.connectors.marketo.errors import (
+    MarketoAuthFailed,
+    MarketoFatal,
+    MarketoQuotaExhausted,
+    MarketoRetryable,
+)
+from tests.marketo_support import control, fault, marketo_connection, route_count
+
+
+def _people(n: int, start: int = 0) -> list[dict[str, Any]]:
+    return [
+        {"email": f"person{i}@example.com", "firstName": f"P{i}", "lastName": "Test"}
+        for i in range(start, start + n)
+    ]
+
+
+def test_a_push_of_650_persons_goes_in_300s_and_keeps_every_outcome_in_input_order(
+    marketo: RunningEmulator,
+) -> None:
+    conn = marketo_connection(marketo)
+    records = _people(650)
+    records[10] = {"email": "not-an-email", "lastName": "Bad"}
+    records[400] = {"email": "x@example.com", "favouriteColour": "blue"}
+    results = conn.persons.push(records)
+    assert len(results) == 650
+    assert route_count(marketo, "leads") == 3
+    assert [r.status for r in results[:3]] == ["created"] * 3
+    bad_email, unknown_field = results[10], results[400]
+    assert (bad_email.status, bad_email.reason and bad_email.reason.code) == ("skipped", "1003")
+    assert unknown_field.reason is not None and unknown_field.reason.code == "1006"
+    assert "favouriteColour" in unknown_field.reason.message
+    assert len(control(marketo, "GET", "data/lead")["rows"]) == 648
+
+
+def test_bodies_over_a_megabyte_are_split_before_marketo_refuses_them(marketo: RunningEmulator) -> None:
+    conn = marketo_connection(marketo)
+    conn.persons.client.call(
+        "POST",
+        "/rest/v1/leads/schema/fields.json",
+        json={"input": [{"name": "notes", "displayName": "Notes", "dataType": "text"}]},
+    )
+    records = [{**p, "notes": "n" * 5000} for p in _people(300)]  # ~1.5 MB in one 300-record call
+    results = conn.persons.push(records)
+    assert [r.status for r in results] == ["created"] * 300
+    assert route_count(marketo, "leads") == 2
+
+
+def test_query_returns_requested_fields_with_absent_values_as_none(marketo: RunningEmulator) -> None:
+    conn = marketo_connection(marketo)
+    conn.persons.push(_people(3))
+    rows = conn.persons.query(
+        "email",
+        ["person1@example.com", "person2@example.com", "nobody@example.com"],
+        ["email", "firstName", "phone"],
+    )
+    assert sorted((r["email"], r["firstName"], r["phone"]) for r in rows) == [
+        ("person1@example.com", "P1", None),
+        ("person2@example.com", "P2", None),
+    ]
+
+
+def test_a_long_query_goes_as_post_with_method_get_instead_of_an_over_long_uri(
+    marketo: RunningEmulator,
+) -> None:
+    conn = marketo_connection(marketo)
+    conn.persons.push(_people(300))
+    emails = [f"person{i}@example.com" for i in range(300)]  # ~7 KB of filter values
+    rows = conn.persons.query("email", emails, ["email"])
+    assert len(rows) == 300
+
+
+def test_the_token_is_reused_until_it_expires_then_replaced(marketo: RunningEmulator) -> None:
+    conn = marketo_connection(marketo)
+    for _ in range(3):
+        conn.persons.query("email", ["a@example.com"], ["email"])
+    assert conn.client.token.fetches == 1
+    control(marketo, "POST", "clock", {"advance_seconds": 3600})
+    conn.persons.query("email", ["a@example.com"], ["email"])
+    assert conn.client.token.fetches == 2
+
+
+@pytest.mark.parametrize("code", ["601", "602"])
+def test_an_invalid_or_expired_token_is_replaced_once_and_the_call_retried(
+    marketo: RunningEmulator, code: str
+) -> None:
+    conn = marketo_connection(marketo)
+    conn.persons.query("email", ["a@example.com"], ["email"])
+    fault(marketo, path="/rest/v1/leads.json", error_code=code, times=1)
+    conn.persons.query("email", ["a@example.com"], ["email"])
+    assert conn.client.token.fetches == 2
+
+
+def test_a_token_rejected_twice_in_a_row_is_fatal_not_an_endless_loop(marketo: RunningEmulator) -> None:
+    conn = marketo_connection(marketo)
+    fault(marketo, path="/rest/v1/leads.json", error_code="601", times=5)
+    with pytest.raises(MarketoFatal, match="freshly issued token"):
+        conn.persons.query("email", ["a@example.com"], ["email"])
+    assert route_count(marketo, "leads") == 2
+
+
+@pytest.mark.parametrize("code", ["604", "606", "608", "611", "615", "713"])
+def test_transient_marketo_errors_are_retried_until_the_call_succeeds(
+    marketo: RunningEmulator, code: str
+) -> None:
+    conn = marketo_connection(marketo)
+    fault(marketo, path="/rest/v1/leads.json", method="POST", error_code=code, times=2)
+    results = conn.persons.push(_people(1))
+    assert [r.status for r in results] == ["created"]
+    assert route_count(marketo, "leads") == 3
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_gateway_errors_are_retried(marketo: RunningEmulator, status: int) -> None:
+    conn = marketo_connection(marketo)
+    fault(marketo, path="/rest/v1/leads.json", status=status, times=1)
+    assert [r.status for r in conn.persons.push(_people(1))] == ["created"]
+
+
+def test_a_transient_error_that_never_clears_gives_up_after_the_configured_attempts(
+    marketo: RunningEmulator,
+) -> None:
+    conn = marketo_connection(marketo, max_attempts=4)
+    fault(marketo, path="/rest/v1/leads.json", error_code="611")
+    with pytest.raises(MarketoRetryable) as raised:
+        conn.persons.push(_people(1))
+    assert raised.value.code == "611"
+    assert route_count(marketo, "leads") == 4
+
+
+@pytest.mark.parametrize(
+    ("code", "message"), [("607", "Daily quota reached"), ("1029", "Export daily quota 500MB exceeded")]
+)
+def test_the_daily_quota_stops_cleanly_with_the_reset_time_and_no_retry(
+    marketo: RunningEmulator, code: str, message: str
+) -> None:
+    conn = marketo_connection(marketo)
+    fault(marketo, path="/rest/v1/leads.json", error_code=code, message=message)
+    with pytest.raises(MarketoQuotaExhausted) as raised:
+        conn.persons.push(_people(1))
+    assert raised.value.resets_at > datetime.now(UTC)
+    assert raised.value.resets_at - datetime.now(UTC) <= timedelta(days=1)
+    assert route_count(marketo, "leads") == 1
+
+
+def test_too_many_bulk_jobs_queued_is_retried_not_a_quota_stop(marketo: RunningEmulator) -> None:
+    conn = marketo_connection(marketo)
+    fault(marketo, path="/rest/v1/leads.json", error_code="1029", message="Too many jobs in queue", times=1)
+    assert [r.status for r in conn.persons.push(_people(1))] == ["created"]
+
+
+@pytest.mark.parametrize("code", ["603", "609", "610", "702"])
+def test_fatal_errors_fail_the_call_at_once(marketo: RunningEmulator, code: str) -> None:
+    conn = marketo_connection(marketo)
+    fault(marketo, path="/rest/v1/leads.json", error_code=code)
+    with pytest.raises(MarketoFatal) as raised:
+        conn.persons.push(_people(1))
+    assert raised.value.code == code
+    assert route_count(marketo, "leads") == 1
+
+
+def test_wrong_credentials_name_the_settings_to_fix(marketo: RunningEmulator) -> None:
+    conn = marketo_connection(marketo, MARKETO_CLIENT_SECRET="wrong-secret")
+    with pytest.raises(MarketoAuthFailed) as raised:
+        conn.persons.query("email", ["a@example.com"], ["email"])
+    assert "MARKETO_CLIENT_ID and MARKETO_CLIENT_SECRET" in str(raised.value)
+    assert "wrong-secret" not in str(raised.value)
+
+
+def test_a_burst_never_triggers_606_when_the_limiter_matches_marketo(start_marketo: Any) -> None:
+    # Marketo's 100 calls / 20 s, run ten times faster: 100 calls / 2 s.
+    emulator = start_marketo(time_scale=10.0)
+    conn = marketo_connection(emulator, MARKETO_RATE_LIMIT_CALLS="100", MARKETO_RATE_LIMIT_WINDOW_S="2")
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(lambda n: conn.persons.query("email", [f"p{n}@example.com"], ["email"]), range(250)))
+    elapsed = time.monotonic() - started
+    stats = control(emulator, "GET", "stats")
+    assert stats["by_route"]["leads"] == 250
+    assert stats["throttled"] == 0
+    assert elapsed >= 4.0  # 250 calls at 100 per 2 s cannot finish sooner: the limiter really waited
+
+
+def test_concurrent_pushes_never_exceed_ten_in_flight(start_marketo: Any) -> None:
+    emulator = start_marketo()
+    fault(emulator, path="/rest/v1/leads.json", delay_s=0.2)  # keep calls in flight
+    conn = marketo_connection(emulator, MARKETO_RATE_LIMIT_WINDOW_S="0.01")
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        outcomes = list(pool.map(lambda n: conn.persons.push(_people(1, start=n)), range(25)))
+    assert all(o[0].status == "created" for o in outcomes)
+    assert control(emulator, "GET", "stats")["throttled"] == 0
+
+
+def test_the_daily_budget_stops_calls_and_counts_marketos_own_usage(marketo: RunningEmulator) -> None:
+    other = marketo_connection(marketo)
+    for _ in range(3):  # another integration's calls today, plus its own usage read
+        other.persons.query("email", ["a@example.com"], ["email"])
+    conn = marketo_connection(marketo, MARKETO_DAILY_CALL_BUDGET="5")
+    assert conn.client.refresh_usage() == 4
+    conn.persons.query("email", ["a@example.com"], ["email"])  # the 5th call today
+    with pytest.raises(MarketoQuotaExhausted, match="MARKETO_DAILY_CALL_BUDGET"):
+        conn.persons.query("email", ["a@example.com"], ["email"])
+
+
+def test_lead_changes_and_deletions_are_read_after_a_paging_token(marketo: RunningEmulator) -> None:
+    conn = marketo_connection(marketo)
+    token = conn.activities.paging_token(datetime.now(UTC) - timedelta(minutes=1))
+    created = conn.persons.push(_people(2))
+    conn.persons.push([{"email": "person0@example.com", "firstName": "Renamed", "lastName": "Test"}])
+    conn.persons.push([{"email": "person1@example.com", "title": "CTO"}])  # title is not a requested field
+    conn.persons.delete([created[1].id or 0])
+    pages = list(conn.activities.iter_lead_changes(token, ["firstName", "email"]))
+    activities = [a for p in pages for a in p.activities]
+    assert [(a["activityTypeId"], a["leadId"]) for a in activities] == [
+        (12, created[0].id),
+        (12, created[1].id),
+        (13, created[0].id),
+    ]
+    change = activities[2]["fields"][0]
+    assert (change["name"], change["oldValue"], change["newValue"]) == ("firstName", "P0", "Renamed")
+    assert {"name": "Source", "value": "Web service API"} in activities[2]["attributes"]
+    deleted = [a for p in conn.activities.iter_deleted_leads(token) for a in p.activities]
+    assert [(a["activityTypeId"], a["leadId"]) for a in deleted] == [(37, created[1].id)]
+
+
+def test_deleted_leads_older_than_14_days_are_pruned(marketo: RunningEmulator) -> None:
+    conn = marketo_connection(marketo)
+    token = conn.activities.paging_token(datetime.now(UTC) - timedelta(minutes=1))
+    created = conn.persons.push(_people(1))
+    conn.persons.delete([created[0].id or 0])
+    control(marketo, "POST", "clock", {"advance_seconds": 15 * 24 * 3600})
+    assert [a for p in conn.activities.iter_deleted_leads(token) for a in p.activities] == []
+
+
+def test_custom_person_fields_can_be_created_described_and_used_as_lookup(marketo: RunningEmulator) -> None:
+    conn = marketo_connection(marketo)
+    created = conn.persons.create_fields(
+        [{"name": "dynamicsId", "displayName": "Dynamics Id", "dataType": "string"}]
+    )
+    assert [r.status for r in created] == ["created"]
+    schema = conn.persons.describe()
+    assert schema.fields["dynamicsId"].dataType == "string"
+    assert ("dynamicsId",) in schema.searchable
+    conn.persons.push([{"email": "a@example.com", "dynamicsId": "6b29fc40-ca47-1067-b31d-00dd010662da"}])
+    updated = conn.persons.push(
+        [{"dynamicsId": "6b29fc40-ca47-1067-b31d-00dd010662da", "firstName": "Ada"}],
+        action="updateOnly",
+        lookup_field="dynamicsId",
+    )
+    assert [r.status for r in updated] == ["updated"]
+
+
+def test_companies_opportunities_roles_and_sales_persons_sync_query_and_delete(
+    marketo: RunningEmulator,
+) -> None:
+    conn = marketo_connection(marketo)
+    assert [
+        r.status for r in conn.companies.sync([{"externalCompanyId": "acc-1", "company": "Contoso"}])
+    ] == ["created"]
+    assert [
+        r.status for r in conn.companies.sync([{"externalCompanyId": "acc-1", "company": "Contoso Ltd"}])
+    ] == ["updated"]
+    assert conn.companies.query("externalCompanyId", ["acc-1"], ["company"])[0]["company"] == "Contoso Ltd"
+    assert [
+        r.status for r in conn.sales_persons.sync([{"externalSalesPersonId": "u-1", "email": "o@x.com"}])
+    ] == ["created"]
+    opportunity = conn.opportunities.sync([{"externalOpportunityId": "opp-1", "name": "Big deal"}])[0]
+    assert opportunity.status == "created" and opportunity.marketoGUID
+    nameless = conn.opportunities.sync([{"externalOpportunityId": "opp-2"}])[0]
+    assert nameless.reason is not None and "name" in nameless.reason.message
+    person = conn.persons.push(_people(1))[0]
+    role = {"externalOpportunityId": "opp-1", "leadId": person.id, "role": "Decision Maker"}
+    assert [r.status for r in conn.opportunity_roles.sync([{**role, "isPrimary": True}])] == ["created"]
+    found = conn.opportunity_roles.query("dedupeFields", [role], ["isPrimary"])
+    assert [r["isPrimary"] for r in found] == [True]
+    assert [r.status for r in conn.companies.delete([{"externalCompanyId": "acc-1"}])] == ["deleted"]
+    assert conn.companies.query("externalCompanyId", ["acc-1"]) == []
+
+
+def test_custom_objects_sync_describe_and_delete(marketo: RunningEmulator) -> None:
+    conn = marketo_connection(marketo)
+    projects = conn.custom_object("dynamicsProject_c")
+    described = projects.describe()
+    assert described["dedupeFields"] == ["projectId"]
+    assert described["relationships"][0]["field"] == "leadId"
+    assert [
+        r.status for r in projects.sync([{"projectId": "p-1", "projectName": "Apollo", "budget": 1200.5}])
+    ] == ["created"]
+    assert projects.query("projectId", ["p-1"], ["projectName", "budget"])[0]["budget"] == 1200.5
+    assert [r.status for r in projects.delete([{"projectId": "p-1"}])] == ["deleted"]
+    with pytest.raises(MarketoFatal, match="Custom object 'nope_c' not found"):
+        conn.custom_object("nope_c").describe()
