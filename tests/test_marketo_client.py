@@ -301,3 +301,46 @@ def test_custom_objects_sync_describe_and_delete(marketo: RunningEmulator) -> No
     assert [r.status for r in projects.delete([{"projectId": "p-1"}])] == ["deleted"]
     with pytest.raises(MarketoFatal, match="Custom object 'nope_c' not found"):
         conn.custom_object("nope_c").describe()
+
+
+def test_a_bulk_import_runs_through_its_lifecycle_and_reports_failed_rows(start_marketo: Any) -> None:
+    emulator = start_marketo(time_scale=20.0)
+    conn = marketo_connection(emulator)
+    bulk = conn.bulk_persons(poll_s=0.02)
+    records: list[dict[str, Any]] = _people(500)
+    records[7] = {"email": "broken", "firstName": "Bad", "lastName": "Row"}
+    (batch_id,) = bulk.start_import(records)
+    assert bulk.import_status(batch_id).status == "Queued"
+    done = bulk.wait_for_import(batch_id, timeout_s=10)
+    assert (done.status, done.processed, done.failed) == ("Complete", 499, 1)
+    failures = bulk.import_failures(batch_id)
+    assert [(f["email"], f["Import Failure Reason"]) for f in failures] == [
+        ("broken", "Invalid email address 'broken'")
+    ]
+    assert control(emulator, "GET", "data/lead")["count"] == 499
+
+
+def test_a_bulk_extract_returns_every_person_in_the_window_as_rows(start_marketo: Any) -> None:
+    emulator = start_marketo(time_scale=20.0)
+    conn = marketo_connection(emulator)
+    conn.persons.push(_people(40))
+    now = datetime.now(UTC)
+    rows = conn.bulk_persons(poll_s=0.02).extract(
+        ["id", "email", "phone"], "createdAt", now - timedelta(days=1), now + timedelta(days=1), timeout_s=10
+    )
+    assert len(rows) == 40
+    assert rows[0]["phone"] == "null"  # Marketo writes an empty field as null
+    with pytest.raises(MarketoFatal, match="at most 31 days"):
+        conn.bulk_persons().extract(["id"], "createdAt", now - timedelta(days=40), now)
+
+
+def test_realistic_latency_makes_a_300_person_push_take_about_a_second_scaled(start_marketo: Any) -> None:
+    from emulators.common.service import Latency
+
+    emulator = start_marketo(latency=Latency.REALISTIC, time_scale=10.0)
+    conn = marketo_connection(emulator)
+    conn.persons.query("email", ["warm@example.com"], ["email"])  # token and connection first
+    started = time.monotonic()
+    conn.persons.push(_people(300))
+    elapsed = time.monotonic() - started
+    assert 0.12 <= elapsed < 1.0  # (0.25 s + 300 x 4 ms) / 10 = 0.145 s

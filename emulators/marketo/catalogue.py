@@ -211,7 +211,8 @@ ERRORS: Final[dict[str, str]] = {
     "709": "{detail}",
     "710": "Parent folder not found",
     "1003": "{detail}",
-    "1029": "Too many jobs in queue",
+    "1016": "Too many imports",
+    "1029": "{detail}",
 }
 
 # Record-level reasons.

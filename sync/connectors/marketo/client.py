@@ -69,16 +69,38 @@ class MarketoClient:
         params: dict[str, Any] | None = None,
         json: Any = None,
         data: dict[str, Any] | None = None,
+        files: dict[str, Any] | None = None,
     ) -> Envelope:
         """One logical call; raises MarketoQuotaExhausted, MarketoFatal, or the last transient error."""
+        result = self._call(method, path, params=params, json=json, data=data, files=files, raw=False)
+        assert isinstance(result, Envelope)
+        return result
+
+    def download(self, path: str, params: dict[str, Any] | None = None) -> bytes:
+        """A file endpoint (bulk extract, import failures): the body, under the same limits and policy."""
+        result = self._call("GET", path, params=params, json=None, data=None, files=None, raw=True)
+        assert isinstance(result, bytes)
+        return result
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None,
+        json: Any,
+        data: dict[str, Any] | None,
+        files: dict[str, Any] | None,
+        raw: bool,
+    ) -> Envelope | bytes:
         if path != USAGE_PATH:
             self._refresh_usage_if_due()
         reauthenticated = False
 
-        def attempt() -> Envelope:
+        def attempt() -> Envelope | bytes:
             nonlocal reauthenticated
             try:
-                return self._attempt(method, path, params, json, data)
+                return self._attempt(method, path, params, json, data, files, raw)
             except MarketoReauthenticate:
                 if reauthenticated:
                     raise MarketoFatal(
@@ -132,8 +154,15 @@ class MarketoClient:
         log.warning("Marketo call retried", extra={"attempt": state.attempt_number, "error": str(error)})
 
     def _attempt(
-        self, method: str, path: str, params: dict[str, Any] | None, json: Any, data: dict[str, Any] | None
-    ) -> Envelope:
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json: Any,
+        data: dict[str, Any] | None,
+        files: dict[str, Any] | None,
+        raw: bool,
+    ) -> Envelope | bytes:
         token = self.token.get()
         with self.limiter.slot():
             response = self.transport.request(
@@ -142,10 +171,13 @@ class MarketoClient:
                 params=params,
                 json=json,
                 data=data,
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                files=files,
+                headers={"Authorization": f"Bearer {token}"},
             )
         if response.status_code != 200:
             self._raise_for_status(response)
+        if raw and not response.headers.get("Content-Type", "").startswith("application/json"):
+            return response.content
         try:
             envelope = Envelope.model_validate(response.json())
         except ValueError as exc:

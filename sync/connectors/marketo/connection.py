@@ -7,6 +7,7 @@ from typing import Any
 
 from sync.connectors.marketo.activities import ActivityApi
 from sync.connectors.marketo.auth import MarketoToken
+from sync.connectors.marketo.bulk import BulkPersonApi
 from sync.connectors.marketo.client import MarketoClient
 from sync.connectors.marketo.lead_database import LeadDatabaseApi
 from sync.connectors.marketo.limiter import MarketoLimiter
@@ -56,6 +57,9 @@ class MarketoConnection:
     @property
     def sales_persons(self) -> LeadDatabaseApi:
         return LeadDatabaseApi(self.client, "salespersons")
+
+    def bulk_persons(self, poll_s: float = 5.0) -> BulkPersonApi:
+        return BulkPersonApi(self.client, poll_s)
 
     def custom_object(self, name: str) -> LeadDatabaseApi:
         return LeadDatabaseApi(self.client, f"customobjects/{name}")
