@@ -30,12 +30,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="records per table/object to start with")
     parser.add_argument("--state-dir", type=Path, help="where TLS files go (default: a temporary folder)")
     parser.add_argument("--custom-objects", type=Path, help="Marketo: custom object types (JSON)")
+    parser.add_argument("--rate-calls", type=int, help="Marketo: calls per rate window (default 100)")
+    parser.add_argument("--rate-window", type=float, help="Marketo: rate window in seconds (default 20)")
+    parser.add_argument("--concurrency", type=int, help="Marketo: concurrent calls (default 10)")
+    parser.add_argument("--daily-quota", type=int, help="Marketo: calls per day (default 50000)")
     args = parser.parse_args(argv)
     if args.time_scale <= 0:
         parser.error("--time-scale must be > 0")
-    options = (
-        {"custom_objects": args.custom_objects} if args.service == "marketo" and args.custom_objects else {}
-    )
+    options: dict[str, object] = {}
+    if args.service == "marketo":
+        given = {
+            "custom_objects": args.custom_objects,
+            "calls": args.rate_calls,
+            "window_s": args.rate_window,
+            "concurrency": args.concurrency,
+            "daily_quota": args.daily_quota,
+        }
+        options = {k: v for k, v in given.items() if v is not None}
     running = start_in_process(
         args.service,
         https=args.https,
