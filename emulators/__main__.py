@@ -23,9 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--https", action="store_true", help="serve TLS with a generated local CA")
-    parser.add_argument(
-        "--time-scale", type=float, default=1.0, help="divide limit windows and latencies by X"
-    )
+    parser.add_argument("--time-scale", type=float, default=1.0, help="divide limit windows and latencies by X")
     parser.add_argument("--latency", choices=[m.value for m in Latency], default=Latency.NONE.value)
     parser.add_argument("--seed", type=int, default=0, help="records per table/object to start with")
     parser.add_argument("--state-dir", type=Path, help="where TLS files go (default: a temporary folder)")

@@ -17,9 +17,7 @@ from typing import Final, Self
 
 ACCOUNT: Final = "devstoreaccount1"
 # Azurite's well-known development key: public, documented, not a secret.
-ACCOUNT_KEY: Final = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
+ACCOUNT_KEY: Final = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 ROOT: Final = Path(__file__).resolve().parent.parent
 
 
@@ -81,9 +79,7 @@ class AzuriteTable:
         last_output = ""
         for _ in range(3):
             port = _free_port()
-            process = subprocess.Popen(
-                self._command(port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT
-            )
+            process = subprocess.Popen(self._command(port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
             deadline = time.monotonic() + self.start_timeout_s
             while time.monotonic() < deadline and process.poll() is None:
                 if _answers(port):

@@ -38,16 +38,22 @@ class RunningEmulator:
 def _marketo(clock: EmulatorClock, latency: Latency, options: dict[str, Any]) -> EmulatorService:
     from emulators.marketo.routes import MarketoService, load_custom_object_types
 
-    types_file = (
-        options.pop("custom_objects", None) or Path(__file__).parent / "marketo" / "custom_objects.json"
-    )
-    return MarketoService(
-        clock, latency, custom_object_types=load_custom_object_types(Path(types_file)), **options
-    )
+    types_file = options.pop("custom_objects", None) or Path(__file__).parent / "marketo" / "custom_objects.json"
+    return MarketoService(clock, latency, custom_object_types=load_custom_object_types(Path(types_file)), **options)
+
+
+def _dataverse(clock: EmulatorClock, latency: Latency, options: dict[str, Any]) -> EmulatorService:
+    from emulators.dataverse.catalogue import load_custom_tables
+    from emulators.dataverse.routes import DataverseService
+
+    tables_file = options.pop("tables", None)
+    custom = load_custom_tables(Path(tables_file)) if tables_file else []
+    return DataverseService(clock, latency, custom_tables=custom, **options)
 
 
 FACTORIES: dict[str, Callable[[EmulatorClock, Latency, dict[str, Any]], EmulatorService]] = {
-    "marketo": _marketo
+    "marketo": _marketo,
+    "dataverse": _dataverse,
 }
 
 
@@ -105,7 +111,5 @@ def start_subprocess(service_name: str, *args: str, timeout_s: float = 30.0) -> 
     line = process.stdout.readline()
     if not line:
         process.wait(timeout=timeout_s)
-        raise RuntimeError(
-            f"the {service_name} emulator exited with {process.returncode} before it was ready"
-        )
+        raise RuntimeError(f"the {service_name} emulator exited with {process.returncode} before it was ready")
     return EmulatorProcess(process, json.loads(line))

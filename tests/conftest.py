@@ -55,9 +55,7 @@ def start_marketo(tmp_path: Path) -> Iterator[Callable[..., RunningEmulator]]:
     started: list[RunningEmulator] = []
 
     def start(**options: Any) -> RunningEmulator:
-        running = start_in_process(
-            "marketo", https=True, state_dir=tmp_path / f"marketo-{len(started)}", **options
-        )
+        running = start_in_process("marketo", https=True, state_dir=tmp_path / f"marketo-{len(started)}", **options)
         started.append(running)
         return running
 
@@ -69,3 +67,23 @@ def start_marketo(tmp_path: Path) -> Iterator[Callable[..., RunningEmulator]]:
 @pytest.fixture
 def marketo(start_marketo: Callable[..., RunningEmulator]) -> RunningEmulator:
     return start_marketo()
+
+
+@pytest.fixture
+def start_dataverse(tmp_path: Path) -> Iterator[Callable[..., RunningEmulator]]:
+    """Start Dataverse emulators over HTTPS (each with its own CA); all stop after the test."""
+    started: list[RunningEmulator] = []
+
+    def start(**options: Any) -> RunningEmulator:
+        running = start_in_process("dataverse", https=True, state_dir=tmp_path / f"dataverse-{len(started)}", **options)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture
+def dataverse(start_dataverse: Callable[..., RunningEmulator]) -> RunningEmulator:
+    return start_dataverse()

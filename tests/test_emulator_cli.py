@@ -8,9 +8,7 @@ from emulators.launch import start_subprocess
 
 
 def test_the_marketo_emulator_prints_its_ready_line_and_serves_https_with_its_options() -> None:
-    process = start_subprocess(
-        "marketo", "--https", "--seed", "7", "--rate-calls", "2", "--rate-window", "60"
-    )
+    process = start_subprocess("marketo", "--https", "--seed", "7", "--rate-calls", "2", "--rate-window", "60")
     try:
         info = process.info
         assert set(info) == {"service", "url", "client_id", "client_secret", "ca_file"}

@@ -23,9 +23,7 @@ BASE_ENV = {
 
 
 @pytest.fixture
-def app_env(
-    monkeypatch: pytest.MonkeyPatch, storage_connection: str, table_prefix: str
-) -> Iterator[SyncStore]:
+def app_env(monkeypatch: pytest.MonkeyPatch, storage_connection: str, table_prefix: str) -> Iterator[SyncStore]:
     for name, value in BASE_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("SYNC_STORAGE_CONNECTION", storage_connection)
@@ -35,9 +33,7 @@ def app_env(
     store.tables.drop_all()
 
 
-def _call(
-    fn: func.Function, method: str, route: str, params: dict[str, str] | None = None
-) -> func.HttpResponse:
+def _call(fn: func.Function, method: str, route: str, params: dict[str, str] | None = None) -> func.HttpResponse:
     req = func.HttpRequest(method=method, url=f"http://localhost/api/{route}", body=b"", params=params or {})
     response = fn.get_user_function()(req)
     assert isinstance(response, func.HttpResponse)
@@ -120,9 +116,7 @@ def test_errors_endpoint_exports_csv_and_refuses_unknown_objects(app_env: SyncSt
     functions = index_functions(import_function_app())
     csv_response = _call(functions["sync_errors"], "GET", "sync/errors", {"format": "csv", "object": "lead"})
     rows = list(csv.DictReader(io.StringIO(csv_response.get_body().decode())))
-    assert [(r["record_id"], r["code"], r["direction"]) for r in rows] == [
-        ("77", "0x80040217", "marketo_to_dynamics")
-    ]
+    assert [(r["record_id"], r["code"], r["direction"]) for r in rows] == [("77", "0x80040217", "marketo_to_dynamics")]
 
     bad = _call(functions["sync_errors"], "GET", "sync/errors", {"object": "person"})
     assert bad.status_code == 400

@@ -21,8 +21,7 @@ from tests.marketo_support import control, fault, marketo_connection, route_coun
 
 def _people(n: int, start: int = 0) -> list[dict[str, Any]]:
     return [
-        {"email": f"person{i}@example.com", "firstName": f"P{i}", "lastName": "Test"}
-        for i in range(start, start + n)
+        {"email": f"person{i}@example.com", "firstName": f"P{i}", "lastName": "Test"} for i in range(start, start + n)
     ]
 
 
@@ -92,9 +91,7 @@ def test_the_token_is_reused_until_it_expires_then_replaced(marketo: RunningEmul
 
 
 @pytest.mark.parametrize("code", ["601", "602"])
-def test_an_invalid_or_expired_token_is_replaced_once_and_the_call_retried(
-    marketo: RunningEmulator, code: str
-) -> None:
+def test_an_invalid_or_expired_token_is_replaced_once_and_the_call_retried(marketo: RunningEmulator, code: str) -> None:
     conn = marketo_connection(marketo)
     conn.persons.query("email", ["a@example.com"], ["email"])
     fault(marketo, path="/rest/v1/leads.json", error_code=code, times=1)
@@ -111,9 +108,7 @@ def test_a_token_rejected_twice_in_a_row_is_fatal_not_an_endless_loop(marketo: R
 
 
 @pytest.mark.parametrize("code", ["604", "606", "608", "611", "615", "713"])
-def test_transient_marketo_errors_are_retried_until_the_call_succeeds(
-    marketo: RunningEmulator, code: str
-) -> None:
+def test_transient_marketo_errors_are_retried_until_the_call_succeeds(marketo: RunningEmulator, code: str) -> None:
     conn = marketo_connection(marketo)
     fault(marketo, path="/rest/v1/leads.json", method="POST", error_code=code, times=2)
     results = conn.persons.push(_people(1))
@@ -245,9 +240,7 @@ def test_deleted_leads_older_than_14_days_are_pruned(marketo: RunningEmulator) -
 
 def test_custom_person_fields_can_be_created_described_and_used_as_lookup(marketo: RunningEmulator) -> None:
     conn = marketo_connection(marketo)
-    created = conn.persons.create_fields(
-        [{"name": "dynamicsId", "displayName": "Dynamics Id", "dataType": "string"}]
-    )
+    created = conn.persons.create_fields([{"name": "dynamicsId", "displayName": "Dynamics Id", "dataType": "string"}])
     assert [r.status for r in created] == ["created"]
     schema = conn.persons.describe()
     assert schema.fields["dynamicsId"].dataType == "string"
@@ -265,16 +258,16 @@ def test_companies_opportunities_roles_and_sales_persons_sync_query_and_delete(
     marketo: RunningEmulator,
 ) -> None:
     conn = marketo_connection(marketo)
-    assert [
-        r.status for r in conn.companies.sync([{"externalCompanyId": "acc-1", "company": "Contoso"}])
-    ] == ["created"]
-    assert [
-        r.status for r in conn.companies.sync([{"externalCompanyId": "acc-1", "company": "Contoso Ltd"}])
-    ] == ["updated"]
+    assert [r.status for r in conn.companies.sync([{"externalCompanyId": "acc-1", "company": "Contoso"}])] == [
+        "created"
+    ]
+    assert [r.status for r in conn.companies.sync([{"externalCompanyId": "acc-1", "company": "Contoso Ltd"}])] == [
+        "updated"
+    ]
     assert conn.companies.query("externalCompanyId", ["acc-1"], ["company"])[0]["company"] == "Contoso Ltd"
-    assert [
-        r.status for r in conn.sales_persons.sync([{"externalSalesPersonId": "u-1", "email": "o@x.com"}])
-    ] == ["created"]
+    assert [r.status for r in conn.sales_persons.sync([{"externalSalesPersonId": "u-1", "email": "o@x.com"}])] == [
+        "created"
+    ]
     opportunity = conn.opportunities.sync([{"externalOpportunityId": "opp-1", "name": "Big deal"}])[0]
     assert opportunity.status == "created" and opportunity.marketoGUID
     nameless = conn.opportunities.sync([{"externalOpportunityId": "opp-2"}])[0]
@@ -294,9 +287,9 @@ def test_custom_objects_sync_describe_and_delete(marketo: RunningEmulator) -> No
     described = projects.describe()
     assert described["dedupeFields"] == ["projectId"]
     assert described["relationships"][0]["field"] == "leadId"
-    assert [
-        r.status for r in projects.sync([{"projectId": "p-1", "projectName": "Apollo", "budget": 1200.5}])
-    ] == ["created"]
+    assert [r.status for r in projects.sync([{"projectId": "p-1", "projectName": "Apollo", "budget": 1200.5}])] == [
+        "created"
+    ]
     assert projects.query("projectId", ["p-1"], ["projectName", "budget"])[0]["budget"] == 1200.5
     assert [r.status for r in projects.delete([{"projectId": "p-1"}])] == ["deleted"]
     with pytest.raises(MarketoFatal, match="Custom object 'nope_c' not found"):

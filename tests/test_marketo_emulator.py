@@ -37,9 +37,7 @@ class Caller:
             },
         ).json()["access_token"]
 
-    def __call__(
-        self, method: str, path: str, swagger_path: str | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
+    def __call__(self, method: str, path: str, swagger_path: str | None = None, **kwargs: Any) -> dict[str, Any]:
         response = self.session.request(
             method,
             f"{self.emulator.url}{path}",
@@ -92,9 +90,7 @@ def test_every_response_validates_against_adobes_swagger_schemas(marketo: Runnin
     ).json()
     assert list(_validator(identity, "/identity/oauth/token", "get").iter_errors(token_body)) == []
 
-    since = call(
-        "GET", "/rest/v1/activities/pagingtoken.json", params={"sinceDatetime": "2020-01-01T00:00:00Z"}
-    )
+    since = call("GET", "/rest/v1/activities/pagingtoken.json", params={"sinceDatetime": "2020-01-01T00:00:00Z"})
     pushed = call(
         "POST",
         "/rest/v1/leads.json",
@@ -186,9 +182,7 @@ def test_marketorestpython_works_unchanged_against_the_emulator(
 ) -> None:
     from marketorestpython.client import MarketoClient as ThirdPartyClient
 
-    monkeypatch.setenv(
-        "REQUESTS_CA_BUNDLE", marketo.info["ca_file"]
-    )  # how that library is told to trust a CA
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", marketo.info["ca_file"])  # how that library is told to trust a CA
     client = ThirdPartyClient("123-ABC-456", marketo.info["client_id"], marketo.info["client_secret"])
     client.host = marketo.url
     created = client.execute(
@@ -213,9 +207,7 @@ def test_marketorestpython_works_unchanged_against_the_emulator(
     assert [c["activityTypeId"] for c in changes] == [12, 12]
     assert client.execute(method="describe2")[0]["name"] == "API Lead"
     assert client.execute(method="delete_lead", id=[created[0]["id"]])[0]["status"] == "deleted"
-    companies = client.execute(
-        method="create_update_companies", input=[{"externalCompanyId": "c1", "company": "X"}]
-    )
+    companies = client.execute(method="create_update_companies", input=[{"externalCompanyId": "c1", "company": "X"}])
     assert companies[0]["status"] == "created"
     assert client.execute(method="get_daily_usage")[0]["total"] >= 6
 
@@ -252,9 +244,7 @@ def test_the_same_token_comes_back_until_it_expires_then_602(marketo: RunningEmu
     assert first["access_token"] == second["access_token"]
     assert second["expires_in"] <= first["expires_in"]
     control(marketo, "POST", "clock", {"advance_seconds": 3600})
-    assert _leads(marketo, first["access_token"])["errors"] == [
-        {"code": "602", "message": "Access token expired"}
-    ]
+    assert _leads(marketo, first["access_token"])["errors"] == [{"code": "602", "message": "Access token expired"}]
     assert _token(marketo)["access_token"] != first["access_token"]
     assert _leads(marketo, "made-up")["errors"][0]["code"] == "601"
 
@@ -277,12 +267,8 @@ def test_the_101st_call_in_the_window_gets_606_and_errors_do_not_count(
     token = _token(emulator)["access_token"]
     answers = [_leads(emulator, token) for _ in range(7)]
     assert [a["success"] for a in answers] == [True] * 5 + [False, False]
-    assert answers[5]["errors"] == [
-        {"code": "606", "message": "Max rate limit '5' exceeded with in '60' secs"}
-    ]
-    usage = requests.get(
-        f"{emulator.url}/_emulator/stats", verify=emulator.info["ca_file"], timeout=10
-    ).json()
+    assert answers[5]["errors"] == [{"code": "606", "message": "Max rate limit '5' exceeded with in '60' secs"}]
+    usage = requests.get(f"{emulator.url}/_emulator/stats", verify=emulator.info["ca_file"], timeout=10).json()
     assert usage["throttled"] == 2
     assert emulator.service.limits.daily[emulator.service.limits.today()] == 5
 

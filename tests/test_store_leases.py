@@ -32,9 +32,7 @@ def test_leases_of_different_objects_are_independent(leases: LeaseStore) -> None
     assert leases.acquire("lead", "run-b", MINUTE) is not None
 
 
-def test_an_expired_lease_is_taken_over_and_the_old_owner_loses_it(
-    leases: LeaseStore, clock: SteppingClock
-) -> None:
+def test_an_expired_lease_is_taken_over_and_the_old_owner_loses_it(leases: LeaseStore, clock: SteppingClock) -> None:
     old = leases.acquire("contact", "crashed-run", MINUTE)
     assert old is not None
     clock.advance(seconds=61)

@@ -35,9 +35,7 @@ def test_a_thousand_links_written_in_batches_are_found_both_ways(store: SyncStor
 
 def test_guid_case_does_not_split_one_record_into_two_links(store: SyncStore) -> None:
     guid = "6B29FC40-CA47-1067-B31D-00DD010662DA"
-    store.links.upsert(
-        Link(dynamics=DynamicsRef(table="lead", id=guid), marketo=MarketoRef(object="lead", id="7"))
-    )
+    store.links.upsert(Link(dynamics=DynamicsRef(table="lead", id=guid), marketo=MarketoRef(object="lead", id="7")))
     assert store.links.get_by_dynamics(DynamicsRef(table="lead", id=guid.lower())) is not None
 
 
@@ -45,9 +43,7 @@ def test_guid_case_does_not_split_one_record_into_two_links(store: SyncStore) ->
     "awkward_id",
     ["a/b\\c#d?e", "100%", "tab\there", "line\nbreak", "\x7fdel\x9f", "ünïcødé✓", "'quoted' \"id\""],
 )
-def test_ids_with_characters_table_storage_forbids_are_stored_and_found(
-    store: SyncStore, awkward_id: str
-) -> None:
+def test_ids_with_characters_table_storage_forbids_are_stored_and_found(store: SyncStore, awkward_id: str) -> None:
     link = Link(
         dynamics=DynamicsRef(table="new_project", id=awkward_id),
         marketo=MarketoRef(object="co", id=awkward_id),
@@ -71,9 +67,7 @@ def test_a_synced_value_too_large_for_table_storage_is_refused_and_nothing_is_wr
     store: SyncStore,
 ) -> None:
     small, huge = _link(1), _link(2).model_copy(update={"synced": {"description": "x" * 40_000}})
-    with pytest.raises(
-        EntityTooLarge, match=r"property 'synced' is [\d,]+ bytes; Table Storage allows 65,536"
-    ):
+    with pytest.raises(EntityTooLarge, match=r"property 'synced' is [\d,]+ bytes; Table Storage allows 65,536"):
         store.links.upsert_many([small, huge])
     assert store.links.get_by_dynamics(small.dynamics) is None
     assert store.links.get_by_marketo(small.marketo) is None

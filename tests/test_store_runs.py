@@ -33,9 +33,7 @@ def test_recent_runs_come_newest_first_and_stop_at_the_limit(store: SyncStore) -
 
 def test_a_run_recorded_at_start_and_again_at_end_is_one_row(store: SyncStore) -> None:
     clock = SteppingClock()
-    started = RunRecord(
-        run_id="r1", object="lead", direction=D2M, started_at=clock.now, outcome=RunOutcome.FAILED
-    )
+    started = RunRecord(run_id="r1", object="lead", direction=D2M, started_at=clock.now, outcome=RunOutcome.FAILED)
     store.runs.record(started)
     store.runs.record(started.model_copy(update={"ended_at": clock.now, "outcome": RunOutcome.SUCCEEDED}))
     assert [(r.run_id, r.outcome) for r in store.runs.recent("lead", D2M)] == [("r1", RunOutcome.SUCCEEDED)]

@@ -39,13 +39,9 @@ class RunningServer:
         self.thread.join(timeout=10)
 
 
-def start_server(
-    app: Any, host: str = "127.0.0.1", port: int = 0, tls: TlsFiles | None = None
-) -> RunningServer:
+def start_server(app: Any, host: str = "127.0.0.1", port: int = 0, tls: TlsFiles | None = None) -> RunningServer:
     ssl_context = (str(tls.cert_file), str(tls.key_file)) if tls else None
-    server = make_server(
-        host, port, app, threaded=True, request_handler=_QuietHandler, ssl_context=ssl_context
-    )
+    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler, ssl_context=ssl_context)
     thread = threading.Thread(
         target=lambda: server.serve_forever(poll_interval=0.05), name=f"emulator-{port}", daemon=True
     )

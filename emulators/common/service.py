@@ -163,9 +163,7 @@ class EmulatorService(ABC):
             return json_response({"reset": True})
         if endpoint == "seed":
             counts = body.get("counts", {})
-            if not isinstance(counts, dict) or not all(
-                isinstance(v, int) and v >= 0 for v in counts.values()
-            ):
+            if not isinstance(counts, dict) or not all(isinstance(v, int) and v >= 0 for v in counts.values()):
                 return json_response({"error": "'counts' must map collection names to whole numbers"}, 400)
             try:
                 with self.lock:
@@ -183,9 +181,7 @@ class EmulatorService(ABC):
                 if not isinstance(advance, (int, float)):
                     return json_response({"error": "give {'advance_seconds': <number>}"}, 400)
                 self.clock.advance(float(advance))
-            return json_response(
-                {"now": self.clock.now_datetime().isoformat(), "time_scale": self.clock.time_scale}
-            )
+            return json_response({"now": self.clock.now_datetime().isoformat(), "time_scale": self.clock.time_scale})
         with self.lock:
             rows = self.data(args["name"])
         if rows is None:

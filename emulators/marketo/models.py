@@ -305,9 +305,7 @@ class ObjectDatabase:
             record_id = self._by_dedupe.get(tuple(index_key(v) for v in values))
             return [] if record_id is None else [self.records[record_id]]
         wanted = tuple(index_key(v) for v in values)
-        return [
-            r for r in self.records.values() if tuple(index_key(r.get(f)) for f in filter_fields) == wanted
-        ]
+        return [r for r in self.records.values() if tuple(index_key(r.get(f)) for f in filter_fields) == wanted]
 
 
 class TokenBook:

@@ -98,9 +98,7 @@ class MarketoService(EmulatorService):
 
     def reset(self) -> None:
         self.persons = PersonDatabase()
-        self.standard_objects: dict[str, ObjectDatabase] = {
-            t.name: ObjectDatabase(t) for t in STANDARD_OBJECT_TYPES
-        }
+        self.standard_objects: dict[str, ObjectDatabase] = {t.name: ObjectDatabase(t) for t in STANDARD_OBJECT_TYPES}
         self.custom_objects = {t.name: ObjectDatabase(t) for t in self.custom_object_types}
         self.tokens = TokenBook(self.clock)
         self.imports: dict[int, bulk.ImportJob] = {}
@@ -154,9 +152,7 @@ class MarketoService(EmulatorService):
             defaults = {"kind": "standard", "name": otype.name}
             yield Rule(f"{base}.json", endpoint="objects", methods=["GET", "POST"], defaults=defaults)
             yield Rule(f"{base}/delete.json", endpoint="objects_delete", methods=["POST"], defaults=defaults)
-            yield Rule(
-                f"{base}/describe.json", endpoint="objects_describe", methods=["GET"], defaults=defaults
-            )
+            yield Rule(f"{base}/describe.json", endpoint="objects_describe", methods=["GET"], defaults=defaults)
         yield Rule(f"{rest}/customobjects.json", endpoint="custom_object_types", methods=["GET"])
         yield Rule("/bulk/v1/leads.json", endpoint="bulk_import", methods=["POST"])
         yield Rule("/bulk/v1/leads/batch/<int:batch_id>.json", endpoint="bulk_import_status", methods=["GET"])
@@ -171,16 +167,10 @@ class MarketoService(EmulatorService):
             endpoint="bulk_export_verb",
             methods=["POST"],
         )
-        yield Rule(
-            "/bulk/v1/leads/export/<export_id>/status.json", endpoint="bulk_export_status", methods=["GET"]
-        )
-        yield Rule(
-            "/bulk/v1/leads/export/<export_id>/file.json", endpoint="bulk_export_file", methods=["GET"]
-        )
+        yield Rule("/bulk/v1/leads/export/<export_id>/status.json", endpoint="bulk_export_status", methods=["GET"])
+        yield Rule("/bulk/v1/leads/export/<export_id>/file.json", endpoint="bulk_export_file", methods=["GET"])
         custom = {"kind": "custom"}
-        yield Rule(
-            f"{rest}/customobjects/<name>.json", endpoint="objects", methods=["GET", "POST"], defaults=custom
-        )
+        yield Rule(f"{rest}/customobjects/<name>.json", endpoint="objects", methods=["GET", "POST"], defaults=custom)
         yield Rule(
             f"{rest}/customobjects/<name>/delete.json",
             endpoint="objects_delete",
@@ -233,13 +223,9 @@ class MarketoService(EmulatorService):
         max_body: int = MAX_BODY_BYTES,
     ) -> Response:
         if request.content_length and request.content_length > max_body:
-            return Response(
-                "<html><body>413 Request Entity Too Large</body></html>", status=413, mimetype="text/html"
-            )
+            return Response("<html><body>413 Request Entity Too Large</body></html>", status=413, mimetype="text/html")
         if len(request.full_path.encode()) > MAX_URI_BYTES:
-            return Response(
-                "<html><body>414 Request-URI Too Long</body></html>", status=414, mimetype="text/html"
-            )
+            return Response("<html><body>414 Request-URI Too Long</body></html>", status=414, mimetype="text/html")
         header = request.headers.get("Authorization", "")
         token = (
             header[7:].strip()
@@ -286,9 +272,7 @@ class MarketoService(EmulatorService):
                 {"error": "unsupported_grant_type", "error_description": "grant type not supported"}, 400
             )
         if values.get("client_id") != self.client_id or values.get("client_secret") != self.client_secret:
-            return json_response(
-                {"error": "unauthorized", "error_description": "Bad client credentials"}, 401
-            )
+            return json_response({"error": "unauthorized", "error_description": "Bad client credentials"}, 401)
         with self.lock:
             token, expires_in = self.tokens.issue()
         return json_response(
@@ -414,9 +398,7 @@ class MarketoService(EmulatorService):
     def on_lead_by_id(self, request: Request, lead_id: int) -> Response:
         def handler() -> dict[str, Any]:
             with self.lock:
-                fields = self._fields_param(
-                    request.args.get("fields"), self.persons.fields, DEFAULT_QUERY_FIELDS
-                )
+                fields = self._fields_param(request.args.get("fields"), self.persons.fields, DEFAULT_QUERY_FIELDS)
                 lead = self.persons.leads.get(lead_id)
                 return envelope([] if lead is None else [{f: lead.get(f) for f in fields}])
 
@@ -501,9 +483,7 @@ class MarketoService(EmulatorService):
                 elif name in self.persons.fields:
                     results.append(skipped("1005", f"Field '{name}'", name=name))
                 else:
-                    length = (
-                        int(spec.get("length", 255)) if kind in ("string", "email", "phone", "url") else None
-                    )
+                    length = int(spec.get("length", 255)) if kind in ("string", "email", "phone", "url") else None
                     self.persons.fields[name] = FieldDef(
                         name,
                         display,
@@ -656,9 +636,7 @@ class MarketoService(EmulatorService):
 
     def on_objects(self, request: Request, kind: str, name: str) -> Response:
         if request.method == "POST" and not is_get_override(request):
-            return self._rest(
-                request, lambda: self._sync_objects(self._database(kind, name), json_body(request))
-            )
+            return self._rest(request, lambda: self._sync_objects(self._database(kind, name), json_body(request)))
         return self._rest(request, lambda: self._query_objects(self._database(kind, name), request))
 
     def _sync_objects(self, db: ObjectDatabase, body: dict[str, Any]) -> dict[str, Any]:
@@ -675,13 +653,9 @@ class MarketoService(EmulatorService):
             raise MarketoError("1003", detail=f"Too many records in input, maximum {MAX_BATCH}")
         self.pause(0.2 + 0.003 * len(records))
         with self.lock:
-            return envelope(
-                [self._sync_one(db, seq, raw, action, dedupe_by) for seq, raw in enumerate(records)]
-            )
+            return envelope([self._sync_one(db, seq, raw, action, dedupe_by) for seq, raw in enumerate(records)])
 
-    def _sync_one(
-        self, db: ObjectDatabase, seq: int, raw: Any, action: str, dedupe_by: str
-    ) -> dict[str, Any]:
+    def _sync_one(self, db: ObjectDatabase, seq: int, raw: Any, action: str, dedupe_by: str) -> dict[str, Any]:
         otype = db.type
         if not isinstance(raw, dict):
             return skipped("1003", "Invalid record", seq=seq)
@@ -759,9 +733,7 @@ class MarketoService(EmulatorService):
             for item in inputs:
                 wanted = tuple(item.get(k) for k in keys) if isinstance(item, dict) else (item,)
                 if len(wanted) != len(keys):
-                    raise MarketoError(
-                        "1003", detail=f"filterType '{filter_type}' needs objects with {list(keys)}"
-                    )
+                    raise MarketoError("1003", detail=f"filterType '{filter_type}' needs objects with {list(keys)}")
                 matches.extend(db.find(keys, wanted))
             page = matches[offset : offset + size]
             rows = [{"seq": n + offset, **{f: r.get(f) for f in fields}} for n, r in enumerate(page)]
@@ -860,20 +832,14 @@ class MarketoService(EmulatorService):
                 job.status, job.started = "Importing", now
         for export in sorted(self.exports.values(), key=lambda e: e.created):
             processing = sum(1 for e in self.exports.values() if e.status == "Processing")
-            if (
-                export.status == "Queued"
-                and now - (export.queued or now) >= queue_s
-                and processing < bulk.MAX_RUNNING
-            ):
+            if export.status == "Queued" and now - (export.queued or now) >= queue_s and processing < bulk.MAX_RUNNING:
                 export.status, export.started = "Processing", now
             if export.status == "Processing" and now - (export.started or now) >= queue_s:
                 name, start, end = export.window
                 rows = [
                     lead
                     for lead in self.persons.leads.values()
-                    if start.strftime("%Y-%m-%dT%H:%M:%SZ")
-                    <= str(lead.get(name))
-                    < end.strftime("%Y-%m-%dT%H:%M:%SZ")
+                    if start.strftime("%Y-%m-%dT%H:%M:%SZ") <= str(lead.get(name)) < end.strftime("%Y-%m-%dT%H:%M:%SZ")
                 ]
                 export.file = bulk.to_csv(rows, export.fields)
                 export.records = len(rows)
@@ -904,9 +870,7 @@ class MarketoService(EmulatorService):
                     raise MarketoError("1003", detail=f"Invalid CSV file: {exc}") from None
                 job = bulk.ImportJob(len(self.imports) + 1, rows, lookup, self.clock.now())
                 self.imports[job.batch_id] = job
-                return envelope(
-                    [{"batchId": job.batch_id, "importId": str(job.batch_id), "status": job.status}]
-                )
+                return envelope([{"batchId": job.batch_id, "importId": str(job.batch_id), "status": job.status}])
 
         return self._rest(request, handler, max_body=bulk.MAX_IMPORT_BYTES + 64 * 1024)
 
@@ -929,9 +893,7 @@ class MarketoService(EmulatorService):
             with self.lock:
                 job = self._import_job(batch_id)
                 if job.status != "Complete":
-                    raise MarketoError(
-                        "1003", detail=f"Import batch {batch_id} is {job.status}, not Complete"
-                    )
+                    raise MarketoError("1003", detail=f"Import batch {batch_id} is {job.status}, not Complete")
                 items = job.failures if kind == "failures" else job.warnings
                 reason = "Import Failure Reason" if kind == "failures" else "Import Warning Reason"
                 return Response(bulk.failure_csv(items, reason), mimetype="text/csv")
@@ -950,18 +912,14 @@ class MarketoService(EmulatorService):
                 start = datetime.fromisoformat(str(window[names[0]]["startAt"]).replace("Z", "+00:00"))
                 end = datetime.fromisoformat(str(window[names[0]]["endAt"]).replace("Z", "+00:00"))
             except (KeyError, TypeError, ValueError):
-                raise MarketoError(
-                    "1003", detail="filter needs startAt and endAt as ISO-8601 date-times"
-                ) from None
+                raise MarketoError("1003", detail="filter needs startAt and endAt as ISO-8601 date-times") from None
             if (end - start).total_seconds() > bulk.MAX_WINDOW_S or end <= start:
                 raise MarketoError("1003", detail="Date range must be positive and at most 31 days")
             with self.lock:
                 unknown = [f for f in fields if f not in self.persons.fields]
                 if unknown:
                     raise MarketoError("1003", detail=f"Field '{unknown[0]}' not found")
-                export = bulk.ExportJob(
-                    str(uuid.uuid4()), list(fields), (names[0], start, end), self.clock.now()
-                )
+                export = bulk.ExportJob(str(uuid.uuid4()), list(fields), (names[0], start, end), self.clock.now())
                 self.exports[export.export_id] = export
                 return envelope([export.wire()])
 
@@ -1006,9 +964,7 @@ class MarketoService(EmulatorService):
             with self.lock:
                 export = self._export_job(export_id)
                 if export.status != "Completed" or export.file is None:
-                    raise MarketoError(
-                        "1003", detail=f"Export is {export.status}; the file exists once Completed"
-                    )
+                    raise MarketoError("1003", detail=f"Export is {export.status}; the file exists once Completed")
                 data = export.file
             response = Response(data, mimetype="text/csv")
             response.headers["Accept-Ranges"] = "bytes"

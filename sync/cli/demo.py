@@ -44,9 +44,7 @@ def run_demo() -> int:
 
         saved = store.checkpoints.save(Checkpoint(object="contact", direction=D2M, phase=Phase.FULL_COPY))
         stale = saved
-        saved = store.checkpoints.save(
-            saved.advanced(cursor="page-2", counters={"done": 5000, "total": 12000})
-        )
+        saved = store.checkpoints.save(saved.advanced(cursor="page-2", counters={"done": 5000, "total": 12000}))
         try:
             store.checkpoints.save(stale.advanced(cursor="page-1"))
             _say("Checkpoint: a stale writer MOVED IT BACK (bug)")

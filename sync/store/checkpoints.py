@@ -49,9 +49,7 @@ class Checkpoint(BaseModel):
 
 
 class CheckpointStore:
-    def __init__(
-        self, tables: StoreTables, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    ) -> None:
+    def __init__(self, tables: StoreTables, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._table = tables.client(Table.CHECKPOINTS)
         self._name = tables.name_of(Table.CHECKPOINTS)
         self._clock = clock

@@ -192,6 +192,4 @@ class ErrorStore:
     @staticmethod
     def _from_entity(entity: TableEntity | dict[str, Any]) -> RecordError:
         direction, _, escaped_id = str(entity["RowKey"]).partition("~")
-        return RecordError.model_validate(
-            {**entity, "direction": direction, "record_id": unescape_key(escaped_id)}
-        )
+        return RecordError.model_validate({**entity, "direction": direction, "record_id": unescape_key(escaped_id)})

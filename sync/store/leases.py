@@ -39,9 +39,7 @@ class Lease(BaseModel):
 
 
 class LeaseStore:
-    def __init__(
-        self, tables: StoreTables, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    ) -> None:
+    def __init__(self, tables: StoreTables, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._table = tables.client(Table.LEASES)
         self._clock = clock
 

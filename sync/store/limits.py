@@ -42,9 +42,7 @@ def check_entity(table: str, entity: Mapping[str, Any]) -> None:
                 "Shorten the value or leave the field out of the mapping."
             )
     if total > MAX_ENTITY_BYTES:
-        raise EntityTooLarge(
-            f"{where}: entity is {total:,} bytes; Table Storage allows {MAX_ENTITY_BYTES:,}."
-        )
+        raise EntityTooLarge(f"{where}: entity is {total:,} bytes; Table Storage allows {MAX_ENTITY_BYTES:,}.")
 
 
 def truncate_text(text: str, max_chars: int = 8000) -> str:

@@ -100,9 +100,7 @@ def _index_keys(ref: MarketoRef) -> tuple[str, str]:
 
 
 class LinkStore:
-    def __init__(
-        self, tables: StoreTables, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    ) -> None:
+    def __init__(self, tables: StoreTables, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._links = tables.client(Table.LINKS)
         self._index = tables.client(Table.LINKS_BY_MARKETO)
         self._names = {

@@ -26,9 +26,7 @@ class ActivityApi:
 
     def paging_token(self, since: datetime) -> str:
         moment = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        envelope = self.client.call(
-            "GET", "/rest/v1/activities/pagingtoken.json", params={"sinceDatetime": moment}
-        )
+        envelope = self.client.call("GET", "/rest/v1/activities/pagingtoken.json", params={"sinceDatetime": moment})
         if not envelope.next_page_token:
             raise ValueError("Marketo returned no paging token")
         return envelope.next_page_token

@@ -63,9 +63,7 @@ class MarketoToken:
                 "Check MARKETO_CLIENT_ID and MARKETO_CLIENT_SECRET against the LaunchPoint custom service.",
             )
         if response.status_code != 200:
-            raise MarketoRetryable(
-                str(response.status_code), f"identity endpoint answered HTTP {response.status_code}"
-            )
+            raise MarketoRetryable(str(response.status_code), f"identity endpoint answered HTTP {response.status_code}")
         body = response.json()
         self._token = str(body["access_token"])
         self._expires_at = time.monotonic() + float(body.get("expires_in", 0))

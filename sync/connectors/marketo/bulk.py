@@ -111,9 +111,7 @@ class BulkPersonApi:
             "format": "CSV",
             "filter": {window_field: {"startAt": start.isoformat(), "endAt": end.isoformat()}},
         }
-        export_id = self.client.call("POST", "/bulk/v1/leads/export/create.json", json=body).result[0][
-            "exportId"
-        ]
+        export_id = self.client.call("POST", "/bulk/v1/leads/export/create.json", json=body).result[0]["exportId"]
         self.client.call("POST", f"/bulk/v1/leads/export/{export_id}/enqueue.json")
         deadline = time.monotonic() + timeout_s
         while True:
@@ -121,9 +119,7 @@ class BulkPersonApi:
             if status["status"] in EXPORT_DONE:
                 break
             if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"bulk extract {export_id} still {status['status']} after {timeout_s:.0f} s"
-                )
+                raise TimeoutError(f"bulk extract {export_id} still {status['status']} after {timeout_s:.0f} s")
             time.sleep(self.poll_s)
         if status["status"] != "Completed":
             raise MarketoFatal("export", f"bulk extract {export_id} ended {status['status']}")

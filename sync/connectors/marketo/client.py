@@ -205,9 +205,7 @@ class MarketoClient:
         status = response.status_code
         action = action_for_status(status)
         if status in (413, 414):
-            raise MarketoPayloadTooLarge(
-                str(status), "request too large for Marketo (body <= 1 MB, URI <= 8 KB)"
-            )
+            raise MarketoPayloadTooLarge(str(status), "request too large for Marketo (body <= 1 MB, URI <= 8 KB)")
         if action is Action.BACK_OFF:
             retry_after = response.headers.get("Retry-After")
             wait = float(retry_after) if retry_after and retry_after.isdigit() else None

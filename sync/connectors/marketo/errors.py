@@ -10,17 +10,13 @@ class MarketoError(Exception):
 
     def __init__(self, code: str, message: str, request_id: str | None = None) -> None:
         self.code, self.message, self.request_id = code, message, request_id
-        super().__init__(
-            f"Marketo error {code}: {message}" + (f" (request {request_id})" if request_id else "")
-        )
+        super().__init__(f"Marketo error {code}: {message}" + (f" (request {request_id})" if request_id else ""))
 
 
 class MarketoRetryable(MarketoError):
     """Transient (rate window, concurrency, timeouts, 5xx): the retry policy waits and tries again."""
 
-    def __init__(
-        self, code: str, message: str, request_id: str | None = None, wait_s: float | None = None
-    ) -> None:
+    def __init__(self, code: str, message: str, request_id: str | None = None, wait_s: float | None = None) -> None:
         super().__init__(code, message, request_id)
         self.wait_s = wait_s
 

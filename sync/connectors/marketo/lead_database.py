@@ -50,9 +50,7 @@ class LeadDatabaseApi:
                         body["fields"] = list(fields)
                     if token:
                         body["nextPageToken"] = token
-                    envelope = self.client.call(
-                        "POST", f"{self.path}.json", params={"_method": "GET"}, json=body
-                    )
+                    envelope = self.client.call("POST", f"{self.path}.json", params={"_method": "GET"}, json=body)
                 else:
                     params: dict[str, Any] = {
                         "filterType": filter_type,
@@ -69,9 +67,7 @@ class LeadDatabaseApi:
                     break
         return found
 
-    def delete(
-        self, records: Sequence[dict[str, Any]], *, delete_by: str = "dedupeFields"
-    ) -> list[RecordResult]:
+    def delete(self, records: Sequence[dict[str, Any]], *, delete_by: str = "dedupeFields") -> list[RecordResult]:
         def call(batch: Sequence[dict[str, Any]]) -> list[RecordResult]:
             envelope = self.client.call(
                 "POST", f"{self.path}/delete.json", json={"deleteBy": delete_by, "input": list(batch)}

@@ -66,9 +66,7 @@ class PersonApi:
             }
             while True:
                 if len(str(params)) > MAX_URI_QUERY:
-                    envelope = self.client.call(
-                        "POST", "/rest/v1/leads.json", params={"_method": "GET"}, data=params
-                    )
+                    envelope = self.client.call("POST", "/rest/v1/leads.json", params={"_method": "GET"}, data=params)
                 else:
                     envelope = self.client.call("GET", "/rest/v1/leads.json", params=params)
                 found.extend(envelope.result)
@@ -78,18 +76,14 @@ class PersonApi:
         return found
 
     def get(self, person_id: int, fields: Sequence[str]) -> dict[str, Any] | None:
-        envelope = self.client.call(
-            "GET", f"/rest/v1/lead/{int(person_id)}.json", params={"fields": ",".join(fields)}
-        )
+        envelope = self.client.call("GET", f"/rest/v1/lead/{int(person_id)}.json", params={"fields": ",".join(fields)})
         return envelope.result[0] if envelope.result else None
 
     def describe(self) -> PersonSchema:
         envelope = self.client.call("GET", "/rest/v1/leads/describe2.json")
         described = envelope.result[0]
         fields = {f["name"]: PersonField.model_validate(f) for f in described.get("fields", [])}
-        return PersonSchema(
-            fields=fields, searchable=tuple(tuple(s) for s in described.get("searchableFields", []))
-        )
+        return PersonSchema(fields=fields, searchable=tuple(tuple(s) for s in described.get("searchableFields", [])))
 
     def create_fields(self, specs: Sequence[dict[str, Any]]) -> list[RecordResult]:
         envelope = self.client.call("POST", "/rest/v1/leads/schema/fields.json", json={"input": list(specs)})
@@ -100,6 +94,4 @@ class PersonApi:
             envelope = self.client.call("POST", "/rest/v1/leads/delete.json", json={"input": list(batch)})
             return [RecordResult.model_validate(r) for r in envelope.result]
 
-        return run_in_order(
-            chunks([{"id": int(i)} for i in person_ids]), call, self.client.limiter.max_concurrency
-        )
+        return run_in_order(chunks([{"id": int(i)} for i in person_ids]), call, self.client.limiter.max_concurrency)

@@ -1,0 +1,384 @@
+"""The tables the sync touches, as data: columns with Dataverse attribute types, option sets with
+labels, lookup targets, keys and change tracking. Custom tables load from a JSON file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+LOOKUP_TYPES: Final = frozenset({"Lookup", "Customer", "Owner"})
+OPTION_TYPES: Final = frozenset({"Picklist", "State", "Status"})
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # Dataverse AttributeType: String, Memo, Integer, BigInt, Decimal, Double, Money, Boolean,
+    #            DateTime, Picklist, MultiSelectPicklist, State, Status, Lookup, Customer, Owner, Uniqueidentifier
+    max_length: int | None = None
+    options: tuple[tuple[int, str], ...] = ()
+    targets: tuple[str, ...] = ()  # lookup target tables
+    read_only: bool = False
+    display: str = ""
+
+    @property
+    def is_lookup(self) -> bool:
+        return self.type in LOOKUP_TYPES
+
+    def label_of(self, value: int) -> str | None:
+        return next((label for v, label in self.options if v == value), None)
+
+
+@dataclass(frozen=True)
+class TableDef:
+    logical_name: str
+    entity_set: str
+    primary_id: str
+    primary_name: str
+    columns: tuple[Column, ...]
+    change_tracking: bool = True
+    display: str = ""
+    keys: tuple[tuple[str, ...], ...] = ()
+    columns_by_name: dict[str, Column] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        self.columns_by_name.update({c.name: c for c in self.columns})
+
+    def column(self, name: str) -> Column | None:
+        return self.columns_by_name.get(name)
+
+
+def _s(name: str, length: int = 100) -> Column:
+    return Column(name, "String", max_length=length)
+
+
+YES_NO = ((0, "No"), (1, "Yes"))
+STATE_ACTIVE = ((0, "Active"), (1, "Inactive"))
+
+
+def _common(owner: bool = True) -> tuple[Column, ...]:
+    cols = [
+        Column("createdon", "DateTime", read_only=True),
+        Column("modifiedon", "DateTime", read_only=True),
+        Column("versionnumber", "BigInt", read_only=True),
+        Column("createdby", "Lookup", targets=("systemuser",), read_only=True),
+        Column("modifiedby", "Lookup", targets=("systemuser",), read_only=True),
+        Column("new_synctomkto", "Boolean", options=YES_NO),
+    ]
+    if owner:
+        cols.append(Column("ownerid", "Owner", targets=("systemuser", "team")))
+    return tuple(cols)
+
+
+def _address() -> tuple[Column, ...]:
+    return (
+        _s("address1_line1", 250),
+        _s("address1_city", 80),
+        _s("address1_stateorprovince", 50),
+        _s("address1_postalcode", 20),
+        _s("address1_country", 80),
+    )
+
+
+LEAD = TableDef(
+    "lead",
+    "leads",
+    "leadid",
+    "fullname",
+    display="Lead",
+    columns=(
+        Column("leadid", "Uniqueidentifier"),
+        _s("subject", 300),
+        _s("salutation", 100),
+        _s("firstname", 50),
+        _s("middlename", 50),
+        _s("lastname", 50),
+        Column("fullname", "String", 160, read_only=True),
+        _s("emailaddress1", 100),
+        _s("jobtitle", 100),
+        _s("telephone1", 50),
+        _s("mobilephone", 20),
+        _s("fax", 50),
+        _s("companyname", 100),
+        *_address(),
+        Column("description", "Memo", 2000),
+        Column("revenue", "Money"),
+        Column("donotphone", "Boolean", options=YES_NO),
+        Column("donotbulkemail", "Boolean", options=YES_NO),
+        Column(
+            "leadsourcecode",
+            "Picklist",
+            options=(
+                (1, "Advertisement"),
+                (2, "Employee Referral"),
+                (3, "External Referral"),
+                (4, "Partner"),
+                (8, "Web"),
+                (10, "Other"),
+            ),
+        ),
+        Column("leadqualitycode", "Picklist", options=((1, "Hot"), (2, "Warm"), (3, "Cold"))),
+        Column("statecode", "State", options=((0, "Open"), (1, "Qualified"), (2, "Disqualified"))),
+        Column(
+            "statuscode",
+            "Status",
+            options=(
+                (1, "New"),
+                (2, "Contacted"),
+                (3, "Qualified"),
+                (4, "Lost"),
+                (5, "Cannot Contact"),
+                (6, "No Longer Interested"),
+                (7, "Canceled"),
+            ),
+        ),
+        Column("parentaccountid", "Lookup", targets=("account",)),
+        Column("parentcontactid", "Lookup", targets=("contact",)),
+        Column("customerid", "Customer", targets=("account", "contact")),
+        Column("merged", "Boolean", options=YES_NO, read_only=True),
+        Column("masterid", "Lookup", targets=("lead",), read_only=True),
+        *_common(),
+    ),
+)
+CONTACT = TableDef(
+    "contact",
+    "contacts",
+    "contactid",
+    "fullname",
+    display="Contact",
+    columns=(
+        Column("contactid", "Uniqueidentifier"),
+        _s("salutation", 100),
+        _s("firstname", 50),
+        _s("middlename", 50),
+        _s("lastname", 50),
+        Column("fullname", "String", 160, read_only=True),
+        _s("emailaddress1", 100),
+        _s("jobtitle", 100),
+        _s("telephone1", 50),
+        _s("mobilephone", 20),
+        _s("fax", 50),
+        *_address(),
+        Column("description", "Memo", 2000),
+        Column("donotphone", "Boolean", options=YES_NO),
+        Column("donotbulkemail", "Boolean", options=YES_NO),
+        Column("parentcustomerid", "Customer", targets=("account", "contact")),
+        Column("originatingleadid", "Lookup", targets=("lead",)),
+        Column("statecode", "State", options=STATE_ACTIVE),
+        Column("statuscode", "Status", options=((1, "Active"), (2, "Inactive"))),
+        Column("merged", "Boolean", options=YES_NO, read_only=True),
+        Column("masterid", "Lookup", targets=("contact",), read_only=True),
+        *_common(),
+    ),
+)
+ACCOUNT = TableDef(
+    "account",
+    "accounts",
+    "accountid",
+    "name",
+    display="Account",
+    columns=(
+        Column("accountid", "Uniqueidentifier"),
+        _s("name", 160),
+        *_address(),
+        _s("telephone1", 50),
+        Column("revenue", "Money"),
+        _s("sic", 20),
+        _s("websiteurl", 200),
+        Column("numberofemployees", "Integer"),
+        Column("description", "Memo", 2000),
+        Column(
+            "industrycode",
+            "Picklist",
+            options=(
+                (1, "Accounting"),
+                (7, "Consulting"),
+                (13, "Financial"),
+                (25, "Manufacturing"),
+                (33, "Retail"),
+                (37, "Software"),
+            ),
+        ),
+        Column("primarycontactid", "Lookup", targets=("contact",)),
+        Column("originatingleadid", "Lookup", targets=("lead",)),
+        Column("statecode", "State", options=STATE_ACTIVE),
+        Column("statuscode", "Status", options=((1, "Active"), (2, "Inactive"))),
+        Column("merged", "Boolean", options=YES_NO, read_only=True),
+        Column("masterid", "Lookup", targets=("account",), read_only=True),
+        *_common(),
+    ),
+)
+OPPORTUNITY = TableDef(
+    "opportunity",
+    "opportunities",
+    "opportunityid",
+    "name",
+    display="Opportunity",
+    columns=(
+        Column("opportunityid", "Uniqueidentifier"),
+        _s("name", 300),
+        Column("description", "Memo", 2000),
+        Column("closeprobability", "Integer"),
+        Column("estimatedvalue", "Money"),
+        Column("estimatedclosedate", "DateTime"),
+        Column("actualclosedate", "DateTime"),
+        Column("customerid", "Customer", targets=("account", "contact")),
+        Column("parentaccountid", "Lookup", targets=("account",)),
+        Column("parentcontactid", "Lookup", targets=("contact",)),
+        Column("originatingleadid", "Lookup", targets=("lead",)),
+        Column("statecode", "State", options=((0, "Open"), (1, "Won"), (2, "Lost"))),
+        Column(
+            "statuscode",
+            "Status",
+            options=((1, "In Progress"), (2, "On Hold"), (3, "Won"), (4, "Canceled"), (5, "Out-Sold")),
+        ),
+        *_common(),
+    ),
+)
+CONNECTION_ROLE = TableDef(
+    "connectionrole",
+    "connectionroles",
+    "connectionroleid",
+    "name",
+    display="Connection Role",
+    columns=(
+        Column("connectionroleid", "Uniqueidentifier"),
+        _s("name", 100),
+        Column(
+            "category",
+            "Picklist",
+            options=(
+                (1, "Business"),
+                (2, "Family"),
+                (3, "Social"),
+                (4, "Sales"),
+                (5, "Other"),
+                (1000, "Stakeholder"),
+                (1001, "Sales Team"),
+            ),
+        ),
+        *_common(owner=False),
+    ),
+)
+CONNECTION = TableDef(
+    "connection",
+    "connections",
+    "connectionid",
+    "name",
+    display="Connection",
+    columns=(
+        Column("connectionid", "Uniqueidentifier"),
+        Column("name", "String", 500, read_only=True),
+        Column("record1id", "Lookup", targets=("opportunity", "account", "contact", "lead")),
+        Column("record2id", "Lookup", targets=("contact", "account", "systemuser", "lead")),
+        Column("record1roleid", "Lookup", targets=("connectionrole",)),
+        Column("record2roleid", "Lookup", targets=("connectionrole",)),
+        Column("ismaster", "Boolean", options=YES_NO, read_only=True),
+        Column("description", "Memo", 2000),
+        Column("statecode", "State", options=STATE_ACTIVE),
+        *_common(),
+    ),
+)
+SYSTEMUSER = TableDef(
+    "systemuser",
+    "systemusers",
+    "systemuserid",
+    "fullname",
+    display="User",
+    columns=(
+        Column("systemuserid", "Uniqueidentifier"),
+        _s("firstname", 64),
+        _s("lastname", 64),
+        Column("fullname", "String", 200, read_only=True),
+        _s("internalemailaddress", 100),
+        _s("title", 128),
+        _s("address1_telephone1", 64),
+        _s("mobilephone", 64),
+        _s("address1_fax", 64),
+        Column("applicationid", "Uniqueidentifier"),
+        Column("isdisabled", "Boolean", options=YES_NO),
+        *_common(owner=False),
+    ),
+)
+TEAM = TableDef(
+    "team",
+    "teams",
+    "teamid",
+    "name",
+    display="Team",
+    columns=(
+        Column("teamid", "Uniqueidentifier"),
+        _s("name", 160),
+        _s("emailaddress", 100),
+        Column("description", "Memo", 2000),
+        Column(
+            "teamtype",
+            "Picklist",
+            options=((0, "Owner"), (1, "Access"), (2, "Security Group"), (3, "Office Group")),
+        ),
+        *_common(owner=False),
+    ),
+)
+TEAMMEMBERSHIP = TableDef(
+    "teammembership",
+    "teammemberships",
+    "teammembershipid",
+    "teammembershipid",
+    display="Team Membership",
+    columns=(
+        Column("teammembershipid", "Uniqueidentifier"),
+        Column("teamid", "Uniqueidentifier"),
+        Column("systemuserid", "Uniqueidentifier"),
+        Column("versionnumber", "BigInt", read_only=True),
+    ),
+)
+STANDARD_TABLES: Final = (
+    LEAD,
+    CONTACT,
+    ACCOUNT,
+    OPPORTUNITY,
+    CONNECTION_ROLE,
+    CONNECTION,
+    SYSTEMUSER,
+    TEAM,
+    TEAMMEMBERSHIP,
+)
+
+
+def load_custom_tables(path: Path) -> list[TableDef]:
+    """[{"logical_name": "new_project", "entity_set": "new_projects", "primary_name": "new_name",
+    "change_tracking": true, "columns": [{"name": "new_budget", "type": "Money"}, ...]}]"""
+    raw: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    tables = []
+    for spec in raw:
+        name = spec["logical_name"]
+        primary_id = spec.get("primary_id", f"{name}id")
+        columns = [
+            Column(primary_id, "Uniqueidentifier"),
+            _s(spec.get("primary_name", f"{name.split('_')[0]}_name"), 100),
+        ]
+        for col in spec.get("columns", []):
+            columns.append(
+                Column(
+                    col["name"],
+                    col.get("type", "String"),
+                    col.get("max_length"),
+                    tuple((o["value"], o["label"]) for o in col.get("options", [])),
+                    tuple(col.get("targets", [])),
+                )
+            )
+        columns.extend(_common())
+        tables.append(
+            TableDef(
+                name,
+                spec.get("entity_set", f"{name}s"),
+                primary_id,
+                spec.get("primary_name", f"{name.split('_')[0]}_name"),
+                tuple(columns),
+                change_tracking=spec.get("change_tracking", True),
+                display=spec.get("display", name),
+            )
+        )
+    return tables

@@ -1,0 +1,139 @@
+"""Entra ID on the emulator's own host: OpenID discovery and the v2.0 token endpoint (client
+credentials), with tokens that expire on the emulator clock and real AADSTS error bodies."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from emulators.common.clock import EmulatorClock
+
+TOKEN_LIFETIME_S = 3599
+
+
+@dataclass
+class IssuedToken:
+    user_id: str
+    expires_at: float
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def aad_error(code: int, error: str, description: str) -> dict[str, Any]:
+    trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return {
+        "error": error,
+        "error_description": f"AADSTS{code}: {description}\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}\r\n"
+        f"Timestamp: {stamp}",
+        "error_codes": [code],
+        "timestamp": stamp,
+        "trace_id": trace,
+        "correlation_id": correlation,
+        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+    }
+
+
+class EntraId:
+    def __init__(
+        self, clock: EmulatorClock, tenant_id: str, client_id: str, client_secret: str, app_user_id: str
+    ) -> None:
+        self.clock = clock
+        self.tenant_id, self.client_id, self.client_secret, self.app_user_id = (
+            tenant_id,
+            client_id,
+            client_secret,
+            app_user_id,
+        )
+        self.tokens: dict[str, IssuedToken] = {}
+
+    def openid_configuration(self, base_url: str, tenant: str) -> dict[str, Any]:
+        root = f"{base_url}/{tenant}"
+        return {
+            "token_endpoint": f"{root}/oauth2/v2.0/token",
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_post",
+                "private_key_jwt",
+                "client_secret_basic",
+            ],
+            "jwks_uri": f"{base_url}/{tenant}/discovery/v2.0/keys",
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": f"{root}/v2.0",
+            "request_uri_parameter_supported": False,
+            "userinfo_endpoint": f"{base_url}/oidc/userinfo",
+            "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+            "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
+            "http_logout_supported": True,
+            "frontchannel_logout_supported": True,
+            "end_session_endpoint": f"{root}/oauth2/v2.0/logout",
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "oid", "tid"],
+            "tenant_region_scope": "NA",
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": "graph.microsoft.com",
+        }
+
+    def issue(self, form: dict[str, str], tenant: str, resource: str) -> tuple[int, dict[str, Any]]:
+        if form.get("grant_type") != "client_credentials":
+            return 400, aad_error(70003, "unsupported_grant_type", "The app requested an unsupported grant type.")
+        if tenant not in (self.tenant_id, "organizations"):
+            return 400, aad_error(90002, "invalid_request", f"Tenant '{tenant}' not found.")
+        if form.get("client_id") != self.client_id:
+            return 400, aad_error(
+                700016,
+                "unauthorized_client",
+                f"Application with identifier '{form.get('client_id')}' was not found in the directory.",
+            )
+        if form.get("client_secret") != self.client_secret:
+            return 401, aad_error(
+                7000215,
+                "invalid_client",
+                "Invalid client secret provided. Ensure the secret being sent in the request is the "
+                f"client secret value, not the client secret ID, for a secret added to app '{self.client_id}'.",
+            )
+        scope = form.get("scope", "")
+        if scope.rstrip("/") not in (f"{resource}/.default", f"{resource}//.default"):
+            return 400, aad_error(
+                500011,
+                "invalid_resource",
+                f"The resource principal named {scope.removesuffix('/.default')} was not found in the tenant.",
+            )
+        now = self.clock.now()
+        claims = {
+            "aud": resource,
+            "iss": f"https://sts.windows.net/{self.tenant_id}/",
+            "iat": int(now),
+            "nbf": int(now),
+            "exp": int(now + TOKEN_LIFETIME_S),
+            "appid": self.client_id,
+            "oid": self.app_user_id,
+            "tid": self.tenant_id,
+        }
+        token = f"{_b64({'typ': 'JWT', 'alg': 'RS256'})}.{_b64(claims)}.{secrets.token_urlsafe(32)}"
+        self.tokens[token] = IssuedToken(self.app_user_id, now + TOKEN_LIFETIME_S)
+        return 200, {
+            "token_type": "Bearer",
+            "expires_in": TOKEN_LIFETIME_S,
+            "ext_expires_in": TOKEN_LIFETIME_S,
+            "access_token": token,
+        }
+
+    def caller(self, authorization: str | None) -> str | None:
+        """The calling user's id for a valid bearer token; None when missing, unknown or expired."""
+        if not authorization or not authorization.lower().startswith("bearer "):
+            return None
+        issued = self.tokens.get(authorization[7:].strip())
+        if issued is None or issued.expires_at <= self.clock.now():
+            return None
+        return issued.user_id

@@ -1,0 +1,174 @@
+"""The organisation's state: rows per table, the global row version, the change log that delta
+queries read, and an undo log that makes a $batch change set atomic."""
+
+from __future__ import annotations
+
+import bisect
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from emulators.common.clock import EmulatorClock
+from emulators.dataverse.catalogue import TableDef
+
+Row = dict[str, Any]
+
+
+class DataverseError(Exception):
+    """An error the Web API answers with: HTTP status, hex code, message."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+def not_found(table: str, record_id: str) -> DataverseError:
+    return DataverseError(404, "0x80040217", f"{table} With Id = {record_id} Does Not Exist")
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Change:
+    version: int
+    record_id: str
+    deleted: bool
+
+
+class TableData:
+    def __init__(self, definition: TableDef) -> None:
+        self.definition = definition
+        self.rows: dict[str, Row] = {}
+        self.log: list[Change] = []
+        self._log_versions: list[int] = []
+        self.latest: dict[str, int] = {}
+
+    def record(self, change: Change) -> None:
+        self.log.append(change)
+        self._log_versions.append(change.version)
+        self.latest[change.record_id] = change.version
+
+    def changes(self, after: int, until: int) -> tuple[list[Row], list[str]]:
+        """Rows changed in (after, until] in version order, then ids deleted in that span."""
+        start = bisect.bisect_right(self._log_versions, after)
+        changed: list[Row] = []
+        deleted: list[str] = []
+        for change in self.log[start:]:
+            if change.version > until:
+                break
+            if self.latest.get(change.record_id) != change.version:
+                continue  # a later change of the same record stands for it
+            row = self.rows.get(change.record_id)
+            if change.deleted and row is None:
+                deleted.append(change.record_id)
+            elif not change.deleted and row is not None and row["versionnumber"] == change.version:
+                changed.append(row)
+        return changed, deleted
+
+
+class Organization:
+    def __init__(self, clock: EmulatorClock, tables: list[TableDef]) -> None:
+        self.clock = clock
+        self.tables = {t.logical_name: TableData(t) for t in tables}
+        self.by_entity_set = {t.entity_set: t.logical_name for t in tables}
+        self.version = 100_000
+        self._undo: list[tuple[TableData, str, Row | None, int | None]] | None = None
+
+    def table(self, logical_name: str) -> TableData:
+        return self.tables[logical_name]
+
+    def next_version(self) -> int:
+        self.version += 1
+        return self.version
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside succeed together or none stays (a change set, a bulk action). Nested
+        transactions are savepoints: an inner failure undoes the inner writes, then propagates."""
+        outermost = self._undo is None
+        if outermost:
+            self._undo = []
+        assert self._undo is not None
+        savepoint = len(self._undo)
+        try:
+            yield
+        except BaseException:
+            undone = self._undo[savepoint:]
+            del self._undo[savepoint:]
+            for data, record_id, previous, latest in reversed(undone):
+                if previous is None:
+                    data.rows.pop(record_id, None)
+                else:
+                    data.rows[record_id] = previous
+                if latest is None:  # the change log's newest entry for the record is its last real one again
+                    data.latest.pop(record_id, None)
+                else:
+                    data.latest[record_id] = latest
+            raise
+        finally:
+            if outermost:
+                self._undo = None
+
+    def _remember(self, data: TableData, record_id: str) -> None:
+        if self._undo is not None:
+            previous = data.rows.get(record_id)
+            self._undo.append(
+                (data, record_id, None if previous is None else dict(previous), data.latest.get(record_id))
+            )
+
+    def _stamp(self, data: TableData, row: Row, caller: str | None) -> None:
+        now = iso(self.clock.now_datetime())
+        version = self.next_version()
+        row["modifiedon"] = now
+        row["versionnumber"] = version
+        if caller and data.definition.column("modifiedby"):
+            row["modifiedby"] = ("systemuser", caller)
+        names = ("firstname", "lastname")
+        if data.definition.column("fullname") and any(n in row for n in names):
+            row["fullname"] = " ".join(str(row[n]) for n in names if row.get(n)) or None
+        data.record(Change(version, row[data.definition.primary_id], False))
+
+    def create(self, table: str, values: Row, caller: str | None, record_id: str | None = None) -> Row:
+        data = self.tables[table]
+        record_id = (record_id or str(uuid.uuid4())).lower()
+        if record_id in data.rows:
+            raise DataverseError(412, "0x80040237", "A record with matching key values already exists.")
+        self._remember(data, record_id)
+        row: Row = {data.definition.primary_id: record_id, **values}
+        row["createdon"] = iso(self.clock.now_datetime())
+        if caller and data.definition.column("createdby"):
+            row["createdby"] = ("systemuser", caller)
+        for column, default in (("statecode", 0), ("statuscode", 1)):
+            if data.definition.column(column) and row.get(column) is None:
+                row[column] = default
+        if data.definition.column("ownerid") and row.get("ownerid") is None and caller:
+            row["ownerid"] = ("systemuser", caller)
+        data.rows[record_id] = row
+        self._stamp(data, row, caller)
+        return row
+
+    def update(self, table: str, record_id: str, values: Row, caller: str | None) -> Row:
+        data = self.tables[table]
+        row = data.rows.get(record_id.lower())
+        if row is None:
+            raise not_found(table, record_id)
+        self._remember(data, record_id.lower())
+        row.update(values)
+        self._stamp(data, row, caller)
+        return row
+
+    def delete(self, table: str, record_id: str) -> None:
+        data = self.tables[table]
+        if record_id.lower() not in data.rows:
+            raise not_found(table, record_id)
+        self._remember(data, record_id.lower())
+        del data.rows[record_id.lower()]
+        data.record(Change(self.next_version(), record_id.lower(), True))
+
+    def get(self, table: str, record_id: str) -> Row | None:
+        return self.tables[table].rows.get(record_id.lower())

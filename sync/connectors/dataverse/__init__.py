@@ -1,0 +1,1 @@
+"""Dataverse Web API client: azure-identity auth, retry policy, change tracking, writers, metadata."""

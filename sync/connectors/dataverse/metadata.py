@@ -1,0 +1,86 @@
+"""Table and column metadata (EntityDefinitions / Attributes): entity set names, primary ids,
+change tracking, column types and option-set labels, for validating the mapping at start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sync.connectors.dataverse.client import DataverseClient
+from sync.connectors.dataverse.errors import DataverseError
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    logical_name: str
+    attribute_type: str
+    writable: bool
+    max_length: int | None = None
+    targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    logical_name: str
+    entity_set: str
+    primary_id: str
+    primary_name: str
+    change_tracking: bool
+    columns: dict[str, ColumnInfo] = field(default_factory=dict)
+
+
+class MetadataReader:
+    def __init__(self, client: DataverseClient) -> None:
+        self.client = client
+        self._cache: dict[str, TableInfo] = {}
+
+    def table(self, logical_name: str) -> TableInfo:
+        if logical_name not in self._cache:
+            try:
+                body = self.client.get_json(
+                    f"EntityDefinitions(LogicalName='{logical_name}')",
+                    params={
+                        "$select": (
+                            "LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute,ChangeTrackingEnabled"
+                        ),
+                        "$expand": "Attributes($select=LogicalName,AttributeType,IsValidForUpdate,MaxLength,Targets)",
+                    },
+                )
+            except DataverseError as error:
+                if error.status == 404:
+                    raise DataverseError(404, error.code, f"Dataverse has no table '{logical_name}'") from error
+                raise
+            columns = {
+                a["LogicalName"]: ColumnInfo(
+                    a["LogicalName"],
+                    a["AttributeType"],
+                    bool(a.get("IsValidForUpdate")),
+                    a.get("MaxLength"),
+                    tuple(a.get("Targets") or ()),
+                )
+                for a in body.get("Attributes", [])
+            }
+            self._cache[logical_name] = TableInfo(
+                body["LogicalName"],
+                body["EntitySetName"],
+                body["PrimaryIdAttribute"],
+                body.get("PrimaryNameAttribute", ""),
+                bool(body["ChangeTrackingEnabled"]),
+                columns,
+            )
+        return self._cache[logical_name]
+
+    def option_labels(self, logical_name: str) -> dict[str, dict[int, str]]:
+        """Picklist, state and status columns → {value: label}."""
+        labels: dict[str, dict[int, str]] = {}
+        for cast in ("PicklistAttributeMetadata", "StateAttributeMetadata", "StatusAttributeMetadata"):
+            body = self.client.get_json(
+                f"EntityDefinitions(LogicalName='{logical_name}')/Attributes/Microsoft.Dynamics.CRM.{cast}",
+                params={"$select": "LogicalName", "$expand": "OptionSet($select=Options)"},
+            )
+            for attribute in body.get("value", []):
+                options = (attribute.get("OptionSet") or {}).get("Options") or []
+                labels[attribute["LogicalName"]] = {
+                    int(o["Value"]): str(((o.get("Label") or {}).get("UserLocalizedLabel") or {}).get("Label", ""))
+                    for o in options
+                }
+        return labels

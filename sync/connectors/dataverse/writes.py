@@ -1,0 +1,123 @@
+"""Writing to Dataverse: batched upserts that isolate a failing record instead of failing the
+batch, single writes, deletes and QualifyLead."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sync.connectors.dataverse import batch
+from sync.connectors.dataverse.batch import BatchOperation
+from sync.connectors.dataverse.client import DataverseClient
+from sync.connectors.dataverse.errors import DataverseError, DataverseRetryable
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+UPSERT_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    record_id: str
+    ok: bool
+    created: bool | None = None
+    status: int = 204
+    code: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class TableRef:
+    logical_name: str
+    entity_set: str
+    primary_id: str
+
+
+class DataverseWriter:
+    def __init__(self, client: DataverseClient) -> None:
+        self.client = client
+
+    def upsert(self, table: TableRef, records: Sequence[tuple[str, dict[str, Any]]]) -> list[WriteOutcome]:
+        """(record id, columns) pairs → one outcome each, in order. UpsertMultiple first (one call per
+        500); if Dataverse refuses a chunk, that chunk goes again as $batch with continue-on-error so
+        only the bad records fail."""
+        outcomes: list[WriteOutcome] = []
+        for start in range(0, len(records), UPSERT_CHUNK):
+            chunk = records[start : start + UPSERT_CHUNK]
+            try:
+                outcomes += self._upsert_multiple(table, chunk)
+            except DataverseRetryable:
+                raise
+            except DataverseError:
+                outcomes += self._isolate(table, chunk)
+        return outcomes
+
+    def _upsert_multiple(self, table: TableRef, chunk: Sequence[tuple[str, dict[str, Any]]]) -> list[WriteOutcome]:
+        targets = [
+            {
+                **columns,
+                table.primary_id: record_id,
+                "@odata.type": f"Microsoft.Dynamics.CRM.{table.logical_name}",
+            }
+            for record_id, columns in chunk
+        ]
+        body = self.client.request(
+            "POST", f"{table.entity_set}/Microsoft.Dynamics.CRM.UpsertMultiple", json={"Targets": targets}
+        ).json()
+        results = body.get("Results") or []
+        created = [bool(r.get("RecordCreated")) for r in results] if len(results) == len(chunk) else [None] * len(chunk)
+        return [
+            WriteOutcome(record_id, True, was_created)
+            for (record_id, _), was_created in zip(chunk, created, strict=True)
+        ]
+
+    def _isolate(self, table: TableRef, chunk: Sequence[tuple[str, dict[str, Any]]]) -> list[WriteOutcome]:
+        operations = [
+            BatchOperation("PATCH", f"{table.entity_set}({record_id})", columns) for record_id, columns in chunk
+        ]
+        answers = batch.run(self.client, operations, continue_on_error=True)
+        if len(answers) != len(chunk):
+            raise DataverseError(200, "", f"$batch answered {len(answers)} parts for {len(chunk)} operations")
+        outcomes = []
+        for (record_id, _), answer in zip(chunk, answers, strict=True):
+            code, message = answer.error
+            outcomes.append(WriteOutcome(record_id, answer.ok, None, answer.status, code, message))
+        return outcomes
+
+    def create(self, entity_set: str, columns: dict[str, Any]) -> str:
+        response = self.client.request("POST", entity_set, json=columns)
+        match = _GUID.search(response.headers.get("OData-EntityId", ""))
+        if match is None:
+            raise DataverseError(response.status_code, "", "create answered without an OData-EntityId header")
+        return match.group(0).lower()
+
+    def update(self, entity_set: str, record_id: str, columns: dict[str, Any], *, etag: str | None = None) -> None:
+        """Update only (If-Match: *), or only if unchanged since read (If-Match: the row's etag)."""
+        self.client.request("PATCH", f"{entity_set}({record_id})", json=columns, headers={"If-Match": etag or "*"})
+
+    def delete(self, entity_set: str, record_id: str) -> None:
+        self.client.request("DELETE", f"{entity_set}({record_id})")
+
+    def qualify_lead(
+        self,
+        lead_id: str,
+        *,
+        account: bool = True,
+        contact: bool = True,
+        opportunity: bool = False,
+        status: int = 3,
+    ) -> list[dict[str, Any]]:
+        """Qualify a lead; returns the created records as {"@odata.type": ..., "<table>id": ...}."""
+        body = self.client.request(
+            "POST",
+            f"leads({lead_id})/Microsoft.Dynamics.CRM.QualifyLead",
+            json={
+                "CreateAccount": account,
+                "CreateContact": contact,
+                "CreateOpportunity": opportunity,
+                "Status": status,
+                "SuppressDuplicateDetection": True,
+            },
+        ).json()
+        return list(body.get("value", []))

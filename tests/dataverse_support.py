@@ -1,0 +1,47 @@
+"""Helpers for Dataverse tests: a production connection against an emulator, and control calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from emulators.launch import RunningEmulator
+from sync.connectors.dataverse.connection import DataverseConnection
+from sync.settings import load_settings
+
+
+def dataverse_connection(emulator: RunningEmulator, page_size: int = 5000, **settings: str) -> DataverseConnection:
+    info = emulator.info
+    env = {
+        "DATAVERSE_URL": info["url"],
+        "DATAVERSE_TENANT_ID": info["tenant_id"],
+        "DATAVERSE_CLIENT_ID": info["client_id"],
+        "DATAVERSE_CLIENT_SECRET": info["client_secret"],
+        "DATAVERSE_AUTHORITY": info["authority"],
+        "MARKETO_BASE_URL": "https://123-ABC-456.mktorest.com",
+        "MARKETO_CLIENT_ID": "id",
+        "MARKETO_CLIENT_SECRET": "secret",
+        "SYNC_STORAGE_CONNECTION": "UseDevelopmentStorage=true",
+        "SYNC_CA_FILE": info["ca_file"],
+        **settings,
+    }
+    return DataverseConnection.from_settings(
+        load_settings(env), page_size=page_size, backoff_initial_s=0.01, backoff_max_s=0.05
+    )
+
+
+def control(emulator: RunningEmulator, method: str, path: str, body: Any = None) -> Any:
+    response = requests.request(
+        method, f"{emulator.url}/_emulator/{path}", json=body, verify=emulator.info["ca_file"], timeout=10
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def fault(emulator: RunningEmulator, **rule: Any) -> None:
+    control(emulator, "POST", "faults", rule)
+
+
+def route_count(emulator: RunningEmulator) -> int:
+    return int(control(emulator, "GET", "stats")["by_route"].get("api", 0))
