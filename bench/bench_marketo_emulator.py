@@ -63,8 +63,7 @@ def main() -> dict[str, Any]:
 
     started = time.perf_counter()
     service = emulator.service
-    with service.lock:
-        service.seed({"lead": 1_000_000}, 42)
+    service.seed_collections({"lead": 1_000_000}, 42)
     seed_s = time.perf_counter() - started
     rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     full = _timed_pushes(info["url"], token, 30, 2_000_000)

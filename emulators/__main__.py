@@ -28,10 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="records per table/object to start with")
     parser.add_argument("--state-dir", type=Path, help="where TLS files go (default: a temporary folder)")
     parser.add_argument("--custom-objects", type=Path, help="Marketo: custom object types (JSON)")
-    parser.add_argument("--rate-calls", type=int, help="Marketo: calls per rate window (default 100)")
-    parser.add_argument("--rate-window", type=float, help="Marketo: rate window in seconds (default 20)")
-    parser.add_argument("--concurrency", type=int, help="Marketo: concurrent calls (default 10)")
+    parser.add_argument("--rate-calls", type=int, help="calls per rate window (Marketo 100, Dataverse 6000)")
+    parser.add_argument("--rate-window", type=float, help="rate window in seconds (Marketo 20, Dataverse 300)")
+    parser.add_argument("--concurrency", type=int, help="concurrent calls (Marketo 10, Dataverse 52)")
     parser.add_argument("--daily-quota", type=int, help="Marketo: calls per day (default 50000)")
+    parser.add_argument("--tables", type=Path, help="Dataverse: custom tables (JSON)")
+    parser.add_argument("--change-tracking-expiry-days", type=float, help="Dataverse: delta token lifetime (default 7)")
     args = parser.parse_args(argv)
     if args.time_scale <= 0:
         parser.error("--time-scale must be > 0")
@@ -43,6 +45,15 @@ def main(argv: list[str] | None = None) -> int:
             "window_s": args.rate_window,
             "concurrency": args.concurrency,
             "daily_quota": args.daily_quota,
+        }
+        options = {k: v for k, v in given.items() if v is not None}
+    if args.service == "dataverse":
+        given = {
+            "tables": args.tables,
+            "requests_per_window": args.rate_calls,
+            "window_s": args.rate_window,
+            "concurrent": args.concurrency,
+            "change_tracking_expiry_days": args.change_tracking_expiry_days,
         }
         options = {k: v for k, v in given.items() if v is not None}
     running = start_in_process(

@@ -72,7 +72,7 @@ def start_in_process(
     clock = EmulatorClock(time_scale)
     service = FACTORIES[service_name](clock, latency, dict(options))
     if seed_count:
-        service.seed(dict.fromkeys(service.seed_names(), seed_count), 42)
+        service.seed_collections(dict.fromkeys(service.seed_names(), seed_count), 42)
     tls = (
         make_tls_files(state_dir or Path(tempfile.mkdtemp(prefix=f"{service_name}-tls-")), service_name)
         if https

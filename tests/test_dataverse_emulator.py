@@ -299,3 +299,18 @@ def test_service_protection_answers_429_with_retry_after_and_the_documented_code
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert answers[3].json()["error"]["code"] == "0x80072322"
     assert 1 <= int(answers[3].headers["Retry-After"]) <= 300
+
+
+def test_too_many_concurrent_requests_from_one_user_get_429_with_the_concurrency_code(start_dataverse: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.dataverse_support import fault
+
+    emulator = start_dataverse(concurrent=2)
+    fault(emulator, path="/api/data/v9.2/accounts", delay_s=0.4)
+    client = Raw(emulator)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: client("GET", "accounts"), range(4)))
+    refused = [a for a in answers if a.status_code == 429]
+    assert len(refused) == 2
+    assert {a.json()["error"]["code"] for a in refused} == {"0x80072326"}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import requests
 
 from emulators.launch import start_subprocess
@@ -41,3 +44,25 @@ def test_the_marketo_emulator_prints_its_ready_line_and_serves_https_with_its_op
     finally:
         process.stop()
     assert process.process.returncode == 0
+
+
+def test_the_dataverse_emulator_prints_its_ready_line_and_serves_https_with_custom_tables(tmp_path: Path) -> None:
+    tables = tmp_path / "tables.json"
+    tables.write_text(
+        json.dumps([{"logical_name": "new_project", "entity_set": "new_projects", "primary_name": "new_name"}])
+    )
+    process = start_subprocess("dataverse", "--https", "--seed", "3", "--tables", str(tables))
+    try:
+        info = process.info
+        assert set(info) == {"service", "url", "api", "authority", "tenant_id", "client_id", "client_secret", "ca_file"}
+        assert info["api"] == f"{info['url']}/api/data/v9.2/"
+        rows = requests.get(f"{info['url']}/_emulator/data/contact", verify=info["ca_file"], timeout=10).json()
+        assert rows["count"] == 3
+        assert (
+            requests.get(f"{info['url']}/_emulator/data/new_project", verify=info["ca_file"], timeout=10).json()[
+                "count"
+            ]
+            == 0
+        )
+    finally:
+        process.stop()

@@ -3,6 +3,7 @@ test-control API under /_emulator/ (loopback callers only, no auth)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import threading
@@ -95,6 +96,14 @@ class EmulatorService(ABC):
     def is_write(self, request: Request) -> bool:
         return request.method in ("POST", "PATCH", "PUT", "DELETE")
 
+    def seed_collections(self, counts: dict[str, int], seed: int) -> dict[str, int]:
+        """Seed, then take the seeded rows out of the cyclic GC's sight: they hold no cycles, and a
+        full collection walking a million row dicts would add ~100 ms to whatever request runs it."""
+        with self.lock:
+            made = self.seed(counts, seed)
+        gc.freeze()
+        return made
+
     def serve_injected_delay(self, request: Request) -> None:
         """A delay-only fault, slept where the service counts the call as in flight."""
         delay = float(request.environ.get(INJECTED_DELAY, 0.0))
@@ -166,8 +175,7 @@ class EmulatorService(ABC):
             if not isinstance(counts, dict) or not all(isinstance(v, int) and v >= 0 for v in counts.values()):
                 return json_response({"error": "'counts' must map collection names to whole numbers"}, 400)
             try:
-                with self.lock:
-                    made = self.seed(counts, int(body.get("seed", 42)))
+                made = self.seed_collections(counts, int(body.get("seed", 42)))
             except KeyError as exc:
                 return json_response({"error": f"cannot seed {exc.args[0]!r}"}, 400)
             return json_response({"seeded": made})

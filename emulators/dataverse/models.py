@@ -44,6 +44,8 @@ class TableData:
     def __init__(self, definition: TableDef) -> None:
         self.definition = definition
         self.rows: dict[str, Row] = {}
+        self.order: list[str] = []  # every id ever created, in creation order: a cursor that deletions cannot shift
+        self._placed: set[str] = set()
         self.log: list[Change] = []
         self._log_versions: list[int] = []
         self.latest: dict[str, int] = {}
@@ -52,6 +54,21 @@ class TableData:
         self.log.append(change)
         self._log_versions.append(change.version)
         self.latest[change.record_id] = change.version
+
+    def place(self, record_id: str) -> None:
+        if record_id not in self._placed:
+            self._placed.add(record_id)
+            self.order.append(record_id)
+
+    def page(self, position: int, size: int) -> tuple[list[Row], int]:
+        """Up to `size` live rows from `position` in creation order, and the position after them."""
+        out: list[Row] = []
+        while position < len(self.order) and len(out) < size:
+            row = self.rows.get(self.order[position])
+            if row is not None:
+                out.append(row)
+            position += 1
+        return out, position
 
     def changes(self, after: int, until: int) -> tuple[list[Row], list[str]]:
         """Rows changed in (after, until] in version order, then ids deleted in that span."""
@@ -149,6 +166,7 @@ class Organization:
         if data.definition.column("ownerid") and row.get("ownerid") is None and caller:
             row["ownerid"] = ("systemuser", caller)
         data.rows[record_id] = row
+        data.place(record_id)
         self._stamp(data, row, caller)
         return row
 

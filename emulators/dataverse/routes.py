@@ -41,6 +41,7 @@ from emulators.dataverse.wire import (
     parse_payload,
     parse_prefer,
     serialize,
+    serializer,
 )
 
 API = "/api/data/v9.2"
@@ -384,8 +385,9 @@ class DataverseService(EmulatorService):
                 return self._delta(request, table, select, prefer, skip)
             data = self.org.table(table.logical_name)
             until = int(skip.get("until", self.org.version))
-            rows = list(data.rows.values())
-            if not tracking:
+            shaped = not tracking and any(o in request.args for o in ("$filter", "$orderby", "$top"))
+            if shaped:
+                rows = list(data.rows.values())
                 if "$filter" in request.args:
                     predicate = compile_filter(request.args["$filter"], self._resolver(table))
                     rows = [r for r in rows if predicate(r)]
@@ -397,20 +399,28 @@ class DataverseService(EmulatorService):
                     except ValueError:
                         raise bad_request(f"Invalid $top '{request.args['$top']}'.") from None
             offset = int(skip.get("offset", 0))
-            page = rows[offset : offset + prefer.max_page_size]
+            if shaped:
+                total = len(rows)
+                page = rows[offset : offset + prefer.max_page_size]
+                after = offset + len(page)
+                more = after < total
+            else:  # in creation order by a cursor, without copying the table
+                total = len(data.rows)
+                page, after = data.page(offset, prefer.max_page_size)
+                more = after < len(data.order) and len(page) == prefer.max_page_size
+                if more and not data.page(after, 1)[0]:
+                    more = False
             self.pause(0.00002 * len(page))
             body: dict[str, Any] = {
                 "@odata.context": self._context(request, table, select),
-                "value": [serialize(self.org, table, r, select, prefer) for r in page],
+                "value": list(map(serializer(self.org, table, select, prefer), page)),
             }
         if request.args.get("$count") == "true":
-            body["@odata.count"] = min(len(rows), COUNT_LIMIT)
-            if len(rows) > COUNT_LIMIT:
+            body["@odata.count"] = min(total, COUNT_LIMIT)
+            if total > COUNT_LIMIT:
                 body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = True
-        if offset + len(page) < len(rows):
-            body["@odata.nextLink"] = self._link(
-                request, {"$skiptoken": encode_token(offset=offset + len(page), until=until)}
-            )
+        if more:
+            body["@odata.nextLink"] = self._link(request, {"$skiptoken": encode_token(offset=after, until=until)})
         elif tracking:
             body["@odata.deltaLink"] = self._link(
                 request, {"$deltatoken": delta_token(until, self.clock.now_datetime())}, drop=("$skiptoken",)
@@ -440,7 +450,7 @@ class DataverseService(EmulatorService):
             until = self.org.version
         changed, deleted = self.org.table(table.logical_name).changes(after, until)
         base = f"{self._base(request)}{API}/$metadata#{table.entity_set}/$deletedEntity"
-        items: list[dict[str, Any]] = [serialize(self.org, table, r, select, prefer) for r in changed]
+        items: list[dict[str, Any]] = list(map(serializer(self.org, table, select, prefer), changed))
         items += [{"@odata.context": base, "id": record_id, "reason": "deleted"} for record_id in deleted]
         offset = int(skip.get("offset", 0))
         page = items[offset : offset + prefer.max_page_size]

@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 from werkzeug.wrappers import Response
 
 from emulators.dataverse.catalogue import Column, TableDef
@@ -27,7 +29,7 @@ _BIND = re.compile(r"^(?:.*/)?(?P<set>[A-Za-z_][A-Za-z0-9_]*)\((?P<id>[^)]+)\)$"
 
 def json_reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        json.dumps(body, separators=(",", ":")),
+        orjson.dumps(body),
         status=status,
         headers={**ODATA_HEADERS, **(headers or {})},
         mimetype="application/json",
@@ -118,6 +120,9 @@ def navigation_property(column: Column, target: str) -> str:
     return f"{column.name}_{target}" if len(column.targets) > 1 else column.name
 
 
+_FORMATTED_TYPES = frozenset({"Money", "Integer", "BigInt", "Decimal", "Double", "DateTime"})
+
+
 def _formatted(column: Column, value: Any) -> str | None:
     if value is None:
         return None
@@ -135,36 +140,49 @@ def _formatted(column: Column, value: Any) -> str | None:
     return None
 
 
-def serialize(org: Organization, table: TableDef, row: Row, select: list[str] | None, prefer: Prefer) -> dict[str, Any]:
-    out: dict[str, Any] = {"@odata.etag": f'W/"{row.get("versionnumber")}"'}
-    columns = [table.column(n) for n in select] if select else list(table.columns)
+def serializer(
+    org: Organization, table: TableDef, select: list[str] | None, prefer: Prefer
+) -> Callable[[Row], dict[str, Any]]:
+    """Decide once per request what each row becomes, then apply it to every row of the page."""
+    chosen = [table.column(n) for n in select] if select else list(table.columns)
+    columns = [c for c in chosen if c is not None]
     if table.columns_by_name[table.primary_id] not in columns:
         columns.append(table.columns_by_name[table.primary_id])
-    for column in columns:
-        if column is None:
-            continue
-        if column.is_lookup:
-            key = lookup_property(column)
+    plain = [c.name for c in columns if not c.is_lookup]
+    lookups = [(c, lookup_property(c)) for c in columns if c.is_lookup]
+    formatted = prefer.wants(FORMATTED)
+    navigation, logical = prefer.wants(NAVIGATION), prefer.wants(LOOKUP_LOGICAL_NAME)
+    formattable = [c for c in columns if not c.is_lookup and (c.options or c.type in _FORMATTED_TYPES)]
+
+    def one(row: Row) -> dict[str, Any]:
+        out: dict[str, Any] = {"@odata.etag": f'W/"{row.get("versionnumber")}"'}
+        get = row.get
+        out.update({name: get(name) for name in plain})
+        for column, key in lookups:
             ref = row.get(column.name)
             out[key] = ref[1] if ref else None
             if ref:
-                target_table, target_id = ref
-                if prefer.wants(FORMATTED):
-                    target = org.get(target_table, target_id)
-                    name_column = org.table(target_table).definition.primary_name
-                    out[f"{key}@{FORMATTED}"] = target.get(name_column) if target else None
-                if prefer.wants(NAVIGATION):
-                    out[f"{key}@{NAVIGATION}"] = navigation_property(column, target_table)
-                if prefer.wants(LOOKUP_LOGICAL_NAME):
-                    out[f"{key}@{LOOKUP_LOGICAL_NAME}"] = target_table
-            continue
-        value = row.get(column.name)
-        out[column.name] = value
-        if prefer.wants(FORMATTED):
-            formatted = _formatted(column, value)
-            if formatted is not None:
-                out[f"{column.name}@{FORMATTED}"] = formatted
-    return out
+                if formatted:
+                    target = org.get(ref[0], ref[1])
+                    out[f"{key}@{FORMATTED}"] = (
+                        target.get(org.table(ref[0]).definition.primary_name) if target else None
+                    )
+                if navigation:
+                    out[f"{key}@{NAVIGATION}"] = navigation_property(column, ref[0])
+                if logical:
+                    out[f"{key}@{LOOKUP_LOGICAL_NAME}"] = ref[0]
+        if formatted:
+            for column in formattable:
+                text = _formatted(column, row.get(column.name))
+                if text is not None:
+                    out[f"{column.name}@{FORMATTED}"] = text
+        return out
+
+    return one
+
+
+def serialize(org: Organization, table: TableDef, row: Row, select: list[str] | None, prefer: Prefer) -> dict[str, Any]:
+    return serializer(org, table, select, prefer)(row)
 
 
 # payloads
