@@ -227,6 +227,9 @@ def test_qualifying_a_lead_links_the_new_contact_back_and_makes_the_lead_read_on
     with pytest.raises(DataverseError) as refused:
         conn.writer.update("leads", lead, {"firstname": "Changed"})
     assert refused.value.status == 400 and "read-only" in refused.value.message
+    plain = conn.writer.create("contacts", {"lastname": "Never a lead"})
+    assert conn.qualification.originating_leads([contact_id, plain]) == {contact_id: lead}
+    assert conn.qualification.is_closed(lead)
 
 
 def test_metadata_gives_entity_sets_columns_and_option_labels(dataverse: RunningEmulator) -> None:

@@ -99,6 +99,9 @@ def test_a_create_answers_204_with_the_entity_id_or_201_with_the_representation(
     assert represented.status_code == 201
     assert represented.json()["fullname"] == "Grace Hopper"
     assert represented.json()["@odata.etag"].startswith('W/"')
+    caller = raw("GET", "WhoAmI").json()["UserId"]
+    who = raw("GET", f"contacts({represented.json()['contactid']})?$select=_modifiedby_value,_createdby_value").json()
+    assert who["_modifiedby_value"] == who["_createdby_value"] == caller
 
 
 def test_conditional_writes_answer_with_the_real_404_and_412_bodies(raw: Raw) -> None:

@@ -10,6 +10,7 @@ from sync.connectors.dataverse.changes import ChangeReader, ModifiedOnReader
 from sync.connectors.dataverse.client import DataverseClient
 from sync.connectors.dataverse.concurrency import AdaptiveConcurrency
 from sync.connectors.dataverse.metadata import MetadataReader
+from sync.connectors.dataverse.qualification import QualificationReader
 from sync.connectors.dataverse.writes import DataverseWriter
 from sync.connectors.transport import HttpTransport
 from sync.settings import Settings
@@ -42,6 +43,10 @@ class DataverseConnection:
     @property
     def writer(self) -> DataverseWriter:
         return DataverseWriter(self.client)
+
+    @property
+    def qualification(self) -> QualificationReader:
+        return QualificationReader(self.client)
 
     @property
     def metadata(self) -> MetadataReader:
