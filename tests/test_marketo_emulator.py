@@ -22,7 +22,9 @@ REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "mark
 def _spec(name: str) -> dict[str, Any]:
     path = REFERENCE / name
     if not path.is_file():
-        raise FileNotFoundError(f"Adobe's Swagger spec {path} is missing: the checkout needs shared/ beside it (as CI has)")
+        raise FileNotFoundError(
+            f"Adobe's Swagger spec {path} is missing: the checkout needs shared/ beside it (as CI has)"
+        )
     return dict(json.loads(path.read_text()))
 
 
