@@ -1,23 +1,21 @@
-"""`python -m bench`: run every benchmark module and write results under bench/results/."""
+"""`python -m bench`: run every benchmark, each in its own process (so memory figures are its own),
+and write results under bench/results/."""
 
 from __future__ import annotations
 
-import importlib
 import pkgutil
+import subprocess
 import sys
 
 import bench
 
 
 def main() -> int:
-    names = [m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_")]
-    if not names:
-        print("no benchmarks yet", file=sys.stderr)
-        return 0
-    for name in names:
-        module = importlib.import_module(f"bench.{name}")
-        module.main()
-    return 0
+    names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
+    failed = [name for name in names if subprocess.run([sys.executable, "-m", f"bench.{name}"], check=False).returncode]
+    if failed:
+        print(f"benchmarks failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 raise SystemExit(main())

@@ -49,19 +49,23 @@ def tables(storage_connection: str, table_prefix: str) -> Iterator[StoreTables]:
     made.drop_all()
 
 
-@pytest.fixture
-def start_marketo(tmp_path: Path) -> Iterator[Callable[..., RunningEmulator]]:
-    """Start Marketo emulators over HTTPS (each with its own CA); all stop after the test."""
+def _starter(service: str, tmp_path: Path) -> Iterator[Callable[..., RunningEmulator]]:
+    """Start emulators of one service over HTTPS (each with its own CA); all stop after the test."""
     started: list[RunningEmulator] = []
 
     def start(**options: Any) -> RunningEmulator:
-        running = start_in_process("marketo", https=True, state_dir=tmp_path / f"marketo-{len(started)}", **options)
+        running = start_in_process(service, https=True, state_dir=tmp_path / f"{service}-{len(started)}", **options)
         started.append(running)
         return running
 
     yield start
     for running in started:
         running.stop()
+
+
+@pytest.fixture
+def start_marketo(tmp_path: Path) -> Iterator[Callable[..., RunningEmulator]]:
+    yield from _starter("marketo", tmp_path)
 
 
 @pytest.fixture
@@ -71,17 +75,7 @@ def marketo(start_marketo: Callable[..., RunningEmulator]) -> RunningEmulator:
 
 @pytest.fixture
 def start_dataverse(tmp_path: Path) -> Iterator[Callable[..., RunningEmulator]]:
-    """Start Dataverse emulators over HTTPS (each with its own CA); all stop after the test."""
-    started: list[RunningEmulator] = []
-
-    def start(**options: Any) -> RunningEmulator:
-        running = start_in_process("dataverse", https=True, state_dir=tmp_path / f"dataverse-{len(started)}", **options)
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
+    yield from _starter("dataverse", tmp_path)
 
 
 @pytest.fixture

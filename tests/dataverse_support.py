@@ -1,10 +1,6 @@
-"""Helpers for Dataverse tests: a production connection against an emulator, and control calls."""
+"""Helpers for Dataverse tests: a production connection configured against an emulator."""
 
 from __future__ import annotations
-
-from typing import Any
-
-import requests
 
 from emulators.launch import RunningEmulator
 from sync.connectors.dataverse.connection import DataverseConnection
@@ -29,19 +25,3 @@ def dataverse_connection(emulator: RunningEmulator, page_size: int = 5000, **set
     return DataverseConnection.from_settings(
         load_settings(env), page_size=page_size, backoff_initial_s=0.01, backoff_max_s=0.05
     )
-
-
-def control(emulator: RunningEmulator, method: str, path: str, body: Any = None) -> Any:
-    response = requests.request(
-        method, f"{emulator.url}/_emulator/{path}", json=body, verify=emulator.info["ca_file"], timeout=10
-    )
-    response.raise_for_status()
-    return response.json()
-
-
-def fault(emulator: RunningEmulator, **rule: Any) -> None:
-    control(emulator, "POST", "faults", rule)
-
-
-def route_count(emulator: RunningEmulator) -> int:
-    return int(control(emulator, "GET", "stats")["by_route"].get("api", 0))

@@ -1,10 +1,8 @@
-"""Helpers for Marketo tests: a client configured against an emulator, and control-API calls."""
+"""Helpers for Marketo tests: a production connection configured against an emulator."""
 
 from __future__ import annotations
 
 from typing import Any
-
-import requests
 
 from emulators.launch import RunningEmulator
 from sync.connectors.marketo.connection import MarketoConnection
@@ -29,19 +27,3 @@ def marketo_connection(emulator: RunningEmulator, **settings: str | Any) -> Mark
     }
     options = {"backoff_initial_s": 0.01, "backoff_max_s": 0.05, "usage_refresh_s": 3600.0, **client_options}
     return MarketoConnection.from_settings(load_settings(env), **options)
-
-
-def control(emulator: RunningEmulator, method: str, path: str, body: Any = None) -> Any:
-    response = requests.request(
-        method, f"{emulator.url}/_emulator/{path}", json=body, verify=emulator.info["ca_file"], timeout=10
-    )
-    response.raise_for_status()
-    return response.json()
-
-
-def fault(emulator: RunningEmulator, **rule: Any) -> None:
-    control(emulator, "POST", "faults", rule)
-
-
-def route_count(emulator: RunningEmulator, route: str) -> int:
-    return int(control(emulator, "GET", "stats")["by_route"].get(route, 0))

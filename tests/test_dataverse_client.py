@@ -22,7 +22,8 @@ from sync.connectors.dataverse.errors import (
     DataverseUnauthorized,
 )
 from sync.connectors.dataverse.writes import TableRef
-from tests.dataverse_support import control, dataverse_connection, fault, route_count
+from tests.dataverse_support import dataverse_connection
+from tests.emulator_support import control, fault, route_count
 
 CONTACTS = TableRef("contact", "contacts", "contactid")
 GUIDS = [f"00000000-0000-4000-8000-{n:012d}" for n in range(10)]
@@ -132,10 +133,10 @@ def test_a_clean_upsert_is_one_upsert_multiple_call_that_says_what_it_created(
 ) -> None:
     conn = dataverse_connection(dataverse)
     conn.writer.create("contacts", {"contactid": GUIDS[0], "lastname": "Existing"})
-    before = route_count(dataverse)
+    before = route_count(dataverse, "api")
     outcomes = conn.writer.upsert(CONTACTS, [(GUIDS[0], {"firstname": "Now"}), (GUIDS[1], {"lastname": "New"})])
     assert [(o.ok, o.created) for o in outcomes] == [(True, False), (True, True)]
-    assert route_count(dataverse) - before == 1
+    assert route_count(dataverse, "api") - before == 1
 
 
 @pytest.mark.parametrize("retry_after", ["1", "http-date"])

@@ -11,7 +11,7 @@ import requests
 from azure.identity import ClientSecretCredential
 
 from emulators.launch import RunningEmulator
-from tests.dataverse_support import control
+from tests.emulator_support import control, fault
 
 API = "/api/data/v9.2/"
 
@@ -306,8 +306,6 @@ def test_service_protection_answers_429_with_retry_after_and_the_documented_code
 
 def test_too_many_concurrent_requests_from_one_user_get_429_with_the_concurrency_code(start_dataverse: Any) -> None:
     from concurrent.futures import ThreadPoolExecutor
-
-    from tests.dataverse_support import fault
 
     emulator = start_dataverse(concurrent=2)
     fault(emulator, path="/api/data/v9.2/accounts", delay_s=0.4)

@@ -16,7 +16,8 @@ from sync.connectors.marketo.errors import (
     MarketoQuotaExhausted,
     MarketoRetryable,
 )
-from tests.marketo_support import control, fault, marketo_connection, route_count
+from tests.emulator_support import control, fault, route_count
+from tests.marketo_support import marketo_connection
 
 
 def _people(n: int, start: int = 0) -> list[dict[str, Any]]:

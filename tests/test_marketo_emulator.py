@@ -14,7 +14,7 @@ import requests
 from jsonschema import Draft4Validator
 
 from emulators.launch import RunningEmulator
-from tests.marketo_support import control, fault
+from tests.emulator_support import control, fault
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "marketo"
 
@@ -35,16 +35,7 @@ class Caller:
         self.emulator = emulator
         self.session = requests.Session()
         self.seen: list[tuple[str, str, dict[str, Any]]] = []
-        self.token = self.session.get(
-            f"{emulator.url}/identity/oauth/token",
-            verify=emulator.info["ca_file"],
-            timeout=10,
-            params={
-                "grant_type": "client_credentials",
-                "client_id": emulator.info["client_id"],
-                "client_secret": emulator.info["client_secret"],
-            },
-        ).json()["access_token"]
+        self.token = _token(emulator)["access_token"]
 
     def __call__(self, method: str, path: str, swagger_path: str | None = None, **kwargs: Any) -> dict[str, Any]:
         response = self.session.request(

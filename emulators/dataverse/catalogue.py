@@ -72,6 +72,41 @@ def _common(owner: bool = True) -> tuple[Column, ...]:
     return tuple(cols)
 
 
+def _person() -> tuple[Column, ...]:
+    """The columns lead and contact share (the native sync maps both to the same person fields)."""
+    return (
+        _s("salutation", 100),
+        _s("firstname", 50),
+        _s("middlename", 50),
+        _s("lastname", 50),
+        Column("fullname", "String", 160, read_only=True),
+        _s("emailaddress1", 100),
+        _s("jobtitle", 100),
+        _s("telephone1", 50),
+        _s("mobilephone", 20),
+        _s("fax", 50),
+    )
+
+
+def _contact_preferences() -> tuple[Column, ...]:
+    return (Column("donotphone", "Boolean", options=YES_NO), Column("donotbulkemail", "Boolean", options=YES_NO))
+
+
+def _active_state() -> tuple[Column, ...]:
+    return (
+        Column("statecode", "State", options=STATE_ACTIVE),
+        Column("statuscode", "Status", options=((1, "Active"), (2, "Inactive"))),
+    )
+
+
+def _merge(table: str) -> tuple[Column, ...]:
+    """Lead, contact and account can be merged: the loser keeps merged=true and points at its master."""
+    return (
+        Column("merged", "Boolean", options=YES_NO, read_only=True),
+        Column("masterid", "Lookup", targets=(table,), read_only=True),
+    )
+
+
 def _address() -> tuple[Column, ...]:
     return (
         _s("address1_line1", 250),
@@ -91,22 +126,12 @@ LEAD = TableDef(
     columns=(
         Column("leadid", "Uniqueidentifier"),
         _s("subject", 300),
-        _s("salutation", 100),
-        _s("firstname", 50),
-        _s("middlename", 50),
-        _s("lastname", 50),
-        Column("fullname", "String", 160, read_only=True),
-        _s("emailaddress1", 100),
-        _s("jobtitle", 100),
-        _s("telephone1", 50),
-        _s("mobilephone", 20),
-        _s("fax", 50),
+        *_person(),
         _s("companyname", 100),
         *_address(),
         Column("description", "Memo", 2000),
         Column("revenue", "Money"),
-        Column("donotphone", "Boolean", options=YES_NO),
-        Column("donotbulkemail", "Boolean", options=YES_NO),
+        *_contact_preferences(),
         Column(
             "leadsourcecode",
             "Picklist",
@@ -137,8 +162,7 @@ LEAD = TableDef(
         Column("parentaccountid", "Lookup", targets=("account",)),
         Column("parentcontactid", "Lookup", targets=("contact",)),
         Column("customerid", "Customer", targets=("account", "contact")),
-        Column("merged", "Boolean", options=YES_NO, read_only=True),
-        Column("masterid", "Lookup", targets=("lead",), read_only=True),
+        *_merge("lead"),
         *_common(),
     ),
 )
@@ -150,26 +174,14 @@ CONTACT = TableDef(
     display="Contact",
     columns=(
         Column("contactid", "Uniqueidentifier"),
-        _s("salutation", 100),
-        _s("firstname", 50),
-        _s("middlename", 50),
-        _s("lastname", 50),
-        Column("fullname", "String", 160, read_only=True),
-        _s("emailaddress1", 100),
-        _s("jobtitle", 100),
-        _s("telephone1", 50),
-        _s("mobilephone", 20),
-        _s("fax", 50),
+        *_person(),
         *_address(),
         Column("description", "Memo", 2000),
-        Column("donotphone", "Boolean", options=YES_NO),
-        Column("donotbulkemail", "Boolean", options=YES_NO),
+        *_contact_preferences(),
         Column("parentcustomerid", "Customer", targets=("account", "contact")),
         Column("originatingleadid", "Lookup", targets=("lead",)),
-        Column("statecode", "State", options=STATE_ACTIVE),
-        Column("statuscode", "Status", options=((1, "Active"), (2, "Inactive"))),
-        Column("merged", "Boolean", options=YES_NO, read_only=True),
-        Column("masterid", "Lookup", targets=("contact",), read_only=True),
+        *_active_state(),
+        *_merge("contact"),
         *_common(),
     ),
 )
@@ -203,10 +215,8 @@ ACCOUNT = TableDef(
         ),
         Column("primarycontactid", "Lookup", targets=("contact",)),
         Column("originatingleadid", "Lookup", targets=("lead",)),
-        Column("statecode", "State", options=STATE_ACTIVE),
-        Column("statuscode", "Status", options=((1, "Active"), (2, "Inactive"))),
-        Column("merged", "Boolean", options=YES_NO, read_only=True),
-        Column("masterid", "Lookup", targets=("account",), read_only=True),
+        *_active_state(),
+        *_merge("account"),
         *_common(),
     ),
 )
