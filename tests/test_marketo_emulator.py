@@ -166,6 +166,21 @@ def test_every_response_validates_against_adobes_swagger_schemas(marketo: Runnin
         f"{name}/delete.json",
         json={"input": [{"projectId": "p1"}]},
     )
+    imported = call(
+        "POST",
+        "/bulk/v1/leads.json",
+        params={"format": "csv"},
+        files={"file": ("p.csv", b"email,firstName\nbulk@example.com,Bulk\n", "text/csv")},
+    )
+    batch_id = imported["result"][0]["batchId"]
+    call("GET", f"/bulk/v1/leads/batch/{batch_id}.json", "/bulk/v1/leads/batch/{batchId}.json")
+    window = {"createdAt": {"startAt": "2020-01-01T00:00:00Z", "endAt": "2020-01-20T00:00:00Z"}}
+    export = call(
+        "POST", "/bulk/v1/leads/export/create.json", json={"fields": ["email"], "format": "CSV", "filter": window}
+    )
+    export_id = export["result"][0]["exportId"]
+    call("POST", f"/bulk/v1/leads/export/{export_id}/enqueue.json", "/bulk/v1/leads/export/{exportId}/enqueue.json")
+    call("GET", f"/bulk/v1/leads/export/{export_id}/status.json", "/bulk/v1/leads/export/{exportId}/status.json")
 
     problems = [
         f"{method.upper()} {path}: {error.message} at {list(error.absolute_path)}"
@@ -173,7 +188,7 @@ def test_every_response_validates_against_adobes_swagger_schemas(marketo: Runnin
         for error in _validator(mapi, path, method).iter_errors(body)
     ]
     assert problems == [], "\n".join(problems)
-    assert len(call.seen) >= 35
+    assert len(call.seen) >= 40
 
 
 def test_marketorestpython_works_unchanged_against_the_emulator(
@@ -333,3 +348,54 @@ def test_control_api_seeds_counts_and_refuses_bad_fault_rules(marketo: RunningEm
     assert "not a regular expression" in bad.json()["error"]
     control(marketo, "POST", "reset")
     assert control(marketo, "GET", "data/lead")["count"] == 0
+
+
+def _push(emulator: RunningEmulator, token: str, records: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
+    return dict(
+        requests.post(
+            f"{emulator.url}/rest/v1/leads.json",
+            verify=emulator.info["ca_file"],
+            timeout=10,
+            headers={"Authorization": f"Bearer {token}"},
+            json={"input": records, **options},
+        ).json()
+    )
+
+
+def test_every_push_action_follows_marketos_rules(marketo: RunningEmulator) -> None:
+    token = _token(marketo)["access_token"]
+    first = _push(marketo, token, [{"email": "ada@example.com"}], action="createOnly")["result"][0]
+    assert first["status"] == "created"
+    again = _push(marketo, token, [{"email": "ada@example.com"}], action="createOnly")["result"][0]
+    assert again["reasons"][0] == {"code": "1005", "message": "Lead already exists"}
+    missing = _push(marketo, token, [{"email": "nobody@example.com"}], action="updateOnly")["result"][0]
+    assert missing["reasons"][0] == {"code": "1004", "message": "Lead not found"}
+    duplicate = _push(marketo, token, [{"email": "ada@example.com"}], action="createDuplicate")["result"][0]
+    assert duplicate["status"] == "created" and duplicate["id"] != first["id"]
+    ambiguous = _push(marketo, token, [{"email": "ada@example.com", "firstName": "A"}])["result"][0]
+    assert ambiguous["reasons"][0] == {"code": "1007", "message": "Multiple lead match lookup criteria"}
+    by_id = _push(marketo, token, [{"id": first["id"], "firstName": "Ada"}], action="updateOnly", lookupField="id")
+    assert by_id["result"][0] == {"id": first["id"], "status": "updated"}
+    twice = _push(marketo, token, [{"email": "x@example.com"}, {"email": "X@example.com"}])["result"]
+    assert [r["status"] for r in twice] == ["created", "skipped"]
+    assert twice[1]["reasons"][0]["code"] == "1036"
+
+
+def test_a_person_query_pages_with_next_page_tokens(marketo: RunningEmulator) -> None:
+    token = _token(marketo)["access_token"]
+    _push(marketo, token, [{"email": f"p{n}@example.com"} for n in range(5)])
+    params = {"filterType": "email", "filterValues": ",".join(f"p{n}@example.com" for n in range(5)), "batchSize": "2"}
+    seen: list[str] = []
+    while True:
+        page = requests.get(
+            f"{marketo.url}/rest/v1/leads.json",
+            verify=marketo.info["ca_file"],
+            timeout=10,
+            headers={"Authorization": f"Bearer {token}"},
+            params=params,
+        ).json()
+        seen += [r["email"] for r in page["result"]]
+        if not page.get("nextPageToken"):
+            break
+        params["nextPageToken"] = page["nextPageToken"]
+    assert seen == [f"p{n}@example.com" for n in range(5)]

@@ -129,3 +129,16 @@ def test_the_sample_settings_file_lists_every_setting_the_code_reads() -> None:
 def test_the_readme_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
     assert [name for name in setting_names() if f"`{name}`" not in readme] == []
+
+
+def test_without_a_client_secret_dataverse_signs_in_with_the_managed_identity() -> None:
+    from azure.identity import ClientSecretCredential, DefaultAzureCredential
+
+    from sync.connectors.dataverse.auth import credential_factory
+
+    managed = credential_factory(load_settings({**VALID, "DATAVERSE_CLIENT_ID": "user-assigned-id"}))()
+    assert isinstance(managed, DefaultAzureCredential)
+    secret = credential_factory(
+        load_settings({**VALID, "DATAVERSE_CLIENT_SECRET": "s", "DATAVERSE_TENANT_ID": "t", "DATAVERSE_CLIENT_ID": "c"})
+    )()
+    assert isinstance(secret, ClientSecretCredential)

@@ -870,7 +870,7 @@ class MarketoService(EmulatorService):
                     raise MarketoError("1003", detail=f"Invalid CSV file: {exc}") from None
                 job = bulk.ImportJob(len(self.imports) + 1, rows, lookup, self.clock.now())
                 self.imports[job.batch_id] = job
-                return envelope([{"batchId": job.batch_id, "importId": str(job.batch_id), "status": job.status}])
+                return envelope([job.wire()])
 
         return self._rest(request, handler, max_body=bulk.MAX_IMPORT_BYTES + 64 * 1024)
 

@@ -19,18 +19,16 @@ from sync.settings import Settings
 @dataclass
 class DataverseConnection:
     client: DataverseClient
+    page_size: int = 5000
 
     @classmethod
     def from_settings(cls, settings: Settings, *, page_size: int = 5000, **client_options: Any) -> DataverseConnection:
         transport = HttpTransport(settings.sync_ca_file, pool_size=32)
         token = DataverseToken(credential_factory(settings), settings.dataverse_url)
-        connection = cls(
-            DataverseClient(settings.dataverse_url, token, transport, AdaptiveConcurrency(), **client_options)
+        return cls(
+            DataverseClient(settings.dataverse_url, token, transport, AdaptiveConcurrency(), **client_options),
+            page_size,
         )
-        connection.page_size = page_size
-        return connection
-
-    page_size: int = 5000
 
     @property
     def changes(self) -> ChangeReader:
