@@ -338,3 +338,16 @@ def test_realistic_latency_makes_a_300_person_push_take_about_a_second_scaled(st
     conn.persons.push(_people(300))
     elapsed = time.monotonic() - started
     assert 0.12 <= elapsed < 1.0  # (0.25 s + 300 x 4 ms) / 10 = 0.145 s
+
+
+def test_an_unreachable_identity_endpoint_never_puts_the_secret_in_the_error(marketo: RunningEmulator) -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    conn = marketo_connection(marketo, MARKETO_BASE_URL=f"http://127.0.0.1:{port}", max_attempts=2)
+    with pytest.raises(MarketoRetryable) as raised:
+        conn.persons.query("email", ["a@example.com"], ["email"])
+    assert marketo.info["client_secret"] not in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__

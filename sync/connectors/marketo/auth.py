@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
+import requests
+
 from pydantic import SecretStr
 
 from sync.connectors.marketo.errors import MarketoAuthFailed, MarketoRetryable
@@ -43,15 +45,21 @@ class MarketoToken:
                 self._token = None
 
     def _fetch(self) -> None:
-        response = self._transport.request(
-            "GET",
-            self._url,
-            params={
-                "grant_type": "client_credentials",
-                "client_id": self._client_id,
-                "client_secret": self._client_secret.get_secret_value(),
-            },
-        )
+        try:
+            response = self._transport.request(
+                "GET",
+                self._url,
+                params={
+                    "grant_type": "client_credentials",
+                    "client_id": self._client_id,
+                    "client_secret": self._client_secret.get_secret_value(),
+                },
+            )
+        except requests.RequestException as exc:
+            # requests puts the whole URL, client secret included, in its messages: never pass them on
+            raise MarketoRetryable(
+                "identity", f"could not reach Marketo's identity endpoint ({type(exc).__name__})"
+            ) from None
         if response.status_code in (400, 401, 403):
             try:
                 detail = response.json().get("error_description") or response.json().get("error")
