@@ -7,7 +7,6 @@ import threading
 import time
 
 import requests
-
 from pydantic import SecretStr
 
 from sync.connectors.marketo.errors import MarketoAuthFailed, MarketoRetryable
