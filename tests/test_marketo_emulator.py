@@ -77,16 +77,7 @@ def _validator(spec: dict[str, Any], swagger_path: str, method: str) -> Draft4Va
 def test_every_response_validates_against_adobes_swagger_schemas(marketo: RunningEmulator) -> None:
     mapi, identity = _spec("swagger-mapi.json"), _spec("swagger-identity.json")
     call = Caller(marketo)
-    token_body = requests.get(
-        f"{marketo.url}/identity/oauth/token",
-        verify=marketo.info["ca_file"],
-        timeout=10,
-        params={
-            "grant_type": "client_credentials",
-            "client_id": marketo.info["client_id"],
-            "client_secret": marketo.info["client_secret"],
-        },
-    ).json()
+    token_body = _token(marketo)
     assert list(_validator(identity, "/identity/oauth/token", "get").iter_errors(token_body)) == []
 
     since = call("GET", "/rest/v1/activities/pagingtoken.json", params={"sinceDatetime": "2020-01-01T00:00:00Z"})
