@@ -87,3 +87,12 @@ def test_a_dropped_link_is_gone_both_ways(store: SyncStore) -> None:
     store.links.delete(link)
     assert store.links.get_by_dynamics(link.dynamics) is None
     assert store.links.get_by_marketo(link.marketo) is None
+
+
+def test_two_links_to_one_marketo_person_in_one_batch_keep_the_later_one(store: SyncStore) -> None:
+    person = MarketoRef(object="lead", id="42")
+    lead = Link(dynamics=DynamicsRef(table="lead", id=str(uuid.UUID(int=1))), marketo=person)
+    contact = Link(dynamics=DynamicsRef(table="contact", id=str(uuid.UUID(int=2))), marketo=person)
+    store.links.upsert_many([lead, contact])  # a qualification relink arriving in the same page
+    found = store.links.get_by_marketo(person)
+    assert found is not None and found.dynamics == contact.dynamics

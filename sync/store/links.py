@@ -154,9 +154,8 @@ class LinkStore:
     def upsert_many(self, links: Sequence[Link]) -> None:
         """Store links in batch transactions (<= 100 per partition). Validates all before writing any."""
         now = self._clock()
-        latest = {link.dynamics: link for link in links}  # one row per key per batch
-        index_rows = [self._index_entity(link) for link in latest.values()]
-        link_rows = [self._link_entity(link, now) for link in latest.values()]
+        index_rows = [self._index_entity(link) for link in links]
+        link_rows = [self._link_entity(link, now) for link in links]
         for row in index_rows:
             check_entity(self._names[Table.LINKS_BY_MARKETO], row)
         for row in link_rows:
@@ -188,8 +187,10 @@ class LinkStore:
 
     @staticmethod
     def _submit(client: TableClient, rows: list[dict[str, Any]]) -> None:
+        """An entity may appear once per transaction: the last row for a key wins."""
+        latest = {(row["PartitionKey"], row["RowKey"]): row for row in rows}
         by_partition: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for row in rows:
+        for row in latest.values():
             by_partition[row["PartitionKey"]].append(row)
         for partition_rows in by_partition.values():
             for start in range(0, len(partition_rows), MAX_BATCH):
