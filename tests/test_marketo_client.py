@@ -351,3 +351,10 @@ def test_an_unreachable_identity_endpoint_never_puts_the_secret_in_the_error(mar
         conn.persons.query("email", ["a@example.com"], ["email"])
     assert marketo.info["client_secret"] not in str(raised.value)
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_a_query_whose_encoded_uri_would_pass_8_kb_never_gets_a_414(marketo: RunningEmulator) -> None:
+    conn = marketo_connection(marketo)
+    emails = [f"{'x' * 14}{n:03d}@ex.co" for n in range(300)]  # ~7 KB raw, ~8.5 KB once %-encoded
+    conn.persons.push([{"email": e} for e in emails])
+    assert len(conn.persons.query("email", emails, ["email"])) == 300

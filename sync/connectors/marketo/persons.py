@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict
 
@@ -65,7 +66,7 @@ class PersonApi:
                 "fields": ",".join(fields),
             }
             while True:
-                if len(str(params)) > MAX_URI_QUERY:
+                if len(urlencode(params)) > MAX_URI_QUERY:
                     envelope = self.client.call("POST", "/rest/v1/leads.json", params={"_method": "GET"}, data=params)
                 else:
                     envelope = self.client.call("GET", "/rest/v1/leads.json", params=params)
