@@ -306,13 +306,7 @@ def test_bodies_over_one_megabyte_get_http_413(marketo: RunningEmulator) -> None
 
 def test_more_than_300_records_is_refused_as_a_whole(marketo: RunningEmulator) -> None:
     token = _token(marketo)["access_token"]
-    body = requests.post(
-        f"{marketo.url}/rest/v1/leads.json",
-        verify=marketo.info["ca_file"],
-        timeout=10,
-        headers={"Authorization": f"Bearer {token}"},
-        json={"input": [{"email": f"p{i}@example.com"} for i in range(301)]},
-    ).json()
+    body = _push(marketo, token, [{"email": f"p{i}@example.com"} for i in range(301)])
     assert body["success"] is False
     assert body["errors"][0]["code"] == "1003"
 

@@ -47,6 +47,7 @@ from emulators.marketo.wire import (
     batch_size,
     envelope,
     error_envelope,
+    input_records,
     is_get_override,
     json_body,
     list_param,
@@ -297,13 +298,9 @@ class MarketoService(EmulatorService):
         body = json_body(request)
         action = body.get("action", "createOrUpdate")
         lookup = body.get("lookupField", "email")
-        records = body.get("input")
+        records = input_records(body)
         if action not in LEAD_ACTIONS:
             raise MarketoError("1003", detail=f"Invalid action '{action}'")
-        if not isinstance(records, list) or not records:
-            raise MarketoError("701", detail="input")
-        if len(records) > MAX_BATCH:
-            raise MarketoError("1003", detail=f"Too many records in input, maximum {MAX_BATCH}")
         partition = body.get("partitionName")
         if partition not in (None, "Default"):
             raise MarketoError("1003", detail=f"Partition '{partition}' not found")
@@ -498,11 +495,7 @@ class MarketoService(EmulatorService):
     def on_leads_delete(self, request: Request) -> Response:
         def handler() -> dict[str, Any]:
             body = json_body(request)
-            records = body.get("input")
-            if not isinstance(records, list) or not records:
-                raise MarketoError("701", detail="input")
-            if len(records) > MAX_BATCH:
-                raise MarketoError("1003", detail=f"Too many records in input, maximum {MAX_BATCH}")
+            records = input_records(body)
             self.pause(0.25 + 0.002 * len(records))
             results = []
             with self.lock:
@@ -642,15 +635,11 @@ class MarketoService(EmulatorService):
     def _sync_objects(self, db: ObjectDatabase, body: dict[str, Any]) -> dict[str, Any]:
         action = body.get("action", "createOrUpdate")
         dedupe_by = body.get("dedupeBy", "dedupeFields")
-        records = body.get("input")
+        records = input_records(body)
         if action not in OBJECT_ACTIONS:
             raise MarketoError("1003", detail=f"Invalid action '{action}'")
         if dedupe_by not in ("dedupeFields", "idField"):
             raise MarketoError("1003", detail=f"Invalid dedupeBy '{dedupe_by}'")
-        if not isinstance(records, list) or not records:
-            raise MarketoError("701", detail="input")
-        if len(records) > MAX_BATCH:
-            raise MarketoError("1003", detail=f"Too many records in input, maximum {MAX_BATCH}")
         self.pause(0.2 + 0.003 * len(records))
         with self.lock:
             return envelope([self._sync_one(db, seq, raw, action, dedupe_by) for seq, raw in enumerate(records)])
@@ -745,13 +734,9 @@ class MarketoService(EmulatorService):
             db = self._database(kind, name)
             body = json_body(request)
             delete_by = body.get("deleteBy", "dedupeFields")
-            records = body.get("input")
+            records = input_records(body)
             if delete_by not in ("dedupeFields", "idField"):
                 raise MarketoError("1003", detail=f"Invalid deleteBy '{delete_by}'")
-            if not isinstance(records, list) or not records:
-                raise MarketoError("701", detail="input")
-            if len(records) > MAX_BATCH:
-                raise MarketoError("1003", detail=f"Too many records in input, maximum {MAX_BATCH}")
             results = []
             with self.lock:
                 for seq, record in enumerate(records):

@@ -88,6 +88,16 @@ def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+def input_records(body: dict[str, Any], maximum: int = 300) -> list[Any]:
+    """The `input` array every Lead Database write takes: present, non-empty, at most 300 records."""
+    records = body.get("input")
+    if not isinstance(records, list) or not records:
+        raise MarketoError("701", detail="input")
+    if len(records) > maximum:
+        raise MarketoError("1003", detail=f"Too many records in input, maximum {maximum}")
+    return records
+
+
 def batch_size(raw: str | None, maximum: int = 300) -> int:
     if raw is None:
         return maximum

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sync.connectors.dataverse.auth import DataverseToken, credential_factory
@@ -30,23 +31,23 @@ class DataverseConnection:
             page_size,
         )
 
-    @property
+    @cached_property
     def changes(self) -> ChangeReader:
         return ChangeReader(self.client, self.page_size)
 
-    @property
+    @cached_property
     def modified_since(self) -> ModifiedOnReader:
         return ModifiedOnReader(self.client, self.page_size)
 
-    @property
+    @cached_property
     def writer(self) -> DataverseWriter:
         return DataverseWriter(self.client)
 
-    @property
+    @cached_property
     def qualification(self) -> QualificationReader:
         return QualificationReader(self.client)
 
-    @property
+    @cached_property
     def metadata(self) -> MetadataReader:
         return MetadataReader(self.client)
 

@@ -1,8 +1,10 @@
-"""One Marketo connection per process: transport, token, limiter and client shared by every API."""
+"""One Marketo connection per process: transport, token, limiter and client shared by every API,
+each API object made once (cached_property)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sync.connectors.marketo.activities import ActivityApi
@@ -34,27 +36,27 @@ class MarketoConnection:
         )
         return cls(MarketoClient(settings.marketo_base_url, token, limiter, transport, **client_options))
 
-    @property
+    @cached_property
     def persons(self) -> PersonApi:
         return PersonApi(self.client)
 
-    @property
+    @cached_property
     def activities(self) -> ActivityApi:
         return ActivityApi(self.client)
 
-    @property
+    @cached_property
     def companies(self) -> LeadDatabaseApi:
         return LeadDatabaseApi(self.client, "companies")
 
-    @property
+    @cached_property
     def opportunities(self) -> LeadDatabaseApi:
         return LeadDatabaseApi(self.client, "opportunities")
 
-    @property
+    @cached_property
     def opportunity_roles(self) -> LeadDatabaseApi:
         return LeadDatabaseApi(self.client, "opportunities/roles")
 
-    @property
+    @cached_property
     def sales_persons(self) -> LeadDatabaseApi:
         return LeadDatabaseApi(self.client, "salespersons")
 
