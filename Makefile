@@ -33,7 +33,7 @@ unit: deps
 test: lint typecheck unit
 
 demo: deps
-	$(PY) -m sync demo
+	$(PY) -m demo
 
 bench: deps
 	$(PY) -m bench

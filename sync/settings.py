@@ -1,8 +1,10 @@
 """Settings from environment variables (what Azure Functions app settings become).
 
-Validated once at start: a missing or malformed setting stops start-up with one message listing
-every problem and how to fix it. Secrets are `SecretStr` and their values never appear in a
-message, a log or `repr`.
+One sub-model per service, so that a connector and its tests take only what they use:
+`DataverseSettings`, `MarketoSettings`, `StorageSettings`, `SyncSettings`; `Settings` holds
+all four for the app. Validated once at start: a missing or malformed setting stops start-up
+with one message listing every problem and how to fix it. Secrets are `SecretStr` and their
+values never appear in a message, a log or `repr`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -19,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from sync.objects import FULL_COPY_ORDER, SyncObject
 
 DEFAULT_SCHEDULE: Final = "0 */1 * * * *"
+FUNCTION_TIMEOUT_S: Final = 600  # host.json functionTimeout
 KEY_VAULT_PREFIX: Final = "@Microsoft.KeyVault("
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,29}$")
@@ -42,7 +45,7 @@ class SettingsError(Exception):
         )
 
 
-def _url(value: str, *, name: str, https_only: bool) -> str:
+def _url(value: str, *, https_only: bool) -> str:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError(f"{value!r} is not an absolute URL")
@@ -51,88 +54,10 @@ def _url(value: str, *, name: str, https_only: bool) -> str:
     return value.strip().rstrip("/")
 
 
-def _existing_file(value: Path) -> Path:
-    if not value.is_file():
-        raise ValueError(f"{str(value)!r} does not exist or is not a file")
-    return value
-
-
-class Settings(BaseModel):
-    """Every setting the code reads. Field descriptions double as the fix in error messages."""
+class _Section(BaseModel):
+    """Reads its own names from the whole environment and ignores the rest."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
-
-    dataverse_url: str = Field(
-        alias="DATAVERSE_URL",
-        description="The Dataverse org URL, e.g. https://contoso.crm.dynamics.com.",
-    )
-    dataverse_tenant_id: str | None = Field(
-        None, alias="DATAVERSE_TENANT_ID", description="Entra ID tenant (GUID or domain) of the org."
-    )
-    dataverse_client_id: str | None = Field(
-        None,
-        alias="DATAVERSE_CLIENT_ID",
-        description="App registration (client) id of the Dataverse application user; with a "
-        "user-assigned managed identity, that identity's client id.",
-    )
-    dataverse_client_secret: SecretStr | None = Field(
-        None,
-        alias="DATAVERSE_CLIENT_SECRET",
-        description="Client secret of the app registration; leave unset to use the managed identity.",
-    )
-    dataverse_authority: str = Field(
-        "https://login.microsoftonline.com",
-        alias="DATAVERSE_AUTHORITY",
-        description="Entra ID authority host (https).",
-    )
-    marketo_base_url: str = Field(
-        alias="MARKETO_BASE_URL",
-        description="Marketo instance root without /rest or /identity, e.g. https://123-ABC-456.mktorest.com.",
-    )
-    marketo_client_id: str = Field(
-        alias="MARKETO_CLIENT_ID", description="Client id of the Marketo LaunchPoint custom service."
-    )
-    marketo_client_secret: SecretStr = Field(
-        alias="MARKETO_CLIENT_SECRET", description="Client secret of the Marketo LaunchPoint custom service."
-    )
-    marketo_rate_limit_calls: int = Field(
-        100, gt=0, alias="MARKETO_RATE_LIMIT_CALLS", description="Marketo calls allowed per window."
-    )
-    marketo_rate_limit_window_s: float = Field(
-        20.0, gt=0, alias="MARKETO_RATE_LIMIT_WINDOW_S", description="Length of the rate window, seconds."
-    )
-    marketo_max_concurrency: int = Field(
-        10, gt=0, le=10, alias="MARKETO_MAX_CONCURRENCY", description="Concurrent Marketo calls (1-10)."
-    )
-    marketo_daily_call_budget: int = Field(
-        40000,
-        gt=0,
-        alias="MARKETO_DAILY_CALL_BUDGET",
-        description="Marketo calls per day this sync may use (default 80% of 50,000).",
-    )
-    sync_storage_connection: SecretStr = Field(
-        alias="SYNC_STORAGE_CONNECTION",
-        description="Table Storage for checkpoints, links and errors: a connection string, or a "
-        "table endpoint URL (https://<account>.table.core.windows.net) used with the managed "
-        "identity. Falls back to AzureWebJobsStorage.",
-    )
-    sync_table_prefix: str = Field(
-        "sync",
-        alias="SYNC_TABLE_PREFIX",
-        description="Prefix of the sync's table names (letters and digits, starts with a letter).",
-    )
-    sync_mapping_file: Path | None = Field(
-        None, alias="SYNC_MAPPING_FILE", description="Optional field-mapping file (JSON or YAML)."
-    )
-    sync_ca_file: Path | None = Field(
-        None,
-        alias="SYNC_CA_FILE",
-        description="Optional PEM file of extra CAs to trust (local emulators with --https).",
-    )
-    schedules: dict[SyncObject, str] = Field(
-        default_factory=lambda: dict.fromkeys(FULL_COPY_ORDER, DEFAULT_SCHEDULE),
-        description="Six-field NCRONTAB per object, UTC, from SYNC_SCHEDULE_<OBJECT>.",
-    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -145,35 +70,148 @@ class Settings(BaseModel):
             )
         return value
 
-    @field_validator("dataverse_url")
-    @classmethod
-    def _dataverse_url(cls, value: str) -> str:
-        return _url(value, name="DATAVERSE_URL", https_only=False)
 
-    @field_validator("dataverse_authority")
+class _Connector(_Section):
+    """What both connectors read: the trusted CAs and how long one call may take."""
+
+    ca_file: Path | None = Field(
+        None,
+        alias="SYNC_CA_FILE",
+        description="Optional PEM file of extra CAs to trust (local emulators with --https).",
+    )
+    call_deadline_s: float = Field(
+        240.0,
+        gt=0,
+        lt=FUNCTION_TIMEOUT_S,
+        alias="SYNC_CALL_DEADLINE_S",
+        description="Longest time one Dataverse or Marketo call may take, retries and waits included, "
+        f"in seconds; below the function timeout ({FUNCTION_TIMEOUT_S} s).",
+    )
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{str(value)!r} does not exist or is not a file")
+        return value
+
+
+class DataverseSettings(_Connector):
+    url: str = Field(
+        alias="DATAVERSE_URL",
+        description="The Dataverse org URL, e.g. https://contoso.crm.dynamics.com.",
+    )
+    tenant_id: str | None = Field(
+        None, alias="DATAVERSE_TENANT_ID", description="Entra ID tenant (GUID or domain) of the org."
+    )
+    client_id: str | None = Field(
+        None,
+        alias="DATAVERSE_CLIENT_ID",
+        description="App registration (client) id of the Dataverse application user; with a "
+        "user-assigned managed identity, that identity's client id.",
+    )
+    client_secret: SecretStr | None = Field(
+        None,
+        alias="DATAVERSE_CLIENT_SECRET",
+        description="Client secret of the app registration; leave unset to use the managed identity.",
+    )
+    authority: str = Field(
+        "https://login.microsoftonline.com",
+        alias="DATAVERSE_AUTHORITY",
+        description="Entra ID authority host (https).",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _org_url(cls, value: str) -> str:
+        return _url(value, https_only=False)
+
+    @field_validator("authority")
     @classmethod
     def _authority(cls, value: str) -> str:
-        return _url(value, name="DATAVERSE_AUTHORITY", https_only=True)
+        return _url(value, https_only=True)
 
-    @field_validator("marketo_base_url")
+    @property
+    def uses_client_secret(self) -> bool:
+        return self.client_secret is not None
+
+
+class MarketoSettings(_Connector):
+    base_url: str = Field(
+        alias="MARKETO_BASE_URL",
+        description="Marketo instance root without /rest or /identity, e.g. https://123-ABC-456.mktorest.com.",
+    )
+    client_id: str = Field(
+        alias="MARKETO_CLIENT_ID", description="Client id of the Marketo LaunchPoint custom service."
+    )
+    client_secret: SecretStr = Field(
+        alias="MARKETO_CLIENT_SECRET", description="Client secret of the Marketo LaunchPoint custom service."
+    )
+    rate_limit_calls: int = Field(
+        100, gt=0, alias="MARKETO_RATE_LIMIT_CALLS", description="Marketo calls allowed per window."
+    )
+    rate_limit_window_s: float = Field(
+        20.0, gt=0, alias="MARKETO_RATE_LIMIT_WINDOW_S", description="Length of the rate window, seconds."
+    )
+    max_concurrency: int = Field(
+        10, gt=0, le=10, alias="MARKETO_MAX_CONCURRENCY", description="Concurrent Marketo calls (1-10)."
+    )
+    daily_call_budget: int = Field(
+        40000,
+        gt=0,
+        alias="MARKETO_DAILY_CALL_BUDGET",
+        description="Marketo calls per day this sync may use (default 80% of 50,000).",
+    )
+
+    @field_validator("base_url")
     @classmethod
-    def _marketo_url(cls, value: str) -> str:
-        url = _url(value, name="MARKETO_BASE_URL", https_only=False)
+    def _instance_root(cls, value: str) -> str:
+        url = _url(value, https_only=False)
         if urlsplit(url).path.rstrip("/") in ("/rest", "/identity", "/bulk"):
             raise ValueError("give the instance root, without /rest, /identity or /bulk")
         return url
 
-    @field_validator("sync_table_prefix")
+
+class StorageSettings(_Section):
+    connection: SecretStr = Field(
+        alias="SYNC_STORAGE_CONNECTION",
+        description="Table Storage for checkpoints, links and errors: a connection string, or a "
+        "table endpoint URL (https://<account>.table.core.windows.net) used with the managed "
+        "identity. Falls back to AzureWebJobsStorage.",
+    )
+    table_prefix: str = Field(
+        "sync",
+        alias="SYNC_TABLE_PREFIX",
+        description="Prefix of the sync's table names (letters and digits, starts with a letter).",
+    )
+
+    @field_validator("table_prefix")
     @classmethod
     def _table_prefix(cls, value: str) -> str:
         if not _TABLE_PREFIX.match(value):
             raise ValueError(f"{value!r} is not 1-30 letters and digits starting with a letter")
         return value
 
-    @field_validator("sync_mapping_file", "sync_ca_file")
+    @property
+    def endpoint(self) -> str:
+        return storage_endpoint(self.connection.get_secret_value())
+
+
+class SyncSettings(_Section):
+    mapping_file: Path | None = Field(
+        None, alias="SYNC_MAPPING_FILE", description="Optional field-mapping file (JSON or YAML)."
+    )
+    schedules: dict[SyncObject, str] = Field(
+        default_factory=lambda: dict.fromkeys(FULL_COPY_ORDER, DEFAULT_SCHEDULE),
+        description="Six-field NCRONTAB per object, UTC, from SYNC_SCHEDULE_<OBJECT>.",
+    )
+
+    @field_validator("mapping_file")
     @classmethod
-    def _file_exists(cls, value: Path | None) -> Path | None:
-        return None if value is None else _existing_file(value)
+    def _mapping_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{str(value)!r} does not exist or is not a file")
+        return value
 
     @field_validator("schedules")
     @classmethod
@@ -189,15 +227,30 @@ class Settings(BaseModel):
     def schedule_for(self, obj: SyncObject) -> str:
         return self.schedules[obj]
 
-    @property
-    def uses_client_secret(self) -> bool:
-        return self.dataverse_client_secret is not None
+
+class Settings(BaseModel):
+    """Every setting the code reads, by service."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dataverse: DataverseSettings
+    marketo: MarketoSettings
+    storage: StorageSettings
+    sync: SyncSettings
 
     def summary(self) -> dict[str, Any]:
         """What `check-config` shows: every setting, secrets masked, storage reduced to its endpoint."""
-        shown = self.model_dump(mode="json", exclude={"sync_storage_connection"})
-        shown["sync_storage"] = storage_endpoint(self.sync_storage_connection.get_secret_value())
+        shown = self.model_dump(mode="json", exclude={"storage": {"connection"}})
+        shown["storage"]["endpoint"] = self.storage.endpoint
         return shown
+
+
+SECTIONS: Final[dict[str, type[_Section]]] = {
+    "dataverse": DataverseSettings,
+    "marketo": MarketoSettings,
+    "storage": StorageSettings,
+    "sync": SyncSettings,
+}
 
 
 def storage_endpoint(connection: str) -> str:
@@ -220,18 +273,16 @@ _PROBLEM_BY_ERROR_TYPE: Final[dict[str, str]] = {
     "int_parsing": "is not a whole number",
     "float_parsing": "is not a number",
     "greater_than": "must be greater than {gt}",
+    "less_than": "must be less than {lt:g}",
     "less_than_equal": "must be at most {le}",
 }
 
 
 def _environment_view(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The raw values the model reads, with the storage fall-backs the Functions host uses."""
+    """The raw values the models read, with the storage fall-backs the Functions host uses."""
     view: dict[str, Any] = {k: v for k, v in environ.items() if v != ""}
     if "SYNC_STORAGE_CONNECTION" not in view:
-        for fallback in (
-            "AzureWebJobsStorage",
-            "AzureWebJobsStorage__tableServiceUri",
-        ):
+        for fallback in ("AzureWebJobsStorage", "AzureWebJobsStorage__tableServiceUri"):
             if fallback in view:
                 view["SYNC_STORAGE_CONNECTION"] = view[fallback]
                 break
@@ -243,11 +294,12 @@ def _environment_view(environ: Mapping[str, str]) -> dict[str, Any]:
     return view
 
 
-_FIELD_BY_ALIAS: Final = {f.alias: f for f in Settings.model_fields.values() if f.alias}
+_FIELD_BY_ALIAS: Final = {f.alias: f for section in SECTIONS.values() for f in section.model_fields.values() if f.alias}
 
 
 def _describe(error: Any) -> str:
-    name = str(error["loc"][0]) if error["loc"] else "settings"
+    names = [str(part) for part in error["loc"]]
+    name = next((n for n in reversed(names) if n in _FIELD_BY_ALIAS or n == "schedules"), "settings")
     message = str(error["msg"]).removeprefix("Value error, ")
     if name == "schedules":
         return message
@@ -272,22 +324,38 @@ def _cross_field_problems(view: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validate(model: type[M], payload: Mapping[str, Any], view: Mapping[str, Any]) -> M:
+    problems: list[str] = []
+    validated: M | None = None
+    try:
+        validated = model.model_validate(payload)
+    except ValidationError as exc:
+        problems.extend(_describe(err) for err in exc.errors(include_url=False, include_input=False))
+    if model in (Settings, DataverseSettings):
+        problems.extend(_cross_field_problems(view))
+    if problems or validated is None:
+        raise SettingsError(list(dict.fromkeys(problems)))  # shared settings are read by two sections
+    return validated
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Validate the whole configuration at once; raise `SettingsError` listing every problem."""
     view = _environment_view(os.environ if environ is None else environ)
-    problems: list[str] = []
-    settings: Settings | None = None
-    try:
-        settings = Settings.model_validate(view)
-    except ValidationError as exc:
-        problems.extend(_describe(err) for err in exc.errors(include_url=False, include_input=False))
-    problems.extend(_cross_field_problems(view))
-    if problems or settings is None:
-        raise SettingsError(problems)
-    return settings
+    return _validate(Settings, dict.fromkeys(SECTIONS, view), view)
+
+
+S = TypeVar("S", bound=_Section)
+
+
+def load_section(section: type[S], environ: Mapping[str, str] | None = None) -> S:
+    """One service's settings alone (a connector in a test or a tool needs no others)."""
+    view = _environment_view(os.environ if environ is None else environ)
+    return _validate(section, view, view)
 
 
 def setting_names() -> list[str]:
     """Every environment variable the code reads, for the sample settings file and the README."""
-    names = [f.alias for name, f in Settings.model_fields.items() if f.alias and name != "schedules"]
-    return names + [schedule_setting(obj) for obj in FULL_COPY_ORDER]
+    return list(_FIELD_BY_ALIAS) + [schedule_setting(obj) for obj in FULL_COPY_ORDER]

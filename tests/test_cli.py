@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sync.objects import Direction
+from sync.objects import Direction, SyncObject
 from sync.store import SyncStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,9 @@ def test_status_reads_local_settings_json_like_func_start(
     tmp_path: Path, storage_connection: str, table_prefix: str
 ) -> None:
     store = SyncStore.open(storage_connection, table_prefix)
-    store.errors.record_failure("lead", Direction.DYNAMICS_TO_MARKETO, "g", operation="push", code="1003", message="x")
+    store.errors.record_failure(
+        SyncObject.LEAD, Direction.DYNAMICS_TO_MARKETO, "g", operation="push", code="1003", message="x"
+    )
     values = {
         "DATAVERSE_URL": "https://contoso.crm.dynamics.com",
         "MARKETO_BASE_URL": "https://123-ABC-456.mktorest.com",

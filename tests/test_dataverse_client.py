@@ -13,7 +13,6 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 
 from emulators.launch import RunningEmulator
-from sync.connectors.dataverse.client import retry_after_seconds
 from sync.connectors.dataverse.errors import (
     ChangeTokenExpired,
     ChangeTrackingDisabled,
@@ -21,11 +20,15 @@ from sync.connectors.dataverse.errors import (
     DataverseRetryable,
     DataverseUnauthorized,
 )
-from sync.connectors.dataverse.writes import TableRef
+from sync.connectors.dataverse.metadata import TableDefinition
+from sync.connectors.http.deadline import Deadline, DeadlineExceeded, within
+from sync.connectors.http.failures import FailureKind
 from tests.dataverse_support import dataverse_connection
 from tests.emulator_support import control, fault, route_count
 
-CONTACTS = TableRef("contact", "contacts", "contactid")
+CONTACTS = TableDefinition("contact", "contacts", "contactid")
+LEADS = TableDefinition("lead", "leads", "leadid")
+PROJECTS = TableDefinition("new_project", "new_projects", "new_projectid")
 GUIDS = [f"00000000-0000-4000-8000-{n:012d}" for n in range(10)]
 
 
@@ -45,21 +48,21 @@ def test_a_full_read_then_deltas_return_changes_in_version_order_then_deletions(
     conn = dataverse_connection(dataverse, page_size=2)
     writer = conn.writer
     for n, name in enumerate(("Ada", "Grace", "Alan")):
-        writer.create("contacts", {"contactid": GUIDS[n], "firstname": name, "lastname": "Test"})
-    pages = list(conn.changes.pages(conn.changes.first_link("contacts", ["firstname", "lastname"])))
+        writer.create(CONTACTS, {"contactid": GUIDS[n], "firstname": name, "lastname": "Test"})
+    pages = list(conn.changes.read_changes(conn.changes.first_link("contacts", ["firstname", "lastname"])))
     assert [(len(p.rows), p.complete) for p in pages] == [(2, False), (1, True)]
     delta = pages[-1].resume_link
     assert "$deltatoken=" in delta
 
-    writer.update("contacts", GUIDS[2], {"firstname": "Alan M."})
-    writer.update("contacts", GUIDS[0], {"firstname": "Ada L."})
-    writer.delete("contacts", GUIDS[1])
-    changes = list(conn.changes.pages(delta))
+    writer.update(CONTACTS, GUIDS[2], {"firstname": "Alan M."})
+    writer.update(CONTACTS, GUIDS[0], {"firstname": "Ada L."})
+    writer.delete(CONTACTS, GUIDS[1])
+    changes = list(conn.changes.read_changes(delta))
     rows = [r for p in changes for r in p.rows]
     assert [(r["contactid"], r["firstname"]) for r in rows] == [(GUIDS[2], "Alan M."), (GUIDS[0], "Ada L.")]
     assert [d for p in changes for d in p.deleted] == [GUIDS[1]]
     assert [p.complete for p in changes] == [False, True]
-    again = list(conn.changes.pages(changes[-1].resume_link))
+    again = list(conn.changes.read_changes(changes[-1].resume_link))
     assert [(p.rows, p.deleted, p.complete) for p in again] == [([], [], True)]
 
 
@@ -67,10 +70,10 @@ def test_a_delta_link_older_than_the_orgs_retention_raises_change_token_expired(
     dataverse: RunningEmulator,
 ) -> None:
     conn = dataverse_connection(dataverse)
-    delta = list(conn.changes.pages(conn.changes.first_link("accounts", ["name"])))[-1].resume_link
+    delta = list(conn.changes.read_changes(conn.changes.first_link("accounts", ["name"])))[-1].resume_link
     control(dataverse, "POST", "clock", {"advance_seconds": 8 * 24 * 3600})
     with pytest.raises(ChangeTokenExpired, match="Please perform a full sync"):
-        list(conn.changes.pages(delta))
+        list(conn.changes.read_changes(delta))
 
 
 def test_a_table_without_change_tracking_is_read_by_modifiedon_with_an_overlap(
@@ -93,16 +96,16 @@ def test_a_table_without_change_tracking_is_read_by_modifiedon_with_an_overlap(
     emulator = start_dataverse(tables=str(tables))
     conn = dataverse_connection(emulator, page_size=2)
     for n in range(3):
-        conn.writer.create("new_projects", {"new_projectid": GUIDS[n], "new_name": f"P{n}", "new_budget": 10.0 * n})
+        conn.writer.create(PROJECTS, {"new_projectid": GUIDS[n], "new_name": f"P{n}", "new_budget": 10.0 * n})
     with pytest.raises(ChangeTrackingDisabled):
-        list(conn.changes.pages(conn.changes.first_link("new_projects", ["new_name"])))
-    assert conn.metadata.table("new_project").change_tracking is False
-    pages = list(conn.modified_since.pages("new_projects", ["new_name"], "new_projectid", None))
+        list(conn.changes.read_changes(conn.changes.first_link("new_projects", ["new_name"])))
+    assert conn.metadata.describe("new_project").change_tracking is False
+    pages = list(conn.modified_since.read_changes("new_projects", ["new_name"], "new_projectid", None))
     assert sum(len(p.rows) for p in pages) == 3 and pages[-1].complete
     high_water = pages[-1].high_water
     assert high_water is not None
     later = list(
-        conn.modified_since.pages(
+        conn.modified_since.read_changes(
             "new_projects",
             ["new_name"],
             "new_projectid",
@@ -110,7 +113,7 @@ def test_a_table_without_change_tracking_is_read_by_modifiedon_with_an_overlap(
         )
     )
     assert sum(len(p.rows) for p in later) == 3  # the overlap window re-reads the margin
-    conn.writer.delete("new_projects", GUIDS[1])
+    conn.writer.delete(PROJECTS, GUIDS[1])
     assert conn.modified_since.all_ids("new_projects", "new_projectid") == {GUIDS[0], GUIDS[2]}
 
 
@@ -132,7 +135,7 @@ def test_a_clean_upsert_is_one_upsert_multiple_call_that_says_what_it_created(
     dataverse: RunningEmulator,
 ) -> None:
     conn = dataverse_connection(dataverse)
-    conn.writer.create("contacts", {"contactid": GUIDS[0], "lastname": "Existing"})
+    conn.writer.create(CONTACTS, {"contactid": GUIDS[0], "lastname": "Existing"})
     before = route_count(dataverse, "api")
     outcomes = conn.writer.upsert(CONTACTS, [(GUIDS[0], {"firstname": "Now"}), (GUIDS[1], {"lastname": "New"})])
     assert [(o.ok, o.created) for o in outcomes] == [(True, False), (True, True)]
@@ -155,20 +158,6 @@ def test_429_waits_as_long_as_retry_after_says_and_halves_concurrency(
     conn.client.get_json("accounts")
     assert time.monotonic() - started >= 0.9
     assert conn.client.concurrency.limit == ceiling // 2
-
-
-def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
-    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-    assert retry_after_seconds("7", now) == 7.0
-    assert retry_after_seconds("Sun, 22 Nov 2026 12:00:30 GMT", now) == 30.0
-    assert retry_after_seconds("nonsense", now) is None
-
-
-@pytest.mark.parametrize("status", [502, 503, 504])
-def test_gateway_errors_back_off_and_retry(dataverse: RunningEmulator, status: int) -> None:
-    conn = dataverse_connection(dataverse)
-    fault(dataverse, path="/api/data/v9.2/accounts", status=status, times=2)
-    assert conn.client.get_json("accounts")["value"] == []
 
 
 def test_a_gateway_error_that_persists_gives_up_after_the_attempts(dataverse: RunningEmulator) -> None:
@@ -209,7 +198,7 @@ def test_qualifying_a_lead_links_the_new_contact_back_and_makes_the_lead_read_on
 ) -> None:
     conn = dataverse_connection(dataverse)
     lead = conn.writer.create(
-        "leads",
+        LEADS,
         {
             "firstname": "Ada",
             "lastname": "Lovelace",
@@ -226,16 +215,16 @@ def test_qualifying_a_lead_links_the_new_contact_back_and_makes_the_lead_read_on
     assert contact["_originatingleadid_value"] == lead
     assert contact["emailaddress1"] == "ada@example.com"
     with pytest.raises(DataverseError) as refused:
-        conn.writer.update("leads", lead, {"firstname": "Changed"})
+        conn.writer.update(LEADS, lead, {"firstname": "Changed"})
     assert refused.value.status == 400 and "read-only" in refused.value.message
-    plain = conn.writer.create("contacts", {"lastname": "Never a lead"})
+    plain = conn.writer.create(CONTACTS, {"lastname": "Never a lead"})
     assert conn.qualification.originating_leads([contact_id, plain]) == {contact_id: lead}
     assert conn.qualification.is_closed(lead)
 
 
 def test_metadata_gives_entity_sets_columns_and_option_labels(dataverse: RunningEmulator) -> None:
     conn = dataverse_connection(dataverse)
-    lead = conn.metadata.table("lead")
+    lead = conn.metadata.describe("lead")
     assert (lead.entity_set, lead.primary_id, lead.change_tracking) == ("leads", "leadid", True)
     assert lead.columns["ownerid"].targets == ("systemuser", "team")
     assert lead.columns["versionnumber"].writable is False
@@ -243,4 +232,26 @@ def test_metadata_gives_entity_sets_columns_and_option_labels(dataverse: Running
     assert labels["leadqualitycode"] == {1: "Hot", 2: "Warm", 3: "Cold"}
     assert labels["statecode"][1] == "Qualified"
     with pytest.raises(DataverseError, match="no table 'nope'"):
-        conn.metadata.table("nope")
+        conn.metadata.describe("nope")
+
+
+def test_a_429_storm_stops_at_the_deadline_naming_the_last_failure(dataverse: RunningEmulator) -> None:
+    conn = dataverse_connection(dataverse)
+    conn.client.get_json("accounts")
+    fault(dataverse, path="/api/data/v9.2/accounts", status=429, retry_after=1)
+    started = time.monotonic()
+    with within(Deadline.after(2.5)), pytest.raises(DeadlineExceeded) as raised:
+        conn.client.get_json("accounts")
+    assert time.monotonic() - started < 2.5
+    assert raised.value.kind is FailureKind.THROTTLED
+    assert raised.value.attempts == 3
+    assert "0x80072322" in str(raised.value)  # the service-protection code of the last 429
+
+
+def test_without_a_scope_a_call_gets_the_configured_deadline(dataverse: RunningEmulator) -> None:
+    conn = dataverse_connection(dataverse, SYNC_CALL_DEADLINE_S="1.5")
+    fault(dataverse, path="/api/data/v9.2/accounts", status=429, retry_after=1)
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        conn.client.get_json("accounts")
+    assert time.monotonic() - started < 1.5

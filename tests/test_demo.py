@@ -1,4 +1,4 @@
-"""`make demo` runs `python -m sync demo`: it must keep working, and say only what happened."""
+"""`make demo` runs `python -m demo`: it must keep working, and say only what happened."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_the_demo_runs_the_connectors_round_trip_against_the_emulators_and_azurite() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sync", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=180, check=False
+        [sys.executable, "-m", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=180, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout

@@ -9,7 +9,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from sync.objects import Direction
+from sync.objects import Direction, SyncObject
 from sync.settings import SettingsError
 from sync.store import SyncStore
 from tests.functions_app import import_function_app, index_functions
@@ -78,7 +78,7 @@ def test_a_bad_configuration_stops_indexing_with_every_problem_listed(
 
 def test_status_endpoint_reports_every_object_with_its_runs_and_errors(app_env: SyncStore) -> None:
     app_env.errors.record_failure(
-        "contact", Direction.DYNAMICS_TO_MARKETO, "g1", operation="push", code="1003", message="bad email"
+        SyncObject.CONTACT, Direction.DYNAMICS_TO_MARKETO, "g1", operation="push", code="1003", message="bad email"
     )
     functions = index_functions(import_function_app())
     response = _call(functions["sync_status"], "GET", "sync/status")
@@ -105,7 +105,7 @@ def test_status_endpoint_reports_every_object_with_its_runs_and_errors(app_env: 
 
 def test_errors_endpoint_exports_csv_and_refuses_unknown_objects(app_env: SyncStore) -> None:
     app_env.errors.record_failure(
-        "lead",
+        SyncObject.LEAD,
         Direction.MARKETO_TO_DYNAMICS,
         "77",
         operation="update",
@@ -126,9 +126,9 @@ def test_errors_endpoint_exports_csv_and_refuses_unknown_objects(app_env: SyncSt
 def test_retry_endpoint_makes_parked_errors_due_again(app_env: SyncStore) -> None:
     for _ in range(app_env.errors.backoff.park_after):
         app_env.errors.record_failure(
-            "contact", Direction.DYNAMICS_TO_MARKETO, "g1", operation="push", code="1003", message="bad email"
+            SyncObject.CONTACT, Direction.DYNAMICS_TO_MARKETO, "g1", operation="push", code="1003", message="bad email"
         )
     functions = index_functions(import_function_app())
     response = _call(functions["sync_errors_retry"], "POST", "sync/errors/retry", {"object": "contact"})
     assert json.loads(response.get_body())["retry_requested"] == 1
-    assert [e.record_id for e in app_env.errors.due("contact")] == ["g1"]
+    assert [e.record_id for e in app_env.errors.due(SyncObject.CONTACT)] == ["g1"]

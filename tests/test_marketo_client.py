@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 
 from emulators.launch import RunningEmulator
+from sync.connectors.http.deadline import Deadline, DeadlineExceeded, poll_until, within
+from sync.connectors.http.failures import FailureKind
+from sync.connectors.http.retrying import RetryPolicy
 from sync.connectors.marketo.errors import (
     MarketoAuthFailed,
     MarketoFatal,
@@ -33,7 +36,7 @@ def test_a_push_of_650_persons_goes_in_300s_and_keeps_every_outcome_in_input_ord
     records = _people(650)
     records[10] = {"email": "not-an-email", "lastName": "Bad"}
     records[400] = {"email": "x@example.com", "favouriteColour": "blue"}
-    results = conn.persons.push(records)
+    results = conn.persons.upsert(records)
     assert len(results) == 650
     assert route_count(marketo, "leads") == 3
     assert [r.status for r in results[:3]] == ["created"] * 3
@@ -52,14 +55,14 @@ def test_bodies_over_a_megabyte_are_split_before_marketo_refuses_them(marketo: R
         json={"input": [{"name": "notes", "displayName": "Notes", "dataType": "text"}]},
     )
     records = [{**p, "notes": "n" * 5000} for p in _people(300)]  # ~1.5 MB in one 300-record call
-    results = conn.persons.push(records)
+    results = conn.persons.upsert(records)
     assert [r.status for r in results] == ["created"] * 300
     assert route_count(marketo, "leads") == 2
 
 
 def test_query_returns_requested_fields_with_absent_values_as_none(marketo: RunningEmulator) -> None:
     conn = marketo_connection(marketo)
-    conn.persons.push(_people(3))
+    conn.persons.upsert(_people(3))
     rows = conn.persons.query(
         "email",
         ["person1@example.com", "person2@example.com", "nobody@example.com"],
@@ -75,7 +78,7 @@ def test_a_long_query_goes_as_post_with_method_get_instead_of_an_over_long_uri(
     marketo: RunningEmulator,
 ) -> None:
     conn = marketo_connection(marketo)
-    conn.persons.push(_people(300))
+    conn.persons.upsert(_people(300))
     emails = [f"person{i}@example.com" for i in range(300)]  # ~7 KB of filter values
     rows = conn.persons.query("email", emails, ["email"])
     assert len(rows) == 300
@@ -91,15 +94,6 @@ def test_the_token_is_reused_until_it_expires_then_replaced(marketo: RunningEmul
     assert conn.client.token.fetches == 2
 
 
-@pytest.mark.parametrize("code", ["601", "602"])
-def test_an_invalid_or_expired_token_is_replaced_once_and_the_call_retried(marketo: RunningEmulator, code: str) -> None:
-    conn = marketo_connection(marketo)
-    conn.persons.query("email", ["a@example.com"], ["email"])
-    fault(marketo, path="/rest/v1/leads.json", error_code=code, times=1)
-    conn.persons.query("email", ["a@example.com"], ["email"])
-    assert conn.client.token.fetches == 2
-
-
 def test_a_token_rejected_twice_in_a_row_is_fatal_not_an_endless_loop(marketo: RunningEmulator) -> None:
     conn = marketo_connection(marketo)
     fault(marketo, path="/rest/v1/leads.json", error_code="601", times=5)
@@ -108,29 +102,13 @@ def test_a_token_rejected_twice_in_a_row_is_fatal_not_an_endless_loop(marketo: R
     assert route_count(marketo, "leads") == 2
 
 
-@pytest.mark.parametrize("code", ["604", "606", "608", "611", "615", "713"])
-def test_transient_marketo_errors_are_retried_until_the_call_succeeds(marketo: RunningEmulator, code: str) -> None:
-    conn = marketo_connection(marketo)
-    fault(marketo, path="/rest/v1/leads.json", method="POST", error_code=code, times=2)
-    results = conn.persons.push(_people(1))
-    assert [r.status for r in results] == ["created"]
-    assert route_count(marketo, "leads") == 3
-
-
-@pytest.mark.parametrize("status", [502, 503, 504])
-def test_gateway_errors_are_retried(marketo: RunningEmulator, status: int) -> None:
-    conn = marketo_connection(marketo)
-    fault(marketo, path="/rest/v1/leads.json", status=status, times=1)
-    assert [r.status for r in conn.persons.push(_people(1))] == ["created"]
-
-
 def test_a_transient_error_that_never_clears_gives_up_after_the_configured_attempts(
     marketo: RunningEmulator,
 ) -> None:
-    conn = marketo_connection(marketo, max_attempts=4)
+    conn = marketo_connection(marketo, retry=RetryPolicy(max_attempts=4, backoff_initial_s=0.01, backoff_max_s=0.05))
     fault(marketo, path="/rest/v1/leads.json", error_code="611")
     with pytest.raises(MarketoRetryable) as raised:
-        conn.persons.push(_people(1))
+        conn.persons.upsert(_people(1))
     assert raised.value.code == "611"
     assert route_count(marketo, "leads") == 4
 
@@ -144,24 +122,18 @@ def test_the_daily_quota_stops_cleanly_with_the_reset_time_and_no_retry(
     conn = marketo_connection(marketo)
     fault(marketo, path="/rest/v1/leads.json", error_code=code, message=message)
     with pytest.raises(MarketoQuotaExhausted) as raised:
-        conn.persons.push(_people(1))
+        conn.persons.upsert(_people(1))
     assert raised.value.resets_at > datetime.now(UTC)
     assert raised.value.resets_at - datetime.now(UTC) <= timedelta(days=1)
     assert route_count(marketo, "leads") == 1
 
 
-def test_too_many_bulk_jobs_queued_is_retried_not_a_quota_stop(marketo: RunningEmulator) -> None:
-    conn = marketo_connection(marketo)
-    fault(marketo, path="/rest/v1/leads.json", error_code="1029", message="Too many jobs in queue", times=1)
-    assert [r.status for r in conn.persons.push(_people(1))] == ["created"]
-
-
-@pytest.mark.parametrize("code", ["603", "609", "610", "702"])
-def test_fatal_errors_fail_the_call_at_once(marketo: RunningEmulator, code: str) -> None:
+@pytest.mark.parametrize("code", ["702", "9999"])
+def test_codes_the_policy_does_not_know_are_fatal_at_once(marketo: RunningEmulator, code: str) -> None:
     conn = marketo_connection(marketo)
     fault(marketo, path="/rest/v1/leads.json", error_code=code)
     with pytest.raises(MarketoFatal) as raised:
-        conn.persons.push(_people(1))
+        conn.persons.upsert(_people(1))
     assert raised.value.code == code
     assert route_count(marketo, "leads") == 1
 
@@ -193,7 +165,7 @@ def test_concurrent_pushes_never_exceed_ten_in_flight(start_marketo: Any) -> Non
     fault(emulator, path="/rest/v1/leads.json", delay_s=0.2)  # keep calls in flight
     conn = marketo_connection(emulator, MARKETO_RATE_LIMIT_WINDOW_S="0.01")
     with ThreadPoolExecutor(max_workers=25) as pool:
-        outcomes = list(pool.map(lambda n: conn.persons.push(_people(1, start=n)), range(25)))
+        outcomes = list(pool.map(lambda n: conn.persons.upsert(_people(1, start=n)), range(25)))
     assert all(o[0].status == "created" for o in outcomes)
     assert control(emulator, "GET", "stats")["throttled"] == 0
 
@@ -212,11 +184,11 @@ def test_the_daily_budget_stops_calls_and_counts_marketos_own_usage(marketo: Run
 def test_lead_changes_and_deletions_are_read_after_a_paging_token(marketo: RunningEmulator) -> None:
     conn = marketo_connection(marketo)
     token = conn.activities.paging_token(datetime.now(UTC) - timedelta(minutes=1))
-    created = conn.persons.push(_people(2))
-    conn.persons.push([{"email": "person0@example.com", "firstName": "Renamed", "lastName": "Test"}])
-    conn.persons.push([{"email": "person1@example.com", "title": "CTO"}])  # title is not a requested field
+    created = conn.persons.upsert(_people(2))
+    conn.persons.upsert([{"email": "person0@example.com", "firstName": "Renamed", "lastName": "Test"}])
+    conn.persons.upsert([{"email": "person1@example.com", "title": "CTO"}])  # title is not a requested field
     conn.persons.delete([created[1].id or 0])
-    pages = list(conn.activities.iter_lead_changes(token, ["firstName", "email"]))
+    pages = list(conn.activities.read_changes(token, ["firstName", "email"]))
     activities = [a for p in pages for a in p.activities]
     assert [(a["activityTypeId"], a["leadId"]) for a in activities] == [
         (12, created[0].id),
@@ -226,17 +198,17 @@ def test_lead_changes_and_deletions_are_read_after_a_paging_token(marketo: Runni
     change = activities[2]["fields"][0]
     assert (change["name"], change["oldValue"], change["newValue"]) == ("firstName", "P0", "Renamed")
     assert {"name": "Source", "value": "Web service API"} in activities[2]["attributes"]
-    deleted = [a for p in conn.activities.iter_deleted_leads(token) for a in p.activities]
+    deleted = [a for p in conn.activities.read_deletes(token) for a in p.activities]
     assert [(a["activityTypeId"], a["leadId"]) for a in deleted] == [(37, created[1].id)]
 
 
 def test_deleted_leads_older_than_14_days_are_pruned(marketo: RunningEmulator) -> None:
     conn = marketo_connection(marketo)
     token = conn.activities.paging_token(datetime.now(UTC) - timedelta(minutes=1))
-    created = conn.persons.push(_people(1))
+    created = conn.persons.upsert(_people(1))
     conn.persons.delete([created[0].id or 0])
     control(marketo, "POST", "clock", {"advance_seconds": 15 * 24 * 3600})
-    assert [a for p in conn.activities.iter_deleted_leads(token) for a in p.activities] == []
+    assert [a for p in conn.activities.read_deletes(token) for a in p.activities] == []
 
 
 def test_custom_person_fields_can_be_created_described_and_used_as_lookup(marketo: RunningEmulator) -> None:
@@ -246,8 +218,8 @@ def test_custom_person_fields_can_be_created_described_and_used_as_lookup(market
     schema = conn.persons.describe()
     assert schema.fields["dynamicsId"].dataType == "string"
     assert ("dynamicsId",) in schema.searchable
-    conn.persons.push([{"email": "a@example.com", "dynamicsId": "6b29fc40-ca47-1067-b31d-00dd010662da"}])
-    updated = conn.persons.push(
+    conn.persons.upsert([{"email": "a@example.com", "dynamicsId": "6b29fc40-ca47-1067-b31d-00dd010662da"}])
+    updated = conn.persons.upsert(
         [{"dynamicsId": "6b29fc40-ca47-1067-b31d-00dd010662da", "firstName": "Ada"}],
         action="updateOnly",
         lookup_field="dynamicsId",
@@ -259,23 +231,23 @@ def test_companies_opportunities_roles_and_sales_persons_sync_query_and_delete(
     marketo: RunningEmulator,
 ) -> None:
     conn = marketo_connection(marketo)
-    assert [r.status for r in conn.companies.sync([{"externalCompanyId": "acc-1", "company": "Contoso"}])] == [
+    assert [r.status for r in conn.companies.upsert([{"externalCompanyId": "acc-1", "company": "Contoso"}])] == [
         "created"
     ]
-    assert [r.status for r in conn.companies.sync([{"externalCompanyId": "acc-1", "company": "Contoso Ltd"}])] == [
+    assert [r.status for r in conn.companies.upsert([{"externalCompanyId": "acc-1", "company": "Contoso Ltd"}])] == [
         "updated"
     ]
     assert conn.companies.query("externalCompanyId", ["acc-1"], ["company"])[0]["company"] == "Contoso Ltd"
-    assert [r.status for r in conn.sales_persons.sync([{"externalSalesPersonId": "u-1", "email": "o@x.com"}])] == [
+    assert [r.status for r in conn.sales_persons.upsert([{"externalSalesPersonId": "u-1", "email": "o@x.com"}])] == [
         "created"
     ]
-    opportunity = conn.opportunities.sync([{"externalOpportunityId": "opp-1", "name": "Big deal"}])[0]
+    opportunity = conn.opportunities.upsert([{"externalOpportunityId": "opp-1", "name": "Big deal"}])[0]
     assert opportunity.status == "created" and opportunity.marketoGUID
-    nameless = conn.opportunities.sync([{"externalOpportunityId": "opp-2"}])[0]
+    nameless = conn.opportunities.upsert([{"externalOpportunityId": "opp-2"}])[0]
     assert nameless.reason is not None and "name" in nameless.reason.message
-    person = conn.persons.push(_people(1))[0]
+    person = conn.persons.upsert(_people(1))[0]
     role = {"externalOpportunityId": "opp-1", "leadId": person.id, "role": "Decision Maker"}
-    assert [r.status for r in conn.opportunity_roles.sync([{**role, "isPrimary": True}])] == ["created"]
+    assert [r.status for r in conn.opportunity_roles.upsert([{**role, "isPrimary": True}])] == ["created"]
     found = conn.opportunity_roles.query("dedupeFields", [role], ["isPrimary"])
     assert [r["isPrimary"] for r in found] == [True]
     assert [r.status for r in conn.companies.delete([{"externalCompanyId": "acc-1"}])] == ["deleted"]
@@ -288,7 +260,7 @@ def test_custom_objects_sync_describe_and_delete(marketo: RunningEmulator) -> No
     described = projects.describe()
     assert described["dedupeFields"] == ["projectId"]
     assert described["relationships"][0]["field"] == "leadId"
-    assert [r.status for r in projects.sync([{"projectId": "p-1", "projectName": "Apollo", "budget": 1200.5}])] == [
+    assert [r.status for r in projects.upsert([{"projectId": "p-1", "projectName": "Apollo", "budget": 1200.5}])] == [
         "created"
     ]
     assert projects.query("projectId", ["p-1"], ["projectName", "budget"])[0]["budget"] == 1200.5
@@ -299,13 +271,18 @@ def test_custom_objects_sync_describe_and_delete(marketo: RunningEmulator) -> No
 
 def test_a_bulk_import_runs_through_its_lifecycle_and_reports_failed_rows(start_marketo: Any) -> None:
     emulator = start_marketo(time_scale=20.0)
-    conn = marketo_connection(emulator)
-    bulk = conn.bulk_persons(poll_s=0.02)
+    bulk = marketo_connection(emulator).bulk_persons
     records: list[dict[str, Any]] = _people(500)
     records[7] = {"email": "broken", "firstName": "Bad", "lastName": "Row"}
     (batch_id,) = bulk.start_import(records)
     assert bulk.import_status(batch_id).status == "Queued"
-    done = bulk.wait_for_import(batch_id, timeout_s=10)
+    done = poll_until(
+        lambda: bulk.import_status(batch_id),
+        lambda status: status.done,
+        interval_s=0.02,
+        deadline=Deadline.after(10),
+        what="the bulk import",
+    )
     assert (done.status, done.processed, done.failed) == ("Complete", 499, 1)
     failures = bulk.import_failures(batch_id)
     assert [(f["email"], f["Import Failure Reason"]) for f in failures] == [
@@ -314,18 +291,74 @@ def test_a_bulk_import_runs_through_its_lifecycle_and_reports_failed_rows(start_
     assert control(emulator, "GET", "data/lead")["count"] == 499
 
 
-def test_a_bulk_extract_returns_every_person_in_the_window_as_rows(start_marketo: Any) -> None:
+def test_a_bulk_extract_is_started_polled_by_the_caller_and_read_as_rows(start_marketo: Any) -> None:
     emulator = start_marketo(time_scale=20.0)
     conn = marketo_connection(emulator)
-    conn.persons.push(_people(40))
+    conn.persons.upsert(_people(40))
     now = datetime.now(UTC)
-    rows = conn.bulk_persons(poll_s=0.02).extract(
-        ["id", "email", "phone"], "createdAt", now - timedelta(days=1), now + timedelta(days=1), timeout_s=10
+    bulk = conn.bulk_persons
+    export_id = bulk.start_extract(
+        ["id", "email", "phone"], "createdAt", now - timedelta(days=1), now + timedelta(days=1)
     )
+    assert not bulk.extract_status(export_id).done  # start returns at once; nobody waited inside it
+    with pytest.raises(MarketoFatal, match="not Completed"):
+        bulk.extract_result(export_id)
+    done = poll_until(
+        lambda: bulk.extract_status(export_id),
+        lambda status: status.done,
+        interval_s=0.02,
+        deadline=Deadline.after(10),
+        what="the bulk extract",
+    )
+    assert (done.status, done.records) == ("Completed", 40)
+    rows = bulk.extract_result(export_id)
     assert len(rows) == 40
     assert rows[0]["phone"] == "null"  # Marketo writes an empty field as null
     with pytest.raises(MarketoFatal, match="at most 31 days"):
-        conn.bulk_persons().extract(["id"], "createdAt", now - timedelta(days=40), now)
+        bulk.start_extract(["id"], "createdAt", now - timedelta(days=40), now)
+
+
+def test_activity_pages_that_come_back_empty_with_more_result_are_followed_to_the_end(
+    marketo: RunningEmulator,
+) -> None:
+    conn = marketo_connection(marketo)
+    created = conn.persons.upsert(_people(1100))
+    control(marketo, "POST", "clock", {"advance_seconds": 60})  # the creations are a minute old
+    token = conn.activities.paging_token(datetime.now(UTC) + timedelta(seconds=30))
+    conn.persons.delete([r.id or 0 for r in created[1:]])  # 1,099 deletions: more than one call scans
+    conn.persons.upsert([{"email": "person0@example.com", "firstName": "Renamed"}])
+    pages = list(conn.activities.read_changes(token, ["firstName"]))
+    assert pages[0].activities == [] and pages[0].more  # a whole scanned slice held no lead change
+    changes = [a for p in pages for a in p.activities]
+    assert [(a["activityTypeId"], a["leadId"]) for a in changes] == [(13, created[0].id)]
+    assert not pages[-1].more
+    deletions = [a for p in conn.activities.read_deletes(token) for a in p.activities]
+    assert len(deletions) == 1099
+
+
+def test_custom_objects_are_queried_by_300_guids_without_an_over_long_uri(marketo: RunningEmulator) -> None:
+    conn = marketo_connection(marketo)
+    projects = conn.custom_object("dynamicsProject_c")
+    created = projects.upsert([{"projectId": f"p-{n}", "projectName": f"Project {n}"} for n in range(300)])
+    guids = [r.marketoGUID or "" for r in created]
+    assert len(set(guids)) == 300  # 300 GUIDs of 36 characters: 11 KB of filter values
+    rows = projects.query("idField", guids, ["projectId"])
+    assert sorted(r["projectId"] for r in rows) == sorted(f"p-{n}" for n in range(300))
+
+
+def test_a_429_storm_stops_at_the_deadline_naming_the_last_failure(marketo: RunningEmulator) -> None:
+    conn = marketo_connection(marketo)
+    conn.persons.query("email", ["warm-up@example.com"], ["email"])
+    fault(marketo, path="/rest/v1/leads.json", method="POST", status=429, retry_after=1)
+    started = time.monotonic()
+    with within(Deadline.after(2.5)), pytest.raises(DeadlineExceeded) as raised:
+        conn.persons.upsert(_people(1))
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.5  # no sleep ran past the deadline
+    stopped = raised.value
+    assert stopped.kind is FailureKind.THROTTLED
+    assert stopped.attempts == 3  # at 0 s, 1 s and 2 s; a fourth would start after the deadline
+    assert "HTTP 429" in str(stopped) and "3 attempt(s)" in str(stopped)
 
 
 def test_realistic_latency_makes_a_300_person_push_take_about_a_second_scaled(start_marketo: Any) -> None:
@@ -335,7 +368,7 @@ def test_realistic_latency_makes_a_300_person_push_take_about_a_second_scaled(st
     conn = marketo_connection(emulator)
     conn.persons.query("email", ["warm@example.com"], ["email"])  # token and connection first
     started = time.monotonic()
-    conn.persons.push(_people(300))
+    conn.persons.upsert(_people(300))
     elapsed = time.monotonic() - started
     assert 0.12 <= elapsed < 1.0  # (0.25 s + 300 x 4 ms) / 10 = 0.145 s
 
@@ -346,7 +379,9 @@ def test_an_unreachable_identity_endpoint_never_puts_the_secret_in_the_error(mar
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    conn = marketo_connection(marketo, MARKETO_BASE_URL=f"http://127.0.0.1:{port}", max_attempts=2)
+    conn = marketo_connection(
+        marketo, MARKETO_BASE_URL=f"http://127.0.0.1:{port}", retry=RetryPolicy(max_attempts=2, backoff_initial_s=0.01)
+    )
     with pytest.raises(MarketoRetryable) as raised:
         conn.persons.query("email", ["a@example.com"], ["email"])
     assert marketo.info["client_secret"] not in str(raised.value)
@@ -356,5 +391,5 @@ def test_an_unreachable_identity_endpoint_never_puts_the_secret_in_the_error(mar
 def test_a_query_whose_encoded_uri_would_pass_8_kb_never_gets_a_414(marketo: RunningEmulator) -> None:
     conn = marketo_connection(marketo)
     emails = [f"a+b+c+d+e+{n:03d}@x.co" for n in range(300)]  # 5.8 KB as text, 9.9 KB once %-encoded
-    conn.persons.push([{"email": e} for e in emails])
+    conn.persons.upsert([{"email": e} for e in emails])
     assert len(conn.persons.query("email", emails, ["email"])) == 300

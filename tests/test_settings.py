@@ -6,7 +6,15 @@ from pathlib import Path
 import pytest
 
 from sync.objects import SyncObject
-from sync.settings import DEFAULT_SCHEDULE, SettingsError, load_settings, setting_names
+from sync.settings import (
+    DEFAULT_SCHEDULE,
+    DataverseSettings,
+    MarketoSettings,
+    SettingsError,
+    load_section,
+    load_settings,
+    setting_names,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VALID = {
@@ -28,12 +36,13 @@ def _problems(env: dict[str, str]) -> list[str]:
 
 def test_a_valid_environment_loads_with_documented_defaults() -> None:
     settings = load_settings(VALID)
-    assert settings.dataverse_url == "https://contoso.crm.dynamics.com"
-    assert settings.dataverse_authority == "https://login.microsoftonline.com"
-    assert (settings.marketo_rate_limit_calls, settings.marketo_rate_limit_window_s) == (100, 20.0)
-    assert (settings.marketo_max_concurrency, settings.marketo_daily_call_budget) == (10, 40000)
-    assert settings.schedule_for(SyncObject.CONTACT) == DEFAULT_SCHEDULE
-    assert not settings.uses_client_secret
+    assert settings.dataverse.url == "https://contoso.crm.dynamics.com"
+    assert settings.dataverse.authority == "https://login.microsoftonline.com"
+    assert (settings.marketo.rate_limit_calls, settings.marketo.rate_limit_window_s) == (100, 20.0)
+    assert (settings.marketo.max_concurrency, settings.marketo.daily_call_budget) == (10, 40000)
+    assert settings.dataverse.call_deadline_s == settings.marketo.call_deadline_s == 240.0
+    assert settings.sync.schedule_for(SyncObject.CONTACT) == DEFAULT_SCHEDULE
+    assert not settings.dataverse.uses_client_secret
 
 
 def test_every_problem_is_reported_at_once_each_with_its_fix() -> None:
@@ -78,7 +87,7 @@ def test_plain_http_is_refused_except_for_local_emulators() -> None:
         "Marketo instance root without /rest or /identity, e.g. https://123-ABC-456.mktorest.com."
     ]
     assert (
-        load_settings({**VALID, "MARKETO_BASE_URL": "http://127.0.0.1:8080"}).marketo_base_url
+        load_settings({**VALID, "MARKETO_BASE_URL": "http://127.0.0.1:8080"}).marketo.base_url
         == "http://127.0.0.1:8080"
     )
 
@@ -103,7 +112,7 @@ def test_marketo_url_with_rest_suffix_is_refused_with_the_fix() -> None:
 def test_storage_falls_back_to_the_functions_host_storage(fallback: str, value: str, endpoint: str) -> None:
     env = {k: v for k, v in VALID.items() if k != "SYNC_STORAGE_CONNECTION"}
     settings = load_settings({**env, fallback: value})
-    assert settings.summary()["sync_storage"] == endpoint
+    assert settings.summary()["storage"]["endpoint"] == endpoint
 
 
 def test_secrets_never_appear_in_repr_or_the_config_summary() -> None:
@@ -118,7 +127,7 @@ def test_secrets_never_appear_in_repr_or_the_config_summary() -> None:
     shown = repr(settings) + json.dumps(settings.summary())
     for secret in ("marketo-secret-value", "dv-secret", "c3RvcmFnZS1rZXk="):
         assert secret not in shown
-    assert settings.summary()["sync_storage"] == "https://acct.table.core.windows.net"
+    assert settings.summary()["storage"]["endpoint"] == "https://acct.table.core.windows.net"
 
 
 def test_the_sample_settings_file_lists_every_setting_the_code_reads() -> None:
@@ -136,9 +145,37 @@ def test_without_a_client_secret_dataverse_signs_in_with_the_managed_identity() 
 
     from sync.connectors.dataverse.auth import credential_factory
 
-    managed = credential_factory(load_settings({**VALID, "DATAVERSE_CLIENT_ID": "user-assigned-id"}))()
+    managed = credential_factory(
+        load_section(DataverseSettings, {**VALID, "DATAVERSE_CLIENT_ID": "user-assigned-id"})
+    )()
     assert isinstance(managed, DefaultAzureCredential)
     secret = credential_factory(
-        load_settings({**VALID, "DATAVERSE_CLIENT_SECRET": "s", "DATAVERSE_TENANT_ID": "t", "DATAVERSE_CLIENT_ID": "c"})
+        load_section(
+            DataverseSettings,
+            {
+                "DATAVERSE_URL": VALID["DATAVERSE_URL"],
+                "DATAVERSE_CLIENT_SECRET": "s",
+                "DATAVERSE_TENANT_ID": "t",
+                "DATAVERSE_CLIENT_ID": "c",
+            },
+        )
     )()
     assert isinstance(secret, ClientSecretCredential)
+
+
+def test_a_connector_section_loads_from_its_own_settings_alone() -> None:
+    marketo = load_section(MarketoSettings, {k: v for k, v in VALID.items() if k.startswith("MARKETO_")})
+    assert marketo.base_url == "https://123-ABC-456.mktorest.com"
+    with pytest.raises(SettingsError) as raised:
+        load_section(MarketoSettings, {"MARKETO_BASE_URL": "https://123-ABC-456.mktorest.com"})
+    assert [p.split(":")[0] for p in raised.value.problems] == ["MARKETO_CLIENT_ID", "MARKETO_CLIENT_SECRET"]
+
+
+def test_a_setting_read_by_two_services_is_reported_once() -> None:
+    problems = _problems({**VALID, "SYNC_CA_FILE": "/nowhere/ca.pem", "SYNC_CALL_DEADLINE_S": "900"})
+    assert problems == [
+        "SYNC_CA_FILE: '/nowhere/ca.pem' does not exist or is not a file. Optional PEM file of extra CAs to "
+        "trust (local emulators with --https).",
+        "SYNC_CALL_DEADLINE_S: must be less than 600. Longest time one Dataverse or Marketo call may take, "
+        "retries and waits included, in seconds; below the function timeout (600 s).",
+    ]

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from sync.objects import Direction
+from sync.objects import Direction, SyncObject
 from sync.store.errors import ErrorBackoff, ErrorStore
 from sync.store.tables import StoreTables
 from tests.clock import SteppingClock
@@ -24,7 +24,7 @@ def errors(tables: StoreTables, clock: SteppingClock) -> ErrorStore:
 
 def _fail(errors: ErrorStore, record_id: str = "guid-1", code: str = "1003") -> None:
     errors.record_failure(
-        "contact", D2M, record_id, operation="push", code=code, message="Invalid email", dynamics_id=record_id
+        SyncObject.CONTACT, D2M, record_id, operation="push", code=code, message="Invalid email", dynamics_id=record_id
     )
 
 
@@ -37,7 +37,7 @@ def test_a_record_failing_again_counts_attempts_on_one_row_with_growing_backoff(
     _fail(errors)
     clock.advance(seconds=120)
     _fail(errors, code="1006")
-    rows = list(errors.list("contact"))
+    rows = list(errors.list(SyncObject.CONTACT))
     assert len(rows) == 1
     row = rows[0]
     assert (row.attempts, row.code, row.first_seen, row.last_seen) == (3, "1006", start, clock.now)
@@ -53,7 +53,7 @@ def test_a_record_is_parked_after_the_configured_attempts(errors: ErrorStore) ->
     for _ in range(4):
         _fail(errors)
     assert [e.record_id for e in errors.list(parked=True)] == ["guid-1"]
-    assert list(errors.due("contact")) == []
+    assert list(errors.due(SyncObject.CONTACT)) == []
 
 
 def test_only_errors_whose_backoff_has_passed_are_due(errors: ErrorStore, clock: SteppingClock) -> None:
@@ -61,23 +61,23 @@ def test_only_errors_whose_backoff_has_passed_are_due(errors: ErrorStore, clock:
     clock.advance(seconds=30)
     _fail(errors, "late")
     clock.advance(seconds=40)
-    assert [e.record_id for e in errors.due("contact")] == ["early"]
+    assert [e.record_id for e in errors.due(SyncObject.CONTACT)] == ["early"]
 
 
 def test_a_record_that_goes_through_leaves_the_errors_table(errors: ErrorStore) -> None:
     _fail(errors)
-    errors.resolve("contact", D2M, "guid-1")
-    assert errors.get("contact", D2M, "guid-1") is None
+    errors.resolve(SyncObject.CONTACT, D2M, "guid-1")
+    assert errors.get(SyncObject.CONTACT, D2M, "guid-1") is None
 
 
 def test_retry_on_request_unparks_and_makes_errors_due_now(errors: ErrorStore) -> None:
     for _ in range(4):
         _fail(errors)
-    assert errors.request_retry("contact") == 1
-    assert [e.record_id for e in errors.due("contact")] == ["guid-1"]
+    assert errors.request_retry(SyncObject.CONTACT) == 1
+    assert [e.record_id for e in errors.due(SyncObject.CONTACT)] == ["guid-1"]
 
 
 def test_a_huge_error_message_is_cut_to_fit_and_says_so(errors: ErrorStore) -> None:
-    errors.record_failure("contact", D2M, "g", operation="push", code="x", message="m" * 100_000)
-    row = errors.get("contact", D2M, "g")
+    errors.record_failure(SyncObject.CONTACT, D2M, "g", operation="push", code="x", message="m" * 100_000)
+    row = errors.get(SyncObject.CONTACT, D2M, "g")
     assert row is not None and row.message.endswith("characters cut]") and len(row.message) < 9000

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 
+from sync.objects import SyncObject
 from sync.store.leases import LeaseLost, LeaseStore
 from sync.store.tables import StoreTables
 from tests.clock import SteppingClock
@@ -23,53 +24,53 @@ def leases(tables: StoreTables, clock: SteppingClock) -> LeaseStore:
 
 
 def test_a_held_lease_is_refused_to_another_owner(leases: LeaseStore) -> None:
-    assert leases.acquire("contact", "run-a", MINUTE) is not None
-    assert leases.acquire("contact", "run-b", MINUTE) is None
+    assert leases.acquire(SyncObject.CONTACT, "run-a", MINUTE) is not None
+    assert leases.acquire(SyncObject.CONTACT, "run-b", MINUTE) is None
 
 
 def test_leases_of_different_objects_are_independent(leases: LeaseStore) -> None:
-    assert leases.acquire("contact", "run-a", MINUTE) is not None
-    assert leases.acquire("lead", "run-b", MINUTE) is not None
+    assert leases.acquire(SyncObject.CONTACT, "run-a", MINUTE) is not None
+    assert leases.acquire(SyncObject.LEAD, "run-b", MINUTE) is not None
 
 
 def test_an_expired_lease_is_taken_over_and_the_old_owner_loses_it(leases: LeaseStore, clock: SteppingClock) -> None:
-    old = leases.acquire("contact", "crashed-run", MINUTE)
+    old = leases.acquire(SyncObject.CONTACT, "crashed-run", MINUTE)
     assert old is not None
     clock.advance(seconds=61)
-    new = leases.acquire("contact", "next-run", MINUTE)
+    new = leases.acquire(SyncObject.CONTACT, "next-run", MINUTE)
     assert new is not None and new.owner == "next-run"
     with pytest.raises(LeaseLost):
         leases.renew(old, MINUTE)
     leases.release(old)  # a late release by the old owner must not free the new owner's lease
-    current = leases.current("contact")
+    current = leases.current(SyncObject.CONTACT)
     assert current is not None and current.owner == "next-run"
 
 
 def test_renewing_keeps_the_lease_past_its_first_expiry(leases: LeaseStore, clock: SteppingClock) -> None:
-    lease = leases.acquire("contact", "run-a", MINUTE)
+    lease = leases.acquire(SyncObject.CONTACT, "run-a", MINUTE)
     assert lease is not None
     clock.advance(seconds=50)
     lease = leases.renew(lease, MINUTE)
     clock.advance(seconds=50)
-    assert leases.acquire("contact", "run-b", MINUTE) is None
+    assert leases.acquire(SyncObject.CONTACT, "run-b", MINUTE) is None
 
 
 def test_a_released_lease_is_free_at_once(leases: LeaseStore) -> None:
-    lease = leases.acquire("contact", "run-a", MINUTE)
+    lease = leases.acquire(SyncObject.CONTACT, "run-a", MINUTE)
     assert lease is not None
     leases.release(lease)
-    assert leases.current("contact") is None
-    assert leases.acquire("contact", "run-b", MINUTE) is not None
+    assert leases.current(SyncObject.CONTACT) is None
+    assert leases.acquire(SyncObject.CONTACT, "run-b", MINUTE) is not None
 
 
 def test_of_many_simultaneous_contenders_for_an_expired_lease_exactly_one_wins(
     leases: LeaseStore, clock: SteppingClock
 ) -> None:
-    assert leases.acquire("contact", "crashed-run", MINUTE) is not None
+    assert leases.acquire(SyncObject.CONTACT, "crashed-run", MINUTE) is not None
     clock.advance(minutes=2)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda n: leases.acquire("contact", f"run-{n}", MINUTE), range(8)))
+        results = list(pool.map(lambda n: leases.acquire(SyncObject.CONTACT, f"run-{n}", MINUTE), range(8)))
     winners = [r for r in results if r is not None]
     assert len(winners) == 1
-    current = leases.current("contact")
+    current = leases.current(SyncObject.CONTACT)
     assert current is not None and current.owner == winners[0].owner

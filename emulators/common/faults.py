@@ -20,7 +20,7 @@ class FaultRule:
     status: int | None = None
     error_code: str | None = None
     message: str | None = None
-    retry_after: float | None = None
+    retry_after: float | str | None = None  # seconds, or an HTTP date sent as given
     delay_s: float = 0.0
     times: int | None = None
     every: int | None = None
@@ -67,6 +67,15 @@ class FaultRule:
             times=raw.get("times"),
             every=raw.get("every"),
         )
+
+    def retry_after_headers(self) -> dict[str, str] | None:
+        """The Retry-After header, in whichever form HTTP allows the rule gave: seconds or a date."""
+        if self.retry_after is None:
+            return None
+        value = self.retry_after
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return {"Retry-After": str(value)}
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -208,10 +208,9 @@ class DataverseService(EmulatorService):
             429: "Number of requests exceeded the limit of 6000 over time window of 300 seconds.",
             401: "The user is not authenticated.",
         }.get(status, "An unexpected error occurred.")
-        headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else None
         if status == 401:
             return Response("", status=401, headers=self._challenge())
-        return error_reply(DataverseError(status, code, message, headers))
+        return error_reply(DataverseError(status, code, message, rule.retry_after_headers()))
 
     def _challenge(self) -> dict[str, str]:
         return {

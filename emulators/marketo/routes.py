@@ -195,8 +195,9 @@ class MarketoService(EmulatorService):
 
     def fault_response(self, rule: FaultRule, request: Request) -> Response:
         if rule.status is not None and rule.status != 200:
-            headers = {"Retry-After": str(int(rule.retry_after))} if rule.retry_after is not None else None
-            return Response(rule.message or "", status=rule.status, headers=headers, mimetype="text/plain")
+            return Response(
+                rule.message or "", status=rule.status, headers=rule.retry_after_headers(), mimetype="text/plain"
+            )
         code = rule.error_code or "611"
         if rule.message:
             message = rule.message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -33,19 +34,27 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("status", help="print the status report (JSON)")
     errors = sub.add_parser("errors", help="export sync errors")
     errors.add_argument("--format", choices=("json", "csv"), default="json")
-    errors.add_argument("--object", choices=[o.value for o in SyncObject])
+    errors.add_argument("--object", type=SyncObject, choices=list(SyncObject))
     errors.add_argument("--parked", choices=("true", "false"))
     retry = sub.add_parser("retry-errors", help="unpark errors and make them due now")
-    retry.add_argument("--object", choices=[o.value for o in SyncObject])
+    retry.add_argument("--object", type=SyncObject, choices=list(SyncObject))
     sub.add_parser("demo", help="run the local demo against emulators and Azurite")
     return parser
+
+
+def run_demo() -> int:
+    """The demo lives beside the app in the source tree (`demo/`), never in the deployed app, and
+    `sync` never imports it: it runs as its own process, as `make demo` runs it."""
+    demo = Path(__file__).resolve().parents[2] / "demo"
+    if not (demo / "__main__.py").is_file():
+        print("The demo is part of the source tree, not of the deployed app: run `make demo` in a checkout.")
+        return EXIT_CONFIG
+    return subprocess.call([sys.executable, "-m", "demo"], cwd=demo.parent)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        from sync.cli.demo import run_demo
-
         return run_demo()
     apply_local_settings(args.settings_file, os.environ)
     try:
@@ -57,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Configuration OK.")
         print(json.dumps(settings.summary(), indent=2, default=str))
         return 0
-    store = SyncStore.from_settings(settings)
+    store = SyncStore.from_settings(settings.storage)
     if args.command == "status":
         print(json.dumps(status_report(store, datetime.now(UTC)), indent=2))
     elif args.command == "errors":

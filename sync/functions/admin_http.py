@@ -56,7 +56,7 @@ def sync_errors(req: func.HttpRequest) -> func.HttpResponse:
     except ValueError as exc:
         return _bad_request(str(exc))
     parked = None if parked_raw is None else parked_raw == "true"
-    errors = runtime.store().errors.list(obj.value if obj else None, parked=parked)
+    errors = runtime.store().errors.list(obj, parked=parked)
     if fmt == "csv":
         return func.HttpResponse(
             errors_as_csv(errors),
@@ -73,5 +73,5 @@ def sync_errors_retry(req: func.HttpRequest) -> func.HttpResponse:
         obj = _object_param(req)
     except ValueError as exc:
         return _bad_request(str(exc))
-    touched = runtime.store().errors.request_retry(obj.value if obj else None)
+    touched = runtime.store().errors.request_retry(obj)
     return _json({"retry_requested": touched, "object": obj.value if obj else None})

@@ -15,4 +15,4 @@ def settings() -> Settings:
 
 @cache
 def store() -> SyncStore:
-    return SyncStore.from_settings(settings())
+    return SyncStore.from_settings(settings().storage)

@@ -23,12 +23,12 @@ def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) 
     checkpoints = {(c.object, c.direction): c for c in store.checkpoints.list()}
     objects: list[dict[str, Any]] = []
     for obj in FULL_COPY_ORDER:
-        lease = store.leases.current(obj.value)
-        waiting, parked = store.errors.counts(obj.value)
+        lease = store.leases.current(obj)
+        waiting, parked = store.errors.counts(obj)
         directions = []
         for direction in DIRECTIONS[obj]:
-            checkpoint = checkpoints.get((obj.value, direction))
-            runs = store.runs.recent(obj.value, direction, limit=runs_per_direction)
+            checkpoint = checkpoints.get((obj, direction))
+            runs = store.runs.recent(obj, direction, limit=runs_per_direction)
             directions.append(
                 {
                     "direction": direction.value,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from azure.core.credentials import TokenCredential
 
-from sync.settings import Settings
+from sync.settings import StorageSettings
 from sync.store.checkpoints import CheckpointStore
 from sync.store.errors import ErrorBackoff, ErrorStore
 from sync.store.leases import LeaseStore
@@ -47,5 +47,5 @@ class SyncStore:
         return cls(tables, clock=clock)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SyncStore:
-        return cls.open(settings.sync_storage_connection.get_secret_value(), settings.sync_table_prefix)
+    def from_settings(cls, settings: StorageSettings) -> SyncStore:
+        return cls.open(settings.connection.get_secret_value(), settings.table_prefix)

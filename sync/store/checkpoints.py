@@ -18,7 +18,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableEntity, UpdateMode
 from pydantic import BaseModel, ConfigDict, Field
 
-from sync.objects import Direction
+from sync.objects import Direction, SyncObject
 from sync.store.keys import escape_key
 from sync.store.limits import check_entity
 from sync.store.tables import StoreTables, Table
@@ -36,7 +36,7 @@ class CheckpointConflict(Exception):
 class Checkpoint(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    object: str
+    object: SyncObject
     direction: Direction
     phase: Phase
     cursor: str | None = None
@@ -54,7 +54,7 @@ class CheckpointStore:
         self._name = tables.name_of(Table.CHECKPOINTS)
         self._clock = clock
 
-    def get(self, obj: str, direction: Direction) -> Checkpoint | None:
+    def get(self, obj: SyncObject, direction: Direction) -> Checkpoint | None:
         try:
             entity = self._table.get_entity(escape_key(obj), direction.value)
         except ResourceNotFoundError:
@@ -70,7 +70,7 @@ class CheckpointStore:
         entity = {
             "PartitionKey": escape_key(checkpoint.object),
             "RowKey": checkpoint.direction.value,
-            "object": checkpoint.object,
+            "object": checkpoint.object.value,
             "phase": checkpoint.phase.value,
             "cursor": checkpoint.cursor,
             "counters": json.dumps(checkpoint.counters, sort_keys=True),

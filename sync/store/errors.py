@@ -16,7 +16,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import TableEntity, UpdateMode
 from pydantic import BaseModel, ConfigDict
 
-from sync.objects import Direction
+from sync.objects import Direction, SyncObject
 from sync.store.keys import escape_key, unescape_key
 from sync.store.limits import check_entity, truncate_text
 from sync.store.tables import StoreTables, Table
@@ -42,7 +42,7 @@ class ErrorBackoff(BaseModel):
 class RecordError(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    object: str
+    object: SyncObject
     direction: Direction
     record_id: str
     dynamics_id: str | None = None
@@ -57,7 +57,7 @@ class RecordError(BaseModel):
     parked: bool
 
 
-def _keys(obj: str, direction: Direction, record_id: str) -> tuple[str, str]:
+def _keys(obj: SyncObject, direction: Direction, record_id: str) -> tuple[str, str]:
     return escape_key(obj), f"{direction.value}~{escape_key(record_id)}"
 
 
@@ -75,7 +75,7 @@ class ErrorStore:
 
     def record_failure(
         self,
-        obj: str,
+        obj: SyncObject,
         direction: Direction,
         record_id: str,
         *,
@@ -98,7 +98,7 @@ class ErrorStore:
             entity: dict[str, Any] = {
                 "PartitionKey": pk,
                 "RowKey": rk,
-                "object": obj,
+                "object": obj.value,
                 "direction": direction.value,
                 "dynamics_id": dynamics_id or previous.get("dynamics_id"),
                 "marketo_id": marketo_id or previous.get("marketo_id"),
@@ -127,18 +127,18 @@ class ErrorStore:
             return self._from_entity(entity)
         raise RuntimeError(f"sync error row {obj}/{direction.value}/{record_id} kept changing under us")
 
-    def resolve(self, obj: str, direction: Direction, record_id: str) -> None:
+    def resolve(self, obj: SyncObject, direction: Direction, record_id: str) -> None:
         """The record went through: its error row goes."""
         with contextlib.suppress(ResourceNotFoundError):
             self._table.delete_entity(*_keys(obj, direction, record_id))
 
-    def get(self, obj: str, direction: Direction, record_id: str) -> RecordError | None:
+    def get(self, obj: SyncObject, direction: Direction, record_id: str) -> RecordError | None:
         try:
             return self._from_entity(self._table.get_entity(*_keys(obj, direction, record_id)))
         except ResourceNotFoundError:
             return None
 
-    def list(self, obj: str | None = None, *, parked: bool | None = None) -> Iterator[RecordError]:
+    def list(self, obj: SyncObject | None = None, *, parked: bool | None = None) -> Iterator[RecordError]:
         clauses: list[str] = []
         params: dict[str, Any] = {}
         if obj is not None:
@@ -155,7 +155,7 @@ class ErrorStore:
         for entity in entities:
             yield self._from_entity(entity)
 
-    def due(self, obj: str) -> Iterator[RecordError]:
+    def due(self, obj: SyncObject) -> Iterator[RecordError]:
         """Unparked errors whose backoff has passed: what the next run should try again."""
         now = self._clock()
         for entity in self._table.query_entities(
@@ -164,7 +164,7 @@ class ErrorStore:
         ):
             yield self._from_entity(entity)
 
-    def counts(self, obj: str) -> tuple[int, int]:
+    def counts(self, obj: SyncObject) -> tuple[int, int]:
         """(waiting for retry, parked) for one object; reads only the `parked` column."""
         waiting = parked = 0
         for entity in self._table.query_entities(
@@ -176,7 +176,7 @@ class ErrorStore:
                 waiting += 1
         return waiting, parked
 
-    def request_retry(self, obj: str | None = None) -> int:
+    def request_retry(self, obj: SyncObject | None = None) -> int:
         """Unpark and make due now (the admin's "retry errors"); returns how many rows it touched."""
         now = self._clock()
         touched = 0

@@ -9,15 +9,16 @@ operations only: Azurite ignores If-Match inside batch transactions.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableEntity, UpdateMode
+from azure.data.tables import UpdateMode
 from pydantic import BaseModel, ConfigDict
 
+from sync.objects import SyncObject
 from sync.store.keys import escape_key
 from sync.store.tables import StoreTables, Table
 
@@ -31,7 +32,7 @@ class LeaseLost(Exception):
 class Lease(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    object: str
+    object: SyncObject
     owner: str
     acquired_at: datetime
     expires_at: datetime
@@ -43,13 +44,13 @@ class LeaseStore:
         self._table = tables.client(Table.LEASES)
         self._clock = clock
 
-    def acquire(self, obj: str, owner: str, duration: timedelta) -> Lease | None:
+    def acquire(self, obj: SyncObject, owner: str, duration: timedelta) -> Lease | None:
         """The lease if free, expired or already ours; None while another owner holds it."""
         now = self._clock()
         entity = {
             "PartitionKey": _PARTITION,
             "RowKey": escape_key(obj),
-            "object": obj,
+            "object": obj.value,
             "owner": owner,
             "acquired_at": now,
             "expires_at": now + duration,
@@ -81,7 +82,7 @@ class LeaseStore:
         entity = {
             "PartitionKey": _PARTITION,
             "RowKey": escape_key(lease.object),
-            "object": lease.object,
+            "object": lease.object.value,
             "owner": lease.owner,
             "acquired_at": lease.acquired_at,
             "expires_at": now + duration,
@@ -107,7 +108,7 @@ class LeaseStore:
                 match_condition=MatchConditions.IfNotModified,
             )
 
-    def current(self, obj: str) -> Lease | None:
+    def current(self, obj: SyncObject) -> Lease | None:
         try:
             entity = self._table.get_entity(_PARTITION, escape_key(obj))
         except ResourceNotFoundError:
@@ -115,5 +116,5 @@ class LeaseStore:
         return self._lease(entity, str(entity.metadata["etag"]))
 
     @staticmethod
-    def _lease(entity: TableEntity | dict[str, object], etag: str) -> Lease:
+    def _lease(entity: Mapping[str, object], etag: str) -> Lease:
         return Lease.model_validate({**entity, "etag": etag})

@@ -14,7 +14,7 @@ from typing import Final
 from azure.data.tables import TableEntity, UpdateMode
 from pydantic import BaseModel, ConfigDict
 
-from sync.objects import Direction
+from sync.objects import Direction, SyncObject
 from sync.store.keys import escape_key
 from sync.store.limits import check_entity, truncate_text
 from sync.store.tables import StoreTables, Table
@@ -32,7 +32,7 @@ class RunRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     run_id: str
-    object: str
+    object: SyncObject
     direction: Direction
     started_at: datetime
     ended_at: datetime | None = None
@@ -47,7 +47,7 @@ class RunRecord(BaseModel):
     message: str = ""
 
 
-def _partition(obj: str, direction: Direction) -> str:
+def _partition(obj: SyncObject, direction: Direction) -> str:
     return f"{escape_key(obj)}~{direction.value}"
 
 
@@ -66,7 +66,8 @@ class RunStore:
         entity = {
             "PartitionKey": _partition(run.object, run.direction),
             "RowKey": _row(run.started_at, run.run_id),
-            **run.model_dump(mode="python", exclude={"direction"}),
+            **run.model_dump(mode="python", exclude={"object", "direction"}),
+            "object": run.object.value,
             "direction": run.direction.value,
             "outcome": run.outcome.value,
             "message": truncate_text(run.message),
@@ -75,14 +76,14 @@ class RunStore:
         check_entity(self._name, entity)
         self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
 
-    def recent(self, obj: str, direction: Direction, limit: int = 20) -> list[RunRecord]:
+    def recent(self, obj: SyncObject, direction: Direction, limit: int = 20) -> list[RunRecord]:
         pages = self._table.query_entities(
             "PartitionKey eq @pk", parameters={"pk": _partition(obj, direction)}, results_per_page=limit
         ).by_page()
         first_page: list[TableEntity] = list(next(pages, []))
         return [self._from_entity(e) for e in first_page[:limit]]
 
-    def since(self, obj: str, direction: Direction, start: datetime) -> Iterator[RunRecord]:
+    def since(self, obj: SyncObject, direction: Direction, start: datetime) -> Iterator[RunRecord]:
         """Runs that started at or after `start`, newest first (last-hour throughput on the status page)."""
         upper = _row(start, "\U0010ffff")
         for entity in self._table.query_entities(

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from azure.core.credentials import TokenCredential
 
-from sync.settings import Settings
+from sync.settings import DataverseSettings
 
 KNOWN_AUTHORITIES = frozenset(
     {
@@ -21,24 +21,24 @@ KNOWN_AUTHORITIES = frozenset(
 )
 
 
-def credential_factory(settings: Settings) -> Callable[[], TokenCredential]:
+def credential_factory(settings: DataverseSettings) -> Callable[[], TokenCredential]:
     def make() -> TokenCredential:
-        verify = {"connection_verify": str(settings.sync_ca_file)} if settings.sync_ca_file else {}
-        if settings.dataverse_client_secret is not None:
+        verify = {"connection_verify": str(settings.ca_file)} if settings.ca_file else {}
+        if settings.client_secret is not None:
             from azure.identity import ClientSecretCredential
 
-            host = urlsplit(settings.dataverse_authority).hostname or ""
+            host = urlsplit(settings.authority).hostname or ""
             return ClientSecretCredential(
-                str(settings.dataverse_tenant_id),
-                str(settings.dataverse_client_id),
-                settings.dataverse_client_secret.get_secret_value(),
-                authority=settings.dataverse_authority,
+                str(settings.tenant_id),
+                str(settings.client_id),
+                settings.client_secret.get_secret_value(),
+                authority=settings.authority,
                 disable_instance_discovery=host not in KNOWN_AUTHORITIES,
                 **verify,
             )
         from azure.identity import DefaultAzureCredential
 
-        return DefaultAzureCredential(managed_identity_client_id=settings.dataverse_client_id, **verify)
+        return DefaultAzureCredential(managed_identity_client_id=settings.client_id, **verify)
 
     return make
 

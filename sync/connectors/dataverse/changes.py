@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Final
 
 from sync.connectors.dataverse.client import DataverseClient
-from sync.connectors.dataverse.errors import ChangeTrackingDisabled, DataverseError
+from sync.connectors.dataverse.errors import DataverseError
 
-ANNOTATIONS = (
+ANNOTATIONS: Final = (
     'odata.include-annotations="OData.Community.Display.V1.FormattedValue,Microsoft.Dynamics.CRM.lookuplogicalname"'
 )
 
@@ -20,10 +21,25 @@ class ChangePage:
     """Rows changed (in version order) and ids deleted; `resume_link` is where the next read starts:
     a nextLink mid-read, the new deltaLink once `complete`."""
 
-    rows: list[dict[str, object]]
+    rows: list[dict[str, Any]]
     deleted: list[str]
     resume_link: str
     complete: bool
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> ChangePage:
+        rows, deleted = [], []
+        for item in body.get("value", []):
+            if str(item.get("@odata.context", "")).endswith("$deletedEntity"):
+                deleted.append(str(item["id"]))
+            else:
+                rows.append(item)
+        next_link, delta_link = body.get("@odata.nextLink"), body.get("@odata.deltaLink")
+        if next_link:
+            return cls(rows, deleted, str(next_link), complete=False)
+        if not delta_link:
+            raise DataverseError(200, "", "the last page of a change-tracking read carried no @odata.deltaLink")
+        return cls(rows, deleted, str(delta_link), complete=True)
 
 
 class ChangeReader:
@@ -33,39 +49,18 @@ class ChangeReader:
     def first_link(self, entity_set: str, select: Sequence[str]) -> str:
         return f"{self.client.api}{entity_set}?$select={','.join(select)}"
 
-    def pages(self, link: str) -> Iterator[ChangePage]:
-        """From a first link (full read, then a delta link) or a stored delta / next link."""
+    def read_changes(self, link: str) -> Iterator[ChangePage]:
+        """From a first link (a full read, then a delta link) or a stored delta or next link.
+        Raises ChangeTrackingDisabled for a table without change tracking, ChangeTokenExpired
+        for a delta link older than the org keeps changes."""
         prefer = ["odata.track-changes", f"odata.maxpagesize={self.page_size}", ANNOTATIONS]
-        while True:
-            try:
-                body = self.client.get_json(link, prefer=prefer)
-            except DataverseError as error:
-                if (
-                    "Change tracking is not enabled" in error.message
-                    or "not enabled for change tracking" in error.message
-                ):
-                    raise ChangeTrackingDisabled(error.message) from error
-                raise
-            rows, deleted = [], []
-            for item in body.get("value", []):
-                if str(item.get("@odata.context", "")).endswith("$deletedEntity"):
-                    deleted.append(str(item["id"]))
-                else:
-                    rows.append(item)
-            next_link, delta_link = body.get("@odata.nextLink"), body.get("@odata.deltaLink")
-            if next_link:
-                yield ChangePage(rows, deleted, str(next_link), complete=False)
-                link = str(next_link)
-                continue
-            if not delta_link:
-                raise DataverseError(200, "", "the last page of a change-tracking read carried no @odata.deltaLink")
-            yield ChangePage(rows, deleted, str(delta_link), complete=True)
-            return
+        for body in self.client.read_pages(link, prefer=prefer):
+            yield ChangePage.of(body)
 
 
 @dataclass(frozen=True)
 class ModifiedPage:
-    rows: list[dict[str, object]]
+    rows: list[dict[str, Any]]
     high_water: str | None  # the largest modifiedon seen so far (ISO-8601)
     complete: bool
 
@@ -80,35 +75,24 @@ class ModifiedOnReader:
     ) -> None:
         self.client, self.page_size, self.overlap = client, page_size, overlap
 
-    def pages(
+    def read_changes(
         self, entity_set: str, select: Sequence[str], primary_id: str, since: datetime | None
     ) -> Iterator[ModifiedPage]:
         columns = list(dict.fromkeys([*select, "modifiedon", primary_id]))
         params = {"$select": ",".join(columns), "$orderby": f"modifiedon asc,{primary_id} asc"}
         if since is not None:
             params["$filter"] = f"modifiedon ge {(since - self.overlap).strftime('%Y-%m-%dT%H:%M:%SZ')}"
-        link: str = f"{self.client.api}{entity_set}"
-        first = True
         high_water: str | None = None
         prefer = [f"odata.maxpagesize={self.page_size}", ANNOTATIONS]
-        while True:
-            body = self.client.get_json(link, params=params if first else None, prefer=prefer)
-            first = False
+        for body in self.client.read_pages(entity_set, params=params, prefer=prefer):
             rows = list(body.get("value", []))
             if rows:
                 high_water = max(str(r.get("modifiedon") or "") for r in rows) or high_water
-            next_link = body.get("@odata.nextLink")
-            yield ModifiedPage(rows, high_water, complete=not next_link)
-            if not next_link:
-                return
-            link = str(next_link)
+            yield ModifiedPage(rows, high_water, complete=not body.get("@odata.nextLink"))
 
     def all_ids(self, entity_set: str, primary_id: str) -> set[str]:
         """Every id in the table, for the periodic delete reconcile."""
-        ids: set[str] = set()
-        link: str | None = f"{self.client.api}{entity_set}?$select={primary_id}"
-        while link:
-            body = self.client.get_json(link, prefer=[f"odata.maxpagesize={self.page_size}"])
-            ids.update(str(r[primary_id]) for r in body.get("value", []))
-            link = body.get("@odata.nextLink")
-        return ids
+        pages = self.client.read_pages(
+            entity_set, params={"$select": primary_id}, prefer=[f"odata.maxpagesize={self.page_size}"]
+        )
+        return {str(row[primary_id]) for body in pages for row in body.get("value", [])}

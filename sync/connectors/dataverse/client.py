@@ -1,37 +1,28 @@
-"""Every Dataverse Web API call: token, OData headers, adaptive concurrency and the retry policy
-(429 honours Retry-After in seconds or as an HTTP date; 502/503/504 back off with jitter; 401
-refreshes the token once)."""
+"""Every Dataverse Web API call: token, OData headers, adaptive concurrency, and the policy
+table's verdict on failure; retries, waits (Retry-After in seconds or as an HTTP date) and the
+deadline are the shared retry loop's. Paged reads follow `@odata.nextLink` on the shared
+paging loop."""
 
 from __future__ import annotations
 
-import logging
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Final
 
 import requests
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from sync.connectors.dataverse.auth import DataverseToken
 from sync.connectors.dataverse.concurrency import AdaptiveConcurrency
-from sync.connectors.dataverse.errors import (
-    ChangeTokenExpired,
-    DataverseError,
-    DataverseRetryable,
-    DataverseUnauthorized,
-)
-from sync.connectors.dataverse.policy import CHANGE_TOKEN_EXPIRED_TEXT, Action, action_for
+from sync.connectors.dataverse.errors import DataverseError, DataverseRetryable, DataverseUnauthorized
+from sync.connectors.dataverse.policy import error_class_for, rule_for
+from sync.connectors.http.deadline import Deadline, resolve
+from sync.connectors.http.failures import Action, ConnectorError
+from sync.connectors.http.paging import follow, odata_next_link
+from sync.connectors.http.retry_after import retry_after_seconds
+from sync.connectors.http.retrying import Retryer, RetryPolicy
 from sync.connectors.transport import HttpTransport
 
-log = logging.getLogger(__name__)
-API_PATH = "/api/data/v9.2/"
-BASE_HEADERS = {
+API_PATH: Final = "/api/data/v9.2/"
+BASE_HEADERS: Final = {
     "Accept": "application/json",
     "OData-MaxVersion": "4.0",
     "OData-Version": "4.0",
@@ -39,20 +30,21 @@ BASE_HEADERS = {
 }
 
 
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds, from either form HTTP allows (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+class _CredentialRenewal:
+    def __init__(self, token: DataverseToken) -> None:
+        self._token = token
+
+    def renew(self, error: ConnectorError) -> None:
+        self._token.refresh()
+
+    def refused(self, error: ConnectorError) -> ConnectorError:
+        return DataverseUnauthorized(
+            401,
+            error.code,
+            f"{error.message or 'the access token was refused'} (refused again with a fresh token: check "
+            "that the application user exists in this org, is enabled and has a security role)",
+            action=Action.FAIL,
+        )
 
 
 class DataverseClient:
@@ -63,19 +55,20 @@ class DataverseClient:
         transport: HttpTransport,
         concurrency: AdaptiveConcurrency | None = None,
         *,
-        max_attempts: int = 6,
-        backoff_initial_s: float = 1.0,
-        backoff_max_s: float = 30.0,
-        max_retry_after_s: float = 300.0,
+        retry: RetryPolicy | None = None,
+        call_deadline_s: float = 240.0,
     ) -> None:
         self.org_url = org_url.rstrip("/")
         self.api = f"{self.org_url}{API_PATH}"
         self.token, self.transport = token, transport
         self.concurrency = concurrency or AdaptiveConcurrency()
-        self.max_attempts, self.max_retry_after_s = max_attempts, max_retry_after_s
-        self._backoff = wait_exponential_jitter(
-            multiplier=backoff_initial_s, max=backoff_max_s, jitter=backoff_initial_s
+        self.retry = Retryer(
+            "Dataverse",
+            retry or RetryPolicy(),
+            lambda text: DataverseRetryable(0, "transport", text),
+            _CredentialRenewal(token),
         )
+        self.call_deadline_s = call_deadline_s
         self.calls = 0
 
     def url(self, path_or_url: str) -> str:
@@ -93,44 +86,32 @@ class DataverseClient:
         data: bytes | None = None,
         headers: dict[str, str] | None = None,
         prefer: list[str] | None = None,
+        deadline: Deadline | None = None,
     ) -> requests.Response:
-        """A 2xx response, or DataverseError (its subclasses say what happened)."""
-        refreshed = False
+        """A 2xx response, or a DataverseError (its subclasses say what happened)."""
 
-        def attempt() -> requests.Response:
-            nonlocal refreshed
-            try:
-                return self._attempt(method, path_or_url, params, json, data, headers, prefer)
-            except DataverseUnauthorized:
-                if refreshed:
-                    raise
-                refreshed = True
-                self.token.refresh()
-                return self._attempt(method, path_or_url, params, json, data, headers, prefer)
+        def attempt(limit: Deadline) -> requests.Response:
+            return self._attempt(method, path_or_url, params, json, data, headers, prefer, limit)
 
-        retrying = Retrying(
-            retry=retry_if_exception_type((DataverseRetryable, requests.ConnectionError, requests.Timeout)),
-            stop=stop_after_attempt(self.max_attempts),
-            wait=self._wait,
-            reraise=True,
-            before_sleep=lambda s: log.warning(
-                "Dataverse call retried",
-                extra={"attempt": s.attempt_number, "error": str(s.outcome.exception() if s.outcome else "")},
-            ),
-        )
-        return retrying(attempt)
+        operation = f"{method} {path_or_url.split('?', 1)[0].removeprefix(self.api)}"
+        return self.retry.call(operation, attempt, resolve(deadline, self.call_deadline_s))
 
     def get_json(
         self, path_or_url: str, *, params: dict[str, Any] | None = None, prefer: list[str] | None = None
     ) -> dict[str, Any]:
-        body = self.request("GET", path_or_url, params=params, prefer=prefer).json()
-        return dict(body)
+        return dict(self.request("GET", path_or_url, params=params, prefer=prefer).json())
 
-    def _wait(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(error, DataverseRetryable) and error.wait_s is not None:
-            return min(error.wait_s, self.max_retry_after_s)
-        return float(self._backoff(state))
+    def read_pages(
+        self, path_or_url: str, *, params: dict[str, Any] | None = None, prefer: list[str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a read: the first with `params`, then each `@odata.nextLink` as given."""
+
+        def fetch(next_link: str | None) -> dict[str, Any]:
+            if next_link is None:
+                return self.get_json(path_or_url, params=params, prefer=prefer)
+            return self.get_json(next_link, prefer=prefer)
+
+        return follow(fetch, odata_next_link)
 
     def _attempt(
         self,
@@ -141,34 +122,44 @@ class DataverseClient:
         data: bytes | None,
         headers: dict[str, str] | None,
         prefer: list[str] | None,
+        deadline: Deadline,
     ) -> requests.Response:
         all_headers = {**BASE_HEADERS, "Authorization": f"Bearer {self.token.get()}", **(headers or {})}
         if json is not None or (data is not None and "Content-Type" not in all_headers):
             all_headers.setdefault("Content-Type", "application/json")
         if prefer:
             all_headers["Prefer"] = ",".join(prefer)
-        with self.concurrency.slot():
+        with self.concurrency.slot(deadline):
             self.calls += 1
             response = self.transport.request(
-                method, self.url(path_or_url), params=params, json=json, data=data, headers=all_headers
+                method,
+                self.url(path_or_url),
+                params=params,
+                json=json,
+                data=data,
+                headers=all_headers,
+                timeout=deadline.timeout(self.retry.policy.request_timeout_s),
             )
         if response.status_code < 400:
             self.concurrency.succeeded()
             return response
+        raise self._error(response)
+
+    def _error(self, response: requests.Response) -> DataverseError:
+        status = response.status_code
         code, message = _error_of(response)
-        action = action_for(response.status_code)
-        if action is Action.HONOUR_RETRY_AFTER:
+        rule = rule_for(status)
+        if status == 429:
             self.concurrency.throttled()
-            raise DataverseRetryable(
-                response.status_code, code, message, retry_after_seconds(response.headers.get("Retry-After"))
-            )
-        if action is Action.BACK_OFF:
-            raise DataverseRetryable(response.status_code, code, message)
-        if action is Action.REFRESH_TOKEN:
-            raise DataverseUnauthorized(401, code or "401", message or "the access token was refused")
-        if CHANGE_TOKEN_EXPIRED_TEXT in message:
-            raise ChangeTokenExpired(response.status_code, code, message)
-        raise DataverseError(response.status_code, code, message)
+        if rule.action is Action.REAUTHENTICATE:
+            return DataverseUnauthorized(status, code, message or "the access token was refused")
+        if rule.action in (Action.RETRY, Action.WAIT):
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            return DataverseRetryable(status, code, message, wait, kind=rule.kind, action=rule.action)
+        special = error_class_for(message)
+        if special is not None:
+            return special(status, code, message)
+        return DataverseError(status, code, message, kind=rule.kind)
 
 
 def _error_of(response: requests.Response) -> tuple[str, str]:

@@ -1,11 +1,20 @@
 """Concurrency that adapts to Dataverse's service protection: halve on a 429, grow by one after a
-run of successes (AIMD), never below 1 nor above the ceiling."""
+run of successes (AIMD), never below 1 nor above the ceiling.
+
+Dataverse counts concurrent requests per user (52) and answers 429 past them; halving at the
+first 429 and creeping back up keeps the sync just under whatever the org's load leaves it,
+without a fixed guess. A caller waiting for a slot never waits past its deadline.
+"""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from sync.connectors.http.deadline import Deadline, DeadlineExceeded
+from sync.connectors.http.failures import FailureKind
 
 
 class AdaptiveConcurrency:
@@ -17,10 +26,20 @@ class AdaptiveConcurrency:
         self._cond = threading.Condition()
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
+    def slot(self, deadline: Deadline | None = None) -> Iterator[None]:
+        asked_at = time.monotonic()
         with self._cond:
             while self._open >= self.limit:
-                self._cond.wait()
+                if deadline is not None and deadline.expired:
+                    raise DeadlineExceeded(
+                        "Dataverse",
+                        "waiting for a concurrency slot",
+                        0,
+                        time.monotonic() - asked_at,
+                        f"{self._open} requests in flight at a limit of {self.limit} (halved by 429s)",
+                        kind=FailureKind.THROTTLED,
+                    )
+                self._cond.wait(timeout=None if deadline is None else deadline.remaining())
             self._open += 1
         try:
             yield

@@ -1,10 +1,10 @@
-"""One Dataverse connection per process: credential, transport, concurrency, client and the APIs."""
+"""One Dataverse connection per process: credential, transport, concurrency, client and the APIs,
+each API object made once (cached_property)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 from sync.connectors.dataverse.auth import DataverseToken, credential_factory
 from sync.connectors.dataverse.changes import ChangeReader, ModifiedOnReader
@@ -13,8 +13,9 @@ from sync.connectors.dataverse.concurrency import AdaptiveConcurrency
 from sync.connectors.dataverse.metadata import MetadataReader
 from sync.connectors.dataverse.qualification import QualificationReader
 from sync.connectors.dataverse.writes import DataverseWriter
+from sync.connectors.http.retrying import RetryPolicy
 from sync.connectors.transport import HttpTransport
-from sync.settings import Settings
+from sync.settings import DataverseSettings
 
 
 @dataclass
@@ -23,13 +24,15 @@ class DataverseConnection:
     page_size: int = 5000
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, page_size: int = 5000, **client_options: Any) -> DataverseConnection:
-        transport = HttpTransport(settings.sync_ca_file, pool_size=32)
-        token = DataverseToken(credential_factory(settings), settings.dataverse_url)
-        return cls(
-            DataverseClient(settings.dataverse_url, token, transport, AdaptiveConcurrency(), **client_options),
-            page_size,
+    def from_settings(
+        cls, settings: DataverseSettings, *, page_size: int = 5000, retry: RetryPolicy | None = None
+    ) -> DataverseConnection:
+        transport = HttpTransport(settings.ca_file, pool_size=32)
+        token = DataverseToken(credential_factory(settings), settings.url)
+        client = DataverseClient(
+            settings.url, token, transport, AdaptiveConcurrency(), retry=retry, call_deadline_s=settings.call_deadline_s
         )
+        return cls(client, page_size)
 
     @cached_property
     def changes(self) -> ChangeReader:

@@ -10,7 +10,7 @@ from sync.connectors.dataverse.errors import DataverseError
 
 
 @dataclass(frozen=True)
-class ColumnInfo:
+class ColumnDefinition:
     logical_name: str
     attribute_type: str
     writable: bool
@@ -19,21 +19,24 @@ class ColumnInfo:
 
 
 @dataclass(frozen=True)
-class TableInfo:
+class TableDefinition:
+    """A Dataverse table: the three names every call needs (logical name, entity set, primary
+    id), and what `describe` learns of it (change tracking, columns). One type for both uses."""
+
     logical_name: str
     entity_set: str
     primary_id: str
-    primary_name: str
-    change_tracking: bool
-    columns: dict[str, ColumnInfo] = field(default_factory=dict)
+    primary_name: str = ""
+    change_tracking: bool = True
+    columns: dict[str, ColumnDefinition] = field(default_factory=dict, compare=False)
 
 
 class MetadataReader:
     def __init__(self, client: DataverseClient) -> None:
         self.client = client
-        self._cache: dict[str, TableInfo] = {}
+        self._cache: dict[str, TableDefinition] = {}
 
-    def table(self, logical_name: str) -> TableInfo:
+    def describe(self, logical_name: str) -> TableDefinition:
         if logical_name not in self._cache:
             try:
                 body = self.client.get_json(
@@ -50,7 +53,7 @@ class MetadataReader:
                     raise DataverseError(404, error.code, f"Dataverse has no table '{logical_name}'") from error
                 raise
             columns = {
-                a["LogicalName"]: ColumnInfo(
+                a["LogicalName"]: ColumnDefinition(
                     a["LogicalName"],
                     a["AttributeType"],
                     bool(a.get("IsValidForUpdate")),
@@ -59,7 +62,7 @@ class MetadataReader:
                 )
                 for a in body.get("Attributes", [])
             }
-            self._cache[logical_name] = TableInfo(
+            self._cache[logical_name] = TableDefinition(
                 body["LogicalName"],
                 body["EntitySetName"],
                 body["PrimaryIdAttribute"],

@@ -5,10 +5,11 @@ Marketo person instead of creating a second one."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from sync.connectors.dataverse.client import DataverseClient
 
-IDS_PER_QUERY = 40  # keeps the $filter well inside URL limits
+IDS_PER_QUERY: Final = 40  # keeps the $filter well inside URL limits
 
 
 class QualificationReader:
@@ -20,18 +21,14 @@ class QualificationReader:
         ids = list(dict.fromkeys(i.lower() for i in contact_ids))
         found: dict[str, str] = {}
         for start in range(0, len(ids), IDS_PER_QUERY):
-            chunk = ids[start : start + IDS_PER_QUERY]
-            link: str | None = "contacts"
-            params: dict[str, str] | None = {
+            params = {
                 "$select": "contactid,_originatingleadid_value",
-                "$filter": " or ".join(f"contactid eq {i}" for i in chunk),
+                "$filter": " or ".join(f"contactid eq {i}" for i in ids[start : start + IDS_PER_QUERY]),
             }
-            while link:
-                body = self.client.get_json(link, params=params)
+            for body in self.client.read_pages("contacts", params=params):
                 for row in body.get("value", []):
                     if row.get("_originatingleadid_value"):
                         found[str(row["contactid"])] = str(row["_originatingleadid_value"])
-                link, params = body.get("@odata.nextLink"), None
         return found
 
     def is_closed(self, lead_id: str) -> bool:

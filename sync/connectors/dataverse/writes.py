@@ -1,5 +1,5 @@
 """Writing to Dataverse: batched upserts that isolate a failing record instead of failing the
-batch, single writes, deletes and QualifyLead."""
+batch, single writes, deletes and QualifyLead. Every write names its table by TableDefinition."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from typing import Any
 from sync.connectors.dataverse import batch
 from sync.connectors.dataverse.batch import BatchOperation
 from sync.connectors.dataverse.client import DataverseClient
-from sync.connectors.dataverse.errors import DataverseError, DataverseRetryable
+from sync.connectors.dataverse.errors import DataverseError
+from sync.connectors.dataverse.metadata import TableDefinition
+from sync.connectors.dataverse.policy import record_kind
+from sync.connectors.http.failures import FailureKind
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 UPSERT_CHUNK = 500
@@ -26,19 +29,17 @@ class WriteOutcome:
     code: str = ""
     message: str = ""
 
-
-@dataclass(frozen=True)
-class TableRef:
-    logical_name: str
-    entity_set: str
-    primary_id: str
+    @property
+    def kind(self) -> FailureKind | None:
+        """What kind of failure this record met (None when it was written)."""
+        return None if self.ok else record_kind(self.status)
 
 
 class DataverseWriter:
     def __init__(self, client: DataverseClient) -> None:
         self.client = client
 
-    def upsert(self, table: TableRef, records: Sequence[tuple[str, dict[str, Any]]]) -> list[WriteOutcome]:
+    def upsert(self, table: TableDefinition, records: Sequence[tuple[str, dict[str, Any]]]) -> list[WriteOutcome]:
         """(record id, columns) pairs → one outcome each, in order. UpsertMultiple first (one call per
         500); if Dataverse refuses a chunk, that chunk goes again as $batch with continue-on-error so
         only the bad records fail."""
@@ -47,13 +48,15 @@ class DataverseWriter:
             chunk = records[start : start + UPSERT_CHUNK]
             try:
                 outcomes += self._upsert_multiple(table, chunk)
-            except DataverseRetryable:
-                raise
-            except DataverseError:
+            except DataverseError as error:
+                if error.retried or record_kind(error.status) is not FailureKind.BAD_RECORD:
+                    raise  # the whole call failed (outage, throttling, privileges): not one record's fault
                 outcomes += self._isolate(table, chunk)
         return outcomes
 
-    def _upsert_multiple(self, table: TableRef, chunk: Sequence[tuple[str, dict[str, Any]]]) -> list[WriteOutcome]:
+    def _upsert_multiple(
+        self, table: TableDefinition, chunk: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[WriteOutcome]:
         targets = [
             {
                 **columns,
@@ -72,7 +75,7 @@ class DataverseWriter:
             for (record_id, _), was_created in zip(chunk, created, strict=True)
         ]
 
-    def _isolate(self, table: TableRef, chunk: Sequence[tuple[str, dict[str, Any]]]) -> list[WriteOutcome]:
+    def _isolate(self, table: TableDefinition, chunk: Sequence[tuple[str, dict[str, Any]]]) -> list[WriteOutcome]:
         operations = [
             BatchOperation("PATCH", f"{table.entity_set}({record_id})", columns) for record_id, columns in chunk
         ]
@@ -85,19 +88,23 @@ class DataverseWriter:
             outcomes.append(WriteOutcome(record_id, answer.ok, None, answer.status, code, message))
         return outcomes
 
-    def create(self, entity_set: str, columns: dict[str, Any]) -> str:
-        response = self.client.request("POST", entity_set, json=columns)
+    def create(self, table: TableDefinition, columns: dict[str, Any]) -> str:
+        response = self.client.request("POST", table.entity_set, json=columns)
         match = _GUID.search(response.headers.get("OData-EntityId", ""))
         if match is None:
             raise DataverseError(response.status_code, "", "create answered without an OData-EntityId header")
         return match.group(0).lower()
 
-    def update(self, entity_set: str, record_id: str, columns: dict[str, Any], *, etag: str | None = None) -> None:
+    def update(
+        self, table: TableDefinition, record_id: str, columns: dict[str, Any], *, etag: str | None = None
+    ) -> None:
         """Update only (If-Match: *), or only if unchanged since read (If-Match: the row's etag)."""
-        self.client.request("PATCH", f"{entity_set}({record_id})", json=columns, headers={"If-Match": etag or "*"})
+        self.client.request(
+            "PATCH", f"{table.entity_set}({record_id})", json=columns, headers={"If-Match": etag or "*"}
+        )
 
-    def delete(self, entity_set: str, record_id: str) -> None:
-        self.client.request("DELETE", f"{entity_set}({record_id})")
+    def delete(self, table: TableDefinition, record_id: str) -> None:
+        self.client.request("DELETE", f"{table.entity_set}({record_id})")
 
     def qualify_lead(
         self,

@@ -1,23 +1,32 @@
-"""Changes since a point in time: lead changes (activity types 12 and 13) and deleted leads (37),
-read page by page after a paging token."""
+"""Changes since a point in time: lead changes (activity types 12 new lead and 13 data value
+change) and deleted leads (37), read page by page after a paging token."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
+from sync.connectors.http.paging import marketo_more_result
 from sync.connectors.marketo.client import MarketoClient
+from sync.connectors.marketo.envelope import Envelope
+
+PAGE_SIZE: Final = 300
 
 
 @dataclass(frozen=True)
 class ActivityPage:
-    """One page; `next_token` is where to resume (Marketo always returns one), `more` whether to."""
+    """One page; `next_token` is where to resume (Marketo always returns one), `more` whether to.
+    A page may be empty and still have more: each call scans a fixed slice of the activity log."""
 
     activities: list[dict[str, Any]]
     next_token: str
     more: bool
+
+    @classmethod
+    def of(cls, envelope: Envelope, token: str) -> ActivityPage:
+        return cls(envelope.result, envelope.next_page_token or token, envelope.more_result)
 
 
 class ActivityApi:
@@ -26,42 +35,23 @@ class ActivityApi:
 
     def paging_token(self, since: datetime) -> str:
         moment = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        envelope = self.client.call("GET", "/rest/v1/activities/pagingtoken.json", params={"sinceDatetime": moment})
+        envelope = self.client.read("/rest/v1/activities/pagingtoken.json", {"sinceDatetime": moment})
         if not envelope.next_page_token:
             raise ValueError("Marketo returned no paging token")
         return envelope.next_page_token
 
-    def lead_changes(self, token: str, fields: Sequence[str], batch_size: int = 300) -> ActivityPage:
+    def read_changes(self, token: str, fields: Sequence[str]) -> Iterator[ActivityPage]:
+        """Lead changes after `token`, only the `fields` asked for, until Marketo has no more."""
         if not fields:
             raise ValueError("lead changes need at least one field (Marketo requires `fields`)")
-        envelope = self.client.call(
-            "GET",
-            "/rest/v1/activities/leadchanges.json",
-            params={"nextPageToken": token, "fields": ",".join(fields), "batchSize": batch_size},
-        )
-        return ActivityPage(envelope.result, envelope.next_page_token or token, envelope.more_result)
+        params = {"fields": ",".join(fields), "batchSize": PAGE_SIZE}
+        return self._pages("/rest/v1/activities/leadchanges.json", params, token)
 
-    def deleted_leads(self, token: str, batch_size: int = 300) -> ActivityPage:
-        envelope = self.client.call(
-            "GET",
-            "/rest/v1/activities/deletedleads.json",
-            params={"nextPageToken": token, "batchSize": batch_size},
-        )
-        return ActivityPage(envelope.result, envelope.next_page_token or token, envelope.more_result)
+    def read_deletes(self, token: str) -> Iterator[ActivityPage]:
+        """Persons deleted after `token` (Marketo keeps these 14 days)."""
+        return self._pages("/rest/v1/activities/deletedleads.json", {"batchSize": PAGE_SIZE}, token)
 
-    def iter_lead_changes(self, token: str, fields: Sequence[str]) -> Iterator[ActivityPage]:
-        """Pages until Marketo says there are no more; a page may hold fewer than 300 and still have more."""
-        while True:
-            page = self.lead_changes(token, fields)
-            yield page
-            if not page.more:
-                return
-            token = page.next_token
-
-    def iter_deleted_leads(self, token: str) -> Iterator[ActivityPage]:
-        while True:
-            page = self.deleted_leads(token)
-            yield page
-            if not page.more:
-                return
-            token = page.next_token
+    def _pages(self, path: str, params: dict[str, Any], token: str) -> Iterator[ActivityPage]:
+        for envelope in self.client.read_pages(path, params, next_cursor=marketo_more_result, token=token):
+            yield ActivityPage.of(envelope, token)
+            token = envelope.next_page_token or token

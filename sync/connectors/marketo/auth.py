@@ -30,17 +30,21 @@ class MarketoToken:
         self._expires_at = 0.0
         self.fetches = 0
 
-    def get(self) -> str:
+    def issue(self) -> tuple[str, int]:
+        """The current token and its serial number (which fetch made it)."""
         with self._lock:
             if self._token is None or time.monotonic() >= self._expires_at - self._margin:
                 self._fetch()
             assert self._token is not None
-            return self._token
+            return self._token, self.fetches
 
-    def invalidate(self, token: str) -> None:
-        """Forget `token` (601/602) unless another thread already replaced it."""
+    def get(self) -> str:
+        return self.issue()[0]
+
+    def invalidate(self, serial: int) -> None:
+        """Forget the token of fetch `serial` (601/602) unless another thread already replaced it."""
         with self._lock:
-            if self._token == token:
+            if self.fetches == serial:
                 self._token = None
 
     def _fetch(self) -> None:

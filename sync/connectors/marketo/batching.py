@@ -3,6 +3,7 @@ up to the limiter's concurrency, results put back in input order."""
 
 from __future__ import annotations
 
+import contextvars
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,8 +38,10 @@ def run_in_order(
     call: Callable[[Sequence[dict[str, Any]]], list[T]],
     concurrency: int,
 ) -> list[T]:
-    """Call once per batch, at most `concurrency` at a time; flatten results in input order."""
+    """Call once per batch, at most `concurrency` at a time; flatten results in input order.
+    Each call runs in a copy of the caller's context, so the caller's deadline holds in it."""
     if len(batches) <= 1:
         return [r for batch in batches for r in call(batch)]
     with ThreadPoolExecutor(max_workers=min(concurrency, len(batches))) as pool:
-        return [r for results in pool.map(call, batches) for r in results]
+        futures = [pool.submit(contextvars.copy_context().run, call, batch) for batch in batches]
+        return [r for future in futures for r in future.result()]

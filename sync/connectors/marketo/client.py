@@ -1,26 +1,32 @@
-"""Every Marketo REST call: limiter slot, bearer token, envelope parsing, and the error policy
-(retry with backoff, wait out the window, re-authenticate once, stop at the quota)."""
+"""Every Marketo REST call: a limiter slot, the bearer token, the envelope, and the policy table's
+verdict on failure; retries, waits and the deadline are the shared retry loop's.
+
+Reads that take filter values go through `read`: a GET, or, once the URI would pass Marketo's
+8 KB, a POST with `?_method=GET` and the same parameters as a form body (Marketo's documented
+answer to HTTP 414). Paged reads go through `read_pages`, on the shared paging loop.
+"""
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
+from urllib.parse import urlencode
 
 import requests
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
+from sync.connectors.http.deadline import Deadline, resolve
+from sync.connectors.http.failures import Action, ConnectorError, Rule
+from sync.connectors.http.paging import Paginator, follow, marketo_next_page_token
+from sync.connectors.http.retry_after import retry_after_seconds
+from sync.connectors.http.retrying import Retryer, RetryPolicy
 from sync.connectors.marketo.auth import MarketoToken
 from sync.connectors.marketo.envelope import Envelope
 from sync.connectors.marketo.errors import (
+    MarketoAuthFailed,
     MarketoError,
     MarketoFatal,
     MarketoPayloadTooLarge,
@@ -29,12 +35,49 @@ from sync.connectors.marketo.errors import (
     MarketoRetryable,
 )
 from sync.connectors.marketo.limiter import MarketoLimiter, next_reset
-from sync.connectors.marketo.policy import Action, action_for_code, action_for_status
+from sync.connectors.marketo.policy import rule_for_code, rule_for_status
 from sync.connectors.transport import HttpTransport
 
-log = logging.getLogger(__name__)
+USAGE_PATH: Final = "/rest/v1/stats/usage.json"
+MAX_URI_BYTES: Final = 8000  # Marketo refuses URIs over 8 KB (414); keep a little headroom
 
-USAGE_PATH = "/rest/v1/stats/usage.json"
+
+def _error_for(rule: Rule, code: str, message: str, request_id: str | None, wait_s: float | None) -> MarketoError:
+    """The policy row's verdict as the exception the caller can catch by name."""
+    if rule.action is Action.REAUTHENTICATE:
+        return MarketoReauthenticate(code, message, request_id)
+    if rule.action in (Action.RETRY, Action.WAIT):
+        return MarketoRetryable(code, message, kind=rule.kind, action=rule.action, wait_s=wait_s, request_id=request_id)
+    if rule.action is Action.STOP:
+        return MarketoQuotaExhausted(code, message, next_reset(datetime.now(UTC)), request_id)
+    return MarketoFatal(code, message, kind=rule.kind, request_id=request_id)
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    path: str
+    params: dict[str, Any] | None = None
+    json: Any = None
+    data: dict[str, Any] | None = None
+    files: dict[str, Any] | None = None
+    raw: bool = False  # a file endpoint: the body as bytes unless Marketo answers with an envelope
+
+
+class _TokenRenewal:
+    def __init__(self, token: MarketoToken) -> None:
+        self._token = token
+
+    def renew(self, error: ConnectorError) -> None:
+        if isinstance(error, MarketoError) and error.token_serial is not None:
+            self._token.invalidate(error.token_serial)
+
+    def refused(self, error: ConnectorError) -> ConnectorError:
+        return MarketoAuthFailed(
+            error.code,
+            "Marketo rejected a freshly issued token; check the API user's role and the LaunchPoint service",
+            error.request_id,
+        )
 
 
 class MarketoClient:
@@ -45,21 +88,20 @@ class MarketoClient:
         limiter: MarketoLimiter,
         transport: HttpTransport,
         *,
-        max_attempts: int = 6,
-        backoff_initial_s: float = 1.0,
-        backoff_max_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+        call_deadline_s: float = 240.0,
         usage_refresh_s: float = 300.0,
     ) -> None:
         self.base_url, self.token, self.limiter, self.transport = base_url, token, limiter, transport
-        self.max_attempts = max_attempts
-        self._backoff = wait_exponential_jitter(
-            multiplier=backoff_initial_s, max=backoff_max_s, jitter=backoff_initial_s
+        self.retry = Retryer(
+            "Marketo", retry or RetryPolicy(), lambda text: MarketoRetryable("transport", text), _TokenRenewal(token)
         )
+        self.call_deadline_s = call_deadline_s
         self._usage_refresh_s = usage_refresh_s
         self._usage_read_at = float("-inf")
         self._usage_lock = threading.Lock()
 
-    # public
+    # calls
 
     def call(
         self,
@@ -70,53 +112,44 @@ class MarketoClient:
         json: Any = None,
         data: dict[str, Any] | None = None,
         files: dict[str, Any] | None = None,
+        deadline: Deadline | None = None,
     ) -> Envelope:
-        """One logical call; raises MarketoQuotaExhausted, MarketoFatal, or the last transient error."""
-        result = self._call(method, path, params=params, json=json, data=data, files=files, raw=False)
+        """One logical call: an envelope with success=true, or a MarketoError saying what to do."""
+        result = self._call(_Request(method, path, params, json, data, files), deadline)
         assert isinstance(result, Envelope)
         return result
 
+    def read(self, path: str, params: dict[str, Any], *, deadline: Deadline | None = None) -> Envelope:
+        """A read with query parameters, sent so that its URI never passes 8 KB."""
+        if len(path) + 1 + len(urlencode(params)) > MAX_URI_BYTES:
+            return self.call("POST", path, params={"_method": "GET"}, data=params, deadline=deadline)
+        return self.call("GET", path, params=params, deadline=deadline)
+
+    def read_pages(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        json_body: dict[str, Any] | None = None,
+        next_cursor: Paginator[Envelope] = marketo_next_page_token,
+        token: str | None = None,
+    ) -> Iterator[Envelope]:
+        """Every page of a read, from `token` (None: the first page). Compound keys (a JSON
+        `json_body`) go as POST ?_method=GET, the token in the body; plain parameters via `read`."""
+
+        def fetch(cursor: str | None) -> Envelope:
+            if json_body is not None:
+                body = {**json_body, "nextPageToken": cursor} if cursor else json_body
+                return self.call("POST", path, params={"_method": "GET"}, json=body)
+            return self.read(path, {**(params or {}), "nextPageToken": cursor} if cursor else dict(params or {}))
+
+        return follow(fetch, next_cursor, token)
+
     def download(self, path: str, params: dict[str, Any] | None = None) -> bytes:
         """A file endpoint (bulk extract, import failures): the body, under the same limits and policy."""
-        result = self._call("GET", path, params=params, json=None, data=None, files=None, raw=True)
+        result = self._call(_Request("GET", path, params, raw=True), None)
         assert isinstance(result, bytes)
         return result
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None,
-        json: Any,
-        data: dict[str, Any] | None,
-        files: dict[str, Any] | None,
-        raw: bool,
-    ) -> Envelope | bytes:
-        if path != USAGE_PATH:
-            self._refresh_usage_if_due()
-        reauthenticated = False
-
-        def attempt() -> Envelope | bytes:
-            nonlocal reauthenticated
-            try:
-                return self._attempt(method, path, params, json, data, files, raw)
-            except MarketoReauthenticate:
-                if reauthenticated:
-                    raise MarketoFatal(
-                        "602", "Marketo rejected a freshly issued token; check the API user's role"
-                    ) from None
-                reauthenticated = True
-                raise
-
-        retrying = Retrying(
-            retry=retry_if_exception_type((MarketoRetryable, requests.ConnectionError, requests.Timeout)),
-            stop=stop_after_attempt(self.max_attempts),
-            wait=self._wait,
-            reraise=True,
-            before_sleep=self._log_retry,
-        )
-        return retrying(attempt)
 
     def refresh_usage(self) -> int:
         """Read today's call count from Marketo and let the limiter's budget use it."""
@@ -125,6 +158,14 @@ class MarketoClient:
         return self._read_usage()
 
     # internals
+
+    def _call(self, request: _Request, deadline: Deadline | None) -> Envelope | bytes:
+        if request.path != USAGE_PATH:
+            self._refresh_usage_if_due()
+        operation = f"{request.method} {request.path}"
+        return self.retry.call(
+            operation, lambda limit: self._attempt(request, limit), resolve(deadline, self.call_deadline_s)
+        )
 
     def _read_usage(self) -> int:
         envelope = self.call("GET", USAGE_PATH)
@@ -139,45 +180,23 @@ class MarketoClient:
             self._usage_read_at = time.monotonic()
         self._read_usage()
 
-    def _wait(self, state: RetryCallState) -> float:
-        outcome = state.outcome
-        error = outcome.exception() if outcome is not None else None
-        if isinstance(error, MarketoReauthenticate):
-            return 0.0
-        if isinstance(error, MarketoRetryable) and error.wait_s is not None:
-            return error.wait_s
-        return float(self._backoff(state))
-
-    @staticmethod
-    def _log_retry(state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome is not None else None
-        log.warning("Marketo call retried", extra={"attempt": state.attempt_number, "error": str(error)})
-
-    def _attempt(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, Any] | None,
-        json: Any,
-        data: dict[str, Any] | None,
-        files: dict[str, Any] | None,
-        raw: bool,
-    ) -> Envelope | bytes:
-        token = self.token.get()
-        with self.limiter.slot():
+    def _attempt(self, request: _Request, deadline: Deadline) -> Envelope | bytes:
+        token, serial = self.token.issue()
+        with self.limiter.slot(deadline):
             response = self.transport.request(
-                method,
-                f"{self.base_url}{path}",
-                params=params,
-                json=json,
-                data=data,
-                files=files,
+                request.method,
+                f"{self.base_url}{request.path}",
+                params=request.params,
+                json=request.json,
+                data=request.data,
+                files=request.files,
                 headers={"Authorization": f"Bearer {token}"},
+                timeout=deadline.timeout(self.retry.policy.request_timeout_s),
             )
         if response.status_code != 200:
-            self._raise_for_status(response)
-        if raw and not response.headers.get("Content-Type", "").startswith("application/json"):
-            return response.content
+            raise self._status_error(response, serial)
+        if request.raw and not response.headers.get("Content-Type", "").startswith("application/json"):
+            return bytes(response.content)
         try:
             envelope = Envelope.model_validate(response.json())
         except ValueError as exc:
@@ -188,29 +207,22 @@ class MarketoClient:
             return envelope
         issue = envelope.errors[0] if envelope.errors else None
         code, message = (issue.code, issue.message) if issue else ("unknown", "success=false without errors")
-        action = action_for_code(code, message)
-        if action is Action.REAUTHENTICATE:
-            self.token.invalidate(token)
-            raise MarketoReauthenticate(code, message, envelope.request_id)
-        if action is Action.WAIT_WINDOW:
-            raise MarketoRetryable(code, message, envelope.request_id, wait_s=self.limiter.window_s)
-        if action is Action.BACK_OFF:
-            raise MarketoRetryable(code, message, envelope.request_id)
-        if action is Action.STOP_UNTIL_RESET:
-            raise MarketoQuotaExhausted(code, message, next_reset(datetime.now(UTC)), envelope.request_id)
-        raise MarketoFatal(code, message, envelope.request_id)
+        rule = rule_for_code(code, message)
+        window = self.limiter.window_s if rule.action is Action.WAIT else None
+        error = _error_for(rule, code, message, envelope.request_id, window)
+        error.token_serial = serial
+        raise error
 
     @staticmethod
-    def _raise_for_status(response: requests.Response) -> None:
+    def _status_error(response: requests.Response, serial: int) -> MarketoError:
         status = response.status_code
-        action = action_for_status(status)
         if status in (413, 414):
-            raise MarketoPayloadTooLarge(str(status), "request too large for Marketo (body <= 1 MB, URI <= 8 KB)")
-        if action is Action.BACK_OFF:
-            retry_after = response.headers.get("Retry-After")
-            wait = float(retry_after) if retry_after and retry_after.isdigit() else None
-            raise MarketoRetryable(str(status), f"HTTP {status} from Marketo", wait_s=wait)
-        raise MarketoFatal(str(status), f"HTTP {status} from Marketo: {response.text[:300]}")
+            return MarketoPayloadTooLarge(str(status), "request too large for Marketo (body <= 1 MB, URI <= 8 KB)")
+        rule = rule_for_status(status)
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        error = _error_for(rule, str(status), f"HTTP {status} from Marketo: {response.text[:200]}", None, wait)
+        error.token_serial = serial
+        return error
 
 
 __all__ = ["MarketoClient", "MarketoError"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
+from sync.connectors.http.retrying import RetryPolicy
 from sync.connectors.marketo.activities import ActivityApi
 from sync.connectors.marketo.auth import MarketoToken
 from sync.connectors.marketo.bulk import BulkPersonApi
@@ -15,7 +15,7 @@ from sync.connectors.marketo.lead_database import LeadDatabaseApi
 from sync.connectors.marketo.limiter import MarketoLimiter
 from sync.connectors.marketo.persons import PersonApi
 from sync.connectors.transport import HttpTransport
-from sync.settings import Settings
+from sync.settings import MarketoSettings
 
 
 @dataclass
@@ -23,18 +23,27 @@ class MarketoConnection:
     client: MarketoClient
 
     @classmethod
-    def from_settings(cls, settings: Settings, **client_options: Any) -> MarketoConnection:
-        transport = HttpTransport(settings.sync_ca_file, pool_size=settings.marketo_max_concurrency + 2)
-        token = MarketoToken(
-            transport, settings.marketo_base_url, settings.marketo_client_id, settings.marketo_client_secret
-        )
+    def from_settings(
+        cls, settings: MarketoSettings, *, retry: RetryPolicy | None = None, usage_refresh_s: float = 300.0
+    ) -> MarketoConnection:
+        transport = HttpTransport(settings.ca_file, pool_size=settings.max_concurrency + 2)
+        token = MarketoToken(transport, settings.base_url, settings.client_id, settings.client_secret)
         limiter = MarketoLimiter(
-            settings.marketo_rate_limit_calls,
-            settings.marketo_rate_limit_window_s,
-            settings.marketo_max_concurrency,
-            settings.marketo_daily_call_budget,
+            settings.rate_limit_calls,
+            settings.rate_limit_window_s,
+            settings.max_concurrency,
+            settings.daily_call_budget,
         )
-        return cls(MarketoClient(settings.marketo_base_url, token, limiter, transport, **client_options))
+        client = MarketoClient(
+            settings.base_url,
+            token,
+            limiter,
+            transport,
+            retry=retry,
+            call_deadline_s=settings.call_deadline_s,
+            usage_refresh_s=usage_refresh_s,
+        )
+        return cls(client)
 
     @cached_property
     def persons(self) -> PersonApi:
@@ -43,6 +52,10 @@ class MarketoConnection:
     @cached_property
     def activities(self) -> ActivityApi:
         return ActivityApi(self.client)
+
+    @cached_property
+    def bulk_persons(self) -> BulkPersonApi:
+        return BulkPersonApi(self.client)
 
     @cached_property
     def companies(self) -> LeadDatabaseApi:
@@ -59,9 +72,6 @@ class MarketoConnection:
     @cached_property
     def sales_persons(self) -> LeadDatabaseApi:
         return LeadDatabaseApi(self.client, "salespersons")
-
-    def bulk_persons(self, poll_s: float = 5.0) -> BulkPersonApi:
-        return BulkPersonApi(self.client, poll_s)
 
     def custom_object(self, name: str) -> LeadDatabaseApi:
         return LeadDatabaseApi(self.client, f"customobjects/{name}")

@@ -32,6 +32,10 @@ class Envelope(BaseModel):
     next_page_token: str | None = Field(None, alias="nextPageToken")
     more_result: bool = Field(False, alias="moreResult")
 
+    def record_results(self) -> list[RecordResult]:
+        """Per-record outcomes of a write, in input order."""
+        return [RecordResult.model_validate(r) for r in self.result]
+
 
 class RecordResult(BaseModel):
     """One input record's outcome, in input order: created / updated / deleted / skipped + reasons."""

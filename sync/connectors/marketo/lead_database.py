@@ -1,12 +1,12 @@
 """Lead Database objects other than persons: companies, opportunities, opportunity roles, sales
-persons and custom objects share one API shape (sync / query / delete / describe, 300 per call)."""
+persons and custom objects share one API shape (upsert / query / delete / describe, 300 per call)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sync.connectors.marketo.batching import chunks, run_in_order
+from sync.connectors.marketo.batching import MAX_RECORDS, chunks, run_in_order
 from sync.connectors.marketo.client import MarketoClient
 from sync.connectors.marketo.envelope import RecordResult
 
@@ -18,7 +18,7 @@ class LeadDatabaseApi:
         self.client = client
         self.path = f"/rest/v1/{path}"
 
-    def sync(
+    def upsert(
         self,
         records: Sequence[dict[str, Any]],
         *,
@@ -26,53 +26,37 @@ class LeadDatabaseApi:
         dedupe_by: str = "dedupeFields",
     ) -> list[RecordResult]:
         def call(batch: Sequence[dict[str, Any]]) -> list[RecordResult]:
-            envelope = self.client.call(
-                "POST",
-                f"{self.path}.json",
-                json={"action": action, "dedupeBy": dedupe_by, "input": list(batch)},
-            )
-            return [RecordResult.model_validate(r) for r in envelope.result]
+            body = {"action": action, "dedupeBy": dedupe_by, "input": list(batch)}
+            return self.client.call("POST", f"{self.path}.json", json=body).record_results()
 
         return run_in_order(chunks(records), call, self.client.limiter.max_concurrency)
 
     def query(
         self, filter_type: str, values: Sequence[str | dict[str, Any]], fields: Sequence[str] = ()
     ) -> list[dict[str, Any]]:
-        """Plain values go as filterValues; dicts (compound keys) as POST ?_method=GET with a JSON body."""
+        """Plain values go as filterValues (a form body once the URI would pass 8 KB); dicts
+        (compound keys such as an opportunity role's) as POST ?_method=GET with a JSON body."""
         found: list[dict[str, Any]] = []
-        for start in range(0, len(values), 300):
-            batch = list(values[start : start + 300])
-            token: str | None = None
-            while True:
-                if any(isinstance(v, dict) for v in batch):
-                    body: dict[str, Any] = {"filterType": filter_type, "input": batch}
-                    if fields:
-                        body["fields"] = list(fields)
-                    if token:
-                        body["nextPageToken"] = token
-                    envelope = self.client.call("POST", f"{self.path}.json", params={"_method": "GET"}, json=body)
-                else:
-                    params: dict[str, Any] = {
-                        "filterType": filter_type,
-                        "filterValues": ",".join(map(str, batch)),
-                    }
-                    if fields:
-                        params["fields"] = ",".join(fields)
-                    if token:
-                        params["nextPageToken"] = token
-                    envelope = self.client.call("GET", f"{self.path}.json", params=params)
+        for start in range(0, len(values), MAX_RECORDS):
+            batch = list(values[start : start + MAX_RECORDS])
+            if any(isinstance(v, dict) for v in batch):
+                body: dict[str, Any] = {"filterType": filter_type, "input": batch}
+                if fields:
+                    body["fields"] = list(fields)
+                pages = self.client.read_pages(f"{self.path}.json", json_body=body)
+            else:
+                params: dict[str, Any] = {"filterType": filter_type, "filterValues": ",".join(map(str, batch))}
+                if fields:
+                    params["fields"] = ",".join(fields)
+                pages = self.client.read_pages(f"{self.path}.json", params)
+            for envelope in pages:
                 found.extend(envelope.result)
-                token = envelope.next_page_token
-                if not token:
-                    break
         return found
 
     def delete(self, records: Sequence[dict[str, Any]], *, delete_by: str = "dedupeFields") -> list[RecordResult]:
         def call(batch: Sequence[dict[str, Any]]) -> list[RecordResult]:
-            envelope = self.client.call(
-                "POST", f"{self.path}/delete.json", json={"deleteBy": delete_by, "input": list(batch)}
-            )
-            return [RecordResult.model_validate(r) for r in envelope.result]
+            body = {"deleteBy": delete_by, "input": list(batch)}
+            return self.client.call("POST", f"{self.path}/delete.json", json=body).record_results()
 
         return run_in_order(chunks(records), call, self.client.limiter.max_concurrency)
 

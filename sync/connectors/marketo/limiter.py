@@ -9,7 +9,9 @@ are the exception rather than the way it finds the limit:
 - concurrency: a semaphore;
 - daily budget: calls counted locally since midnight US Central (Marketo's reset), raised to the
   subscription's own count whenever `stats/usage.json` is read; at the budget, calls stop with
-  `MarketoQuotaExhausted` naming the reset time.
+  `MarketoQuotaExhausted` naming the reset time;
+- deadline: a caller never waits for a slot past its deadline; it gets DeadlineExceeded (kind
+  `throttled`) at once when the window cannot free a slot in time, instead of sleeping in vain.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from datetime import time as dtime
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from sync.connectors.http.deadline import Deadline, DeadlineExceeded
+from sync.connectors.http.failures import FailureKind
 from sync.connectors.marketo.errors import MarketoQuotaExhausted
 
 MARKETO_DAY_ZONE: Final = ZoneInfo("America/Chicago")
@@ -89,7 +93,9 @@ class MarketoLimiter:
         return 0.0
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
+    def slot(self, deadline: Deadline | None = None) -> Iterator[None]:
+        """Hold one call's place in the window and the concurrency; never wait past `deadline`."""
+        asked_at = time.monotonic()
         with self._lock:
             while True:
                 self._roll_day()
@@ -106,6 +112,16 @@ class MarketoLimiter:
                 wait = self._wait_needed(time.monotonic())
                 if wait <= 0:
                     break
+                if deadline is not None and wait >= deadline.remaining():
+                    raise DeadlineExceeded(
+                        "Marketo",
+                        "waiting for a call slot",
+                        0,
+                        time.monotonic() - asked_at,
+                        f"the client-side limit of {self.calls} calls per {self.window_s:g} s and "
+                        f"{self.max_concurrency} at a time leaves no slot before the deadline",
+                        kind=FailureKind.THROTTLED,
+                    )
                 self._lock.wait(timeout=wait)
             self._open += 1
             self._used_today += 1
