@@ -201,6 +201,14 @@ class SyncSettings(_Section):
     mapping_file: Path | None = Field(
         None, alias="SYNC_MAPPING_FILE", description="Optional field-mapping file (JSON or YAML)."
     )
+    run_budget_s: float = Field(
+        240.0,
+        gt=0,
+        lt=FUNCTION_TIMEOUT_S,
+        alias="SYNC_RUN_BUDGET_S",
+        description="How long one incremental run (or one full-copy step) may keep starting new pages, in "
+        f"seconds; the page under way still finishes. Below the function timeout ({FUNCTION_TIMEOUT_S} s).",
+    )
     schedules: dict[SyncObject, str] = Field(
         default_factory=lambda: dict.fromkeys(FULL_COPY_ORDER, DEFAULT_SCHEDULE),
         description="Six-field NCRONTAB per object, UTC, from SYNC_SCHEDULE_<OBJECT>.",

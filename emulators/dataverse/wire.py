@@ -61,9 +61,14 @@ class Prefer:
         )
 
 
+_PREFERENCE = re.compile(r'(?:[^,"]|"[^"]*")+')
+
+
 def parse_prefer(header: str | None) -> Prefer:
+    """Preferences are comma-separated, and a quoted value (an annotation list) may hold commas:
+    `odata.include-annotations="OData.Community.Display.V1.FormattedValue,Microsoft.Dynamics.CRM.lookuplogicalname"`."""
     values: dict[str, Any] = {}
-    for part in (header or "").split(","):
+    for part in _PREFERENCE.findall(header or ""):
         name, _, raw = part.strip().partition("=")
         raw = raw.strip().strip('"')
         if name == "odata.maxpagesize":

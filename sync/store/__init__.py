@@ -12,6 +12,7 @@ from sync.store.checkpoints import CheckpointStore
 from sync.store.errors import ErrorBackoff, ErrorStore
 from sync.store.leases import LeaseStore
 from sync.store.links import LinkStore
+from sync.store.notices import NoticeStore
 from sync.store.runs import RunStore
 from sync.store.tables import StoreTables, service_client
 
@@ -32,6 +33,7 @@ class SyncStore:
         self.links = LinkStore(tables, clock)
         self.errors = ErrorStore(tables, backoff, clock)
         self.runs = RunStore(tables)
+        self.notices = NoticeStore(tables, clock)
 
     @classmethod
     def open(

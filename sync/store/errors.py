@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableEntity, UpdateMode
+from azure.data.tables import TableEntity, TransactionOperation, UpdateMode
 from pydantic import BaseModel, ConfigDict
 
 from sync.objects import Direction, SyncObject
@@ -50,6 +50,8 @@ class RecordError(BaseModel):
     operation: str
     code: str
     message: str
+    kind: str = ""  # the failure kind (transient, throttled, quota, auth/config, bad_record, fatal)
+    table: str = ""  # the Dynamics table the record belongs to (objects read from several)
     attempts: int
     first_seen: datetime
     last_seen: datetime
@@ -84,6 +86,8 @@ class ErrorStore:
         message: str,
         dynamics_id: str | None = None,
         marketo_id: str | None = None,
+        kind: str = "",
+        table: str = "",
     ) -> RecordError:
         """Add the failure or count one more attempt on it; park it after `backoff.park_after`."""
         pk, rk = _keys(obj, direction, record_id)
@@ -105,6 +109,8 @@ class ErrorStore:
                 "operation": operation,
                 "code": code,
                 "message": truncate_text(message),
+                "kind": kind,
+                "table": table,
                 "attempts": attempts,
                 "first_seen": now if current is None else current["first_seen"],
                 "last_seen": now,
@@ -131,6 +137,16 @@ class ErrorStore:
         """The record went through: its error row goes."""
         with contextlib.suppress(ResourceNotFoundError):
             self._table.delete_entity(*_keys(obj, direction, record_id))
+
+    def resolve_many(self, obj: SyncObject, direction: Direction, record_ids: list[str]) -> None:
+        """Records that went through, in batch transactions; pass only ids known to have a row."""
+        keys = [_keys(obj, direction, record_id)[1] for record_id in dict.fromkeys(record_ids)]
+        for start in range(0, len(keys), 100):
+            ops: list[tuple[TransactionOperation, dict[str, Any]]] = [
+                (TransactionOperation.DELETE, {"PartitionKey": escape_key(obj), "RowKey": rk})
+                for rk in keys[start : start + 100]
+            ]
+            self._table.submit_transaction(ops)
 
     def get(self, obj: SyncObject, direction: Direction, record_id: str) -> RecordError | None:
         try:

@@ -65,7 +65,8 @@ class Link(BaseModel):
     marketo: MarketoRef
     fingerprint: str = ""
     synced: dict[str, Any] = Field(default_factory=dict)
-    deleted: bool = False
+    deleted: bool = False  # the Dynamics record was deleted (the Marketo person stays, marked)
+    filtered: bool = False  # the sync filter turned false: updates stop until it turns true again
     updated_at: datetime | None = None
 
 
@@ -151,10 +152,12 @@ class LinkStore:
 
     # writes
 
-    def upsert_many(self, links: Sequence[Link]) -> None:
-        """Store links in batch transactions (<= 100 per partition). Validates all before writing any."""
+    def upsert_many(self, links: Sequence[Link], *, index: bool = True) -> None:
+        """Store links in batch transactions (<= 100 per partition). Validates all before writing any.
+        `index=False` skips the rows keyed by Marketo id: objects that only flow Dynamics → Marketo
+        are never looked up that way, and one row per record halves their store writes."""
         now = self._clock()
-        index_rows = [self._index_entity(link) for link in links]
+        index_rows = [self._index_entity(link) for link in links] if index else []
         link_rows = [self._link_entity(link, now) for link in links]
         for row in index_rows:
             check_entity(self._names[Table.LINKS_BY_MARKETO], row)
@@ -174,14 +177,32 @@ class LinkStore:
         self.upsert(marked)
         return marked
 
-    def delete(self, link: Link) -> None:
+    def delete(self, link: Link, *, index: bool = True) -> None:
         """Drop both rows (Marketo person deleted: the link goes, the Dynamics record stays)."""
-        for client, keys in (
-            (self._links, _link_keys(link.dynamics)),
-            (self._index, _index_keys(link.marketo)),
-        ):
+        targets = [(self._links, _link_keys(link.dynamics))]
+        if index:
+            targets.append((self._index, _index_keys(link.marketo)))
+        for client, keys in targets:
             with contextlib.suppress(ResourceNotFoundError):
                 client.delete_entity(*keys)
+
+    def delete_many(self, links: Sequence[Link], *, index: bool = True) -> None:
+        """Drop many links in batch transactions (deleting a missing row fails a transaction, so
+        only links that were read from the store belong here)."""
+        self._remove(self._links, [_link_keys(link.dynamics) for link in links])
+        if index:
+            self._remove(self._index, [_index_keys(link.marketo) for link in links])
+
+    def any_for(self, table: str) -> bool:
+        """Whether one Dynamics table has any link at all (a first full copy can skip lookups)."""
+        for bucket in range(BUCKETS):
+            pk = f"{escape_key(table)}~{bucket:x}"
+            pages = self._links.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": pk}, results_per_page=1, select=["RowKey"]
+            ).by_page()
+            if next(iter(next(pages, [])), None) is not None:
+                return True
+        return False
 
     # rows
 
@@ -197,6 +218,19 @@ class LinkStore:
                 chunk = partition_rows[start : start + MAX_BATCH]
                 ops: list[tuple[TransactionOperation, dict[str, Any], dict[str, Any]]] = [
                     (TransactionOperation.UPSERT, row, {"mode": UpdateMode.REPLACE}) for row in chunk
+                ]
+                client.submit_transaction(ops)
+
+    @staticmethod
+    def _remove(client: TableClient, keys: list[tuple[str, str]]) -> None:
+        by_partition: dict[str, list[str]] = defaultdict(list)
+        for pk, rk in dict.fromkeys(keys):
+            by_partition[pk].append(rk)
+        for pk, row_keys in by_partition.items():
+            for start in range(0, len(row_keys), MAX_BATCH):
+                ops: list[tuple[TransactionOperation, dict[str, Any]]] = [
+                    (TransactionOperation.DELETE, {"PartitionKey": pk, "RowKey": rk})
+                    for rk in row_keys[start : start + MAX_BATCH]
                 ]
                 client.submit_transaction(ops)
 
@@ -222,6 +256,7 @@ class LinkStore:
             "fingerprint": link.fingerprint,
             "synced": json.dumps(link.synced, sort_keys=True, default=str),
             "deleted": link.deleted,
+            "filtered": link.filtered,
             "updated_at": now,
         }
 
@@ -233,5 +268,6 @@ class LinkStore:
             fingerprint=entity.get("fingerprint") or "",
             synced=json.loads(entity.get("synced") or "{}"),
             deleted=bool(entity.get("deleted", False)),
+            filtered=bool(entity.get("filtered", False)),
             updated_at=entity.get("updated_at"),
         )

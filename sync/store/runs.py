@@ -26,6 +26,7 @@ class RunOutcome(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"  # e.g. the object is still in its full copy, or another run holds the lease
+    RUNNING = "running"  # recorded at start; replaced when the run ends
 
 
 class RunRecord(BaseModel):
@@ -42,9 +43,12 @@ class RunRecord(BaseModel):
     skipped: int = 0
     failed: int = 0
     api_calls: int = 0
+    marketo_calls: int = 0
+    dataverse_calls: int = 0
     backlog: int | None = None
     lag_seconds: float | None = None
     message: str = ""
+    failure_kind: str = ""  # why a failed run failed: transient, throttled, quota, auth/config, fatal
 
 
 def _partition(obj: SyncObject, direction: Direction) -> str:

@@ -16,6 +16,7 @@ class Table(StrEnum):
     LINKS_BY_MARKETO = "LinksByMarketo"
     ERRORS = "Errors"
     RUNS = "Runs"
+    NOTICES = "Notices"
 
 
 _ENDPOINT_SCHEMES: Final = ("https://", "http://")

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
+from urllib.parse import quote, urlencode
 
 from sync.connectors.dataverse.client import DataverseClient
 from sync.connectors.dataverse.errors import DataverseError
@@ -61,13 +62,14 @@ class ChangeReader:
 @dataclass(frozen=True)
 class ModifiedPage:
     rows: list[dict[str, Any]]
-    high_water: str | None  # the largest modifiedon seen so far (ISO-8601)
+    high_water: str | None  # the largest modifiedon on this page (ISO-8601)
+    resume_link: str | None  # the next link mid-read; None once the read is complete
     complete: bool
 
 
 class ModifiedOnReader:
     """For tables without change tracking: rows with modifiedon >= cursor - overlap, oldest first.
-    The overlap re-reads a margin (clock skew, same-second writes); echo suppression drops repeats.
+    The overlap re-reads a margin (clock skew, same-second writes); fingerprints drop repeats.
     Deletions are invisible here: the engine reconciles ids periodically (`all_ids`)."""
 
     def __init__(
@@ -75,24 +77,24 @@ class ModifiedOnReader:
     ) -> None:
         self.client, self.page_size, self.overlap = client, page_size, overlap
 
-    def read_changes(
-        self, entity_set: str, select: Sequence[str], primary_id: str, since: datetime | None
-    ) -> Iterator[ModifiedPage]:
+    def first_link(self, entity_set: str, select: Sequence[str], primary_id: str, since: datetime | None) -> str:
         columns = list(dict.fromkeys([*select, "modifiedon", primary_id]))
         params = {"$select": ",".join(columns), "$orderby": f"modifiedon asc,{primary_id} asc"}
         if since is not None:
             params["$filter"] = f"modifiedon ge {(since - self.overlap).strftime('%Y-%m-%dT%H:%M:%SZ')}"
-        high_water: str | None = None
+        return f"{self.client.api}{entity_set}?{urlencode(params, quote_via=quote, safe='$,')}"
+
+    def read_changes(self, link: str) -> Iterator[ModifiedPage]:
         prefer = [f"odata.maxpagesize={self.page_size}", ANNOTATIONS]
-        for body in self.client.read_pages(entity_set, params=params, prefer=prefer):
+        for body in self.client.read_pages(link, prefer=prefer):
             rows = list(body.get("value", []))
-            if rows:
-                high_water = max(str(r.get("modifiedon") or "") for r in rows) or high_water
-            yield ModifiedPage(rows, high_water, complete=not body.get("@odata.nextLink"))
+            high_water = max((str(r.get("modifiedon") or "") for r in rows), default="") or None
+            next_link = body.get("@odata.nextLink")
+            yield ModifiedPage(rows, high_water, str(next_link) if next_link else None, complete=not next_link)
 
     def all_ids(self, entity_set: str, primary_id: str) -> set[str]:
         """Every id in the table, for the periodic delete reconcile."""
         pages = self.client.read_pages(
             entity_set, params={"$select": primary_id}, prefer=[f"odata.maxpagesize={self.page_size}"]
         )
-        return {str(row[primary_id]) for body in pages for row in body.get("value", [])}
+        return {str(row[primary_id]).lower() for body in pages for row in body.get("value", [])}

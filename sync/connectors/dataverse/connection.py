@@ -12,6 +12,7 @@ from sync.connectors.dataverse.client import DataverseClient
 from sync.connectors.dataverse.concurrency import AdaptiveConcurrency
 from sync.connectors.dataverse.metadata import MetadataReader
 from sync.connectors.dataverse.qualification import QualificationReader
+from sync.connectors.dataverse.rows import RowReader
 from sync.connectors.dataverse.writes import DataverseWriter
 from sync.connectors.http.retrying import RetryPolicy
 from sync.connectors.transport import HttpTransport
@@ -41,6 +42,10 @@ class DataverseConnection:
     @cached_property
     def modified_since(self) -> ModifiedOnReader:
         return ModifiedOnReader(self.client, self.page_size)
+
+    @cached_property
+    def rows(self) -> RowReader:
+        return RowReader(self.client)
 
     @cached_property
     def writer(self) -> DataverseWriter:

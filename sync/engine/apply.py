@@ -1,0 +1,141 @@
+"""Outcomes of a page's Marketo writes → the store: links with their new fingerprints, failed
+records to the errors table (with their kind), records that went through cleared from it.
+
+Store writes per synced record: one link row (two for persons: the link and its index by
+Marketo id), in batch transactions of up to 100 per partition; an errors row only for a record
+that failed or had failed before. Unchanged records cost none.
+
+Record-level failures of kind auth/config or quota (a mapped field Marketo does not have, a
+partition the API user may not write) would fail every record alike: after storing what went
+through, they stop the run like any systemic failure, and the checkpoint stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from sync.connectors.http.failures import ConnectorError, FailureKind
+from sync.engine.person_target import PersonOutcome
+from sync.engine.pipelines import Pipeline
+from sync.engine.plan import Failure, Plan
+from sync.engine.targets import Outcome
+from sync.objects import Direction, SyncObject
+from sync.store import SyncStore
+from sync.store.links import DynamicsRef, Link, MarketoRef
+from sync.store.notices import SHARED_EMAIL
+
+RUN_STOPPING: Final = frozenset({FailureKind.AUTH_CONFIG, FailureKind.QUOTA})
+D2M: Final = Direction.DYNAMICS_TO_MARKETO
+
+
+class RecordsRefused(ConnectorError):
+    """Marketo refused records for a reason that is not theirs (configuration, quota)."""
+
+    service = "Marketo"
+
+    def __init__(self, failures: Sequence[Failure]) -> None:
+        first = failures[0]
+        super().__init__(
+            first.code,
+            f"{len(failures)} record(s) refused for a reason no record can fix: {first.message}",
+            kind=first.kind,
+        )
+
+
+@dataclass
+class PageCounts:
+    read: int = 0
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    filtered: int = 0
+    failed: int = 0
+    oldest_change: str | None = None  # the earliest modifiedon among the rows read (lag)
+
+    def add(self, other: PageCounts) -> None:
+        for name in ("read", "written", "unchanged", "removed", "filtered", "failed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.oldest_change = min(filter(None, [self.oldest_change, other.oldest_change]), default=None)
+
+
+def settle(
+    store: SyncStore,
+    obj: SyncObject,
+    pipeline: Pipeline,
+    plan: Plan,
+    upserted: Sequence[Outcome],
+    removed: Sequence[Outcome],
+    known_errors: set[str],
+    keeps_deleted_links: bool,
+) -> PageCounts:
+    failures = list(plan.failures)
+    done: list[str] = []
+    links: list[Link] = list(plan.to_filter)
+    dropped: list[Link] = []
+    for upsert, outcome in zip(plan.upserts, upserted, strict=True):
+        if outcome.failure is not None or outcome.marketo_id is None:
+            failures.append(outcome.failure or _missing_id(upsert.ref))
+            continue
+        links.append(
+            Link(
+                dynamics=upsert.ref,
+                marketo=MarketoRef(object=pipeline.target.name, id=outcome.marketo_id),
+                fingerprint=upsert.fingerprint,
+                synced=upsert.values if pipeline.keeps_synced else {},
+            )
+        )
+        done.append(upsert.ref.id)
+        if isinstance(outcome, PersonOutcome) and outcome.shared_with:
+            store.notices.note(
+                SHARED_EMAIL,
+                obj,
+                str(upsert.values.get("email", "")),
+                {"dynamics_id": upsert.ref.id, "marketo_id": outcome.marketo_id, "others": list(outcome.shared_with)},
+            )
+    for removal, outcome in zip(plan.removals, removed, strict=True):
+        if outcome.failure is not None:
+            failures.append(outcome.failure)
+            continue
+        done.append(removal.ref.id)
+        if removal.link is None:
+            continue
+        if keeps_deleted_links:
+            links.append(removal.link.model_copy(update={"deleted": True}))
+        else:
+            dropped.append(removal.link)
+    store.links.upsert_many(links, index=pipeline.indexed)
+    store.links.delete_many(dropped, index=pipeline.indexed)
+    _record(store, obj, pipeline, failures)
+    store.errors.resolve_many(obj, D2M, [i for i in done if i in known_errors])
+    stopping = [f for f in failures if f.kind in RUN_STOPPING]
+    if stopping:
+        raise RecordsRefused(stopping)
+    return PageCounts(
+        written=sum(1 for o in upserted if o.failure is None),
+        unchanged=plan.unchanged,
+        removed=sum(1 for o in removed if o.failure is None),
+        filtered=len(plan.to_filter),
+        failed=len(failures),
+    )
+
+
+def _missing_id(ref: DynamicsRef) -> Failure:
+    return Failure(ref, "upsert", "no-id", "Marketo reported success without an id", FailureKind.FATAL)
+
+
+def _record(store: SyncStore, obj: SyncObject, pipeline: Pipeline, failures: Iterable[Failure]) -> None:
+    for failure in failures:
+        store.errors.record_failure(
+            obj,
+            D2M,
+            failure.ref.id,
+            operation=failure.operation,
+            code=failure.code,
+            message=failure.message,
+            dynamics_id=failure.ref.id,
+            marketo_id=failure.marketo_id,
+            kind=failure.kind.value,
+            table=pipeline.stream,
+        )

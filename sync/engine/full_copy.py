@@ -1,0 +1,91 @@
+"""The first, full copy of one object: every stream read from the start by change tracking, page
+by page, until each reaches its delta link; then the object turns incremental.
+
+Each page is one step (`copy_step`): the Durable orchestration runs it as an activity, the CLI
+in a loop. The checkpoint holds every stream's link, so a crash at any point resumes at the
+page it was on, and the delta links at the end cover every change made during the copy. A copy
+that starts with no link in the store skips link lookups: nothing can be there to compare with.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sync.engine.apply import PageCounts
+from sync.engine.cursor import ObjectCursor
+from sync.engine.page import PageResult
+from sync.engine.runtime import Engine
+from sync.objects import Direction, SyncObject
+from sync.store.checkpoints import Checkpoint, Phase
+
+D2M = Direction.DYNAMICS_TO_MARKETO
+
+
+@dataclass(frozen=True)
+class Progress:
+    object: SyncObject
+    stream: str
+    done: int  # rows read so far, every stream of the object
+    complete: bool
+    counts: PageCounts
+
+
+def begin_full_copy(engine: Engine, obj: SyncObject, *, again: bool = False) -> Checkpoint:
+    """The object's full-copy checkpoint: made when missing, reset when `again` (a re-baseline
+    the admin asked for), else the one under way (resumed where it stopped)."""
+    store = engine.store
+    current = store.checkpoints.get(obj, D2M)
+    if current is not None and current.phase is Phase.FULL_COPY:
+        return current
+    if current is not None and not again:
+        return current
+    fresh = not any(store.links.any_for(p.stream) for p in engine.pipelines[obj])
+    cursor = ObjectCursor(fresh=fresh).dump()
+    if current is None:
+        return store.checkpoints.save(Checkpoint(object=obj, direction=D2M, phase=Phase.FULL_COPY, cursor=cursor))
+    return store.checkpoints.save(current.advanced(phase=Phase.FULL_COPY, cursor=cursor, counters={}))
+
+
+def copy_step(engine: Engine, checkpoint: Checkpoint, known_errors: set[str]) -> tuple[Checkpoint, Progress]:
+    """One page of the first stream not yet copied; the object turns incremental after the last."""
+    obj = checkpoint.object
+    pipelines = engine.pipelines[obj]
+    cursor = ObjectCursor.parse(checkpoint.cursor)
+    pending = [p for p in pipelines if not cursor.stream(p.stream).complete]
+    if not pending:
+        finished = engine.store.checkpoints.save(checkpoint.advanced(phase=Phase.INCREMENTAL))
+        return finished, Progress(obj, "", _done(finished), True, PageCounts())
+    pipeline = pending[0]
+    result: PageResult = engine.step().copy_page(checkpoint, pipeline, known_errors=known_errors)
+    saved = result.checkpoint
+    cursor = ObjectCursor.parse(saved.cursor)
+    complete = all(cursor.stream(p.stream).complete for p in pipelines)
+    if complete:
+        incremental = cursor.model_copy(update={"fresh": False}).dump()
+        saved = engine.store.checkpoints.save(saved.advanced(phase=Phase.INCREMENTAL, cursor=incremental))
+    return saved, Progress(obj, pipeline.stream, _done(saved), complete, result.counts)
+
+
+def _done(checkpoint: Checkpoint) -> int:
+    return sum(s.read for s in ObjectCursor.parse(checkpoint.cursor).streams.values())
+
+
+def full_copy(
+    engine: Engine,
+    obj: SyncObject,
+    *,
+    again: bool = False,
+    on_page: Callable[[Progress], None] = lambda progress: None,
+) -> tuple[Checkpoint, PageCounts, float]:
+    """Copy the whole object now, in this process (the CLI's way; Azure uses the orchestration)."""
+    started = time.monotonic()
+    checkpoint = begin_full_copy(engine, obj, again=again)
+    totals = PageCounts()
+    known = {e.record_id for e in engine.store.errors.list(obj)}
+    while checkpoint.phase is Phase.FULL_COPY:
+        checkpoint, progress = copy_step(engine, checkpoint, known)
+        totals.add(progress.counts)
+        on_page(progress)
+    return checkpoint, totals, time.monotonic() - started

@@ -1,0 +1,201 @@
+"""Pipelines: one Dynamics table read for one object, turned into one kind of Marketo record.
+
+| object          | stream (Dynamics table)      | Marketo target                     | key                    |
+|-----------------|------------------------------|------------------------------------|------------------------|
+| systemuser      | systemuser                   | sales person                       | externalSalesPersonId  |
+| team            | team                         | sales person (one per team)        | externalSalesPersonId  |
+| team            | teammembership               | team-member custom object          | teamMembershipId       |
+| account         | account                      | company                            | externalCompanyId      |
+| contact, lead   | contact, lead                | person                             | Marketo id + dynamicsId|
+| opportunity     | opportunity                  | opportunity                        | externalOpportunityId  |
+| opportunityrole | connection (stakeholders)    | opportunity role                   | marketoGUID            |
+| opportunityrole | opportunity (customer contact)| opportunity role (primary)        | marketoGUID            |
+| custom          | each mapped custom table     | its custom object                  | the mapped key field   |
+
+A pipeline decides, per row and without I/O, what the Marketo record is (`decide`), given the
+Marketo ids of the persons the row refers to (`references`, looked up in the links first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sync.connectors.dataverse.metadata import TableDefinition
+from sync.engine.plan import Decision, Pending, Skip
+from sync.engine.targets import MarketoTarget
+from sync.mapping.records import FORMATTED, LOOKUP_TABLE, Mapped, marketo_values, passes_filter
+from sync.mapping.resolve import TableMapping
+from sync.mapping.schema import PersonFields
+from sync.objects import SyncObject
+from sync.store.links import DynamicsRef, Link
+
+References = Mapping[DynamicsRef, Link]
+CUSTOMER_ROLE: Final = "Customer"
+STAKEHOLDER_ROLE: Final = "Stakeholder"
+ACTIVE: Final = 0
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    object: SyncObject
+    stream: str  # the cursor's key, the links' table, the errors' table
+    table: TableDefinition
+    select: tuple[str, ...]
+    target: MarketoTarget
+    decide: Callable[[Mapping[str, Any], References], Decision]
+    references: Callable[[Mapping[str, Any]], list[DynamicsRef]] = field(default=lambda row: [])
+    keeps_synced: bool = False  # links keep the values written (persons: base of the merge; roles: old key)
+    indexed: bool = False  # links are also found by Marketo id (two-way objects)
+
+    def ref(self, record_id: str) -> DynamicsRef:
+        return DynamicsRef(table=self.stream, id=record_id)
+
+    def row_id(self, row: Mapping[str, Any]) -> str:
+        return str(row[self.table.primary_id])
+
+
+def _lookup(row: Mapping[str, Any], column: str) -> tuple[str | None, str | None]:
+    """(id, table) of a lookup column in a Web API row."""
+    value = row.get(f"_{column}_value")
+    return (str(value).lower() if value else None), row.get(f"_{column}_value{LOOKUP_TABLE}")
+
+
+def _person_id(refs: References, ref: DynamicsRef | None) -> int | None:
+    link = refs.get(ref) if ref is not None else None
+    return int(link.marketo.id) if link is not None and not link.deleted else None
+
+
+def mapped(table: TableMapping, extras: Callable[[Mapping[str, Any]], dict[str, Any]]) -> Callable[..., Decision]:
+    """The mapped fields plus the pipeline's own (keys, computed fields); the sync filter first."""
+
+    def decide(row: Mapping[str, Any], refs: References) -> Decision:
+        if not passes_filter(row, table):
+            return Skip.FILTERED
+        values = marketo_values(row, table)
+        return Mapped({**values.values, **extras(row)}, values.problems)
+
+    return decide
+
+
+def with_columns(table: TableMapping, *extra: str) -> tuple[str, ...]:
+    """The mapped columns, the pipeline's own, and modifiedon (how old a change is: the lag)."""
+    return tuple(dict.fromkeys([*table.columns(), *extra, "modifiedon"]))
+
+
+# standard objects
+
+
+def company_extras(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"externalCompanyId": str(row["accountid"])}
+
+
+def sales_person_extras(primary_id: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    return lambda row: {"externalSalesPersonId": str(row[primary_id])}
+
+
+OPPORTUNITY_COLUMNS: Final = ("statecode", "actualclosedate", "estimatedclosedate")
+
+
+def opportunity_extras(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Computed from several columns: won / closed from the state, the close date that applies."""
+    state = row.get("statecode")
+    closed = state in (1, 2)
+    close = row.get("actualclosedate") if closed and row.get("actualclosedate") else row.get("estimatedclosedate")
+    return {
+        "externalOpportunityId": str(row["opportunityid"]),
+        "isWon": state == 1,
+        "isClosed": closed,
+        "closeDate": str(close)[:10] if close else None,
+    }
+
+
+def person_extras(table: str, fields: PersonFields) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    primary = f"{table}id"
+    return lambda row: {fields.id: str(row[primary]).lower(), fields.type: table, fields.deleted: False}
+
+
+def team_member_decide(row: Mapping[str, Any], refs: References) -> Decision:
+    return Mapped(
+        {
+            "teamMembershipId": str(row["teammembershipid"]),
+            "teamId": str(row["teamid"]).lower(),
+            "systemUserId": str(row["systemuserid"]).lower(),
+        }
+    )
+
+
+# opportunity roles
+
+
+def _contact_ref(contact_id: str | None) -> DynamicsRef | None:
+    return DynamicsRef(table="contact", id=contact_id) if contact_id else None
+
+
+def stakeholder_references(row: Mapping[str, Any]) -> list[DynamicsRef]:
+    contact, table = _lookup(row, "record2id")
+    return [DynamicsRef(table="contact", id=contact)] if contact and table == "contact" else []
+
+
+def stakeholder_decide(row: Mapping[str, Any], refs: References) -> Decision:
+    """A connection from an opportunity to a contact, with the contact's role on it."""
+    opportunity, first = _lookup(row, "record1id")
+    contact, second = _lookup(row, "record2id")
+    if first != "opportunity" or second != "contact" or row.get("statecode", ACTIVE) != ACTIVE:
+        return Skip.NOT_MINE
+    person = _person_id(refs, _contact_ref(contact))
+    if person is None:
+        return Pending(f"contact {contact} is not in Marketo yet; the role follows once it is")
+    role = row.get(f"_record2roleid_value{FORMATTED}") or STAKEHOLDER_ROLE
+    return Mapped({"externalOpportunityId": opportunity, "leadId": person, "role": str(role), "isPrimary": False})
+
+
+def customer_references(row: Mapping[str, Any]) -> list[DynamicsRef]:
+    contact, table = _lookup(row, "customerid")
+    return [DynamicsRef(table="contact", id=contact)] if contact and table == "contact" else []
+
+
+def customer_decide(row: Mapping[str, Any], refs: References) -> Decision:
+    """An opportunity whose customer is a contact: that contact is its primary role."""
+    contact, table = _lookup(row, "customerid")
+    if table != "contact" or not contact:
+        return Skip.NOT_MINE
+    person = _person_id(refs, _contact_ref(contact))
+    if person is None:
+        return Pending(f"customer contact {contact} is not in Marketo yet; the role follows once it is")
+    opportunity = str(row["opportunityid"]).lower()
+    return Mapped({"externalOpportunityId": opportunity, "leadId": person, "role": CUSTOMER_ROLE, "isPrimary": True})
+
+
+# custom tables
+
+
+def custom_references(person_column: str | None) -> Callable[[Mapping[str, Any]], list[DynamicsRef]]:
+    def references(row: Mapping[str, Any]) -> list[DynamicsRef]:
+        if person_column is None:
+            return []
+        person, table = _lookup(row, person_column)
+        return [DynamicsRef(table=table, id=person)] if person and table in ("contact", "lead") else []
+
+    return references
+
+
+def custom_decide(
+    table: TableMapping, primary: str, key_field: str, person_column: str | None, person_field: str
+) -> Callable[[Mapping[str, Any], References], Decision]:
+    def decide(row: Mapping[str, Any], refs: References) -> Decision:
+        if not passes_filter(row, table):
+            return Skip.FILTERED
+        values = marketo_values(row, table)
+        extras: dict[str, Any] = {key_field: str(row[primary]).lower()}
+        if person_column is not None:
+            person, kind = _lookup(row, person_column)
+            if person:
+                marketo = _person_id(refs, DynamicsRef(table=kind or "contact", id=person))
+                if marketo is None:
+                    return Pending(f"{kind} {person} is not in Marketo yet; the record follows once it is")
+                extras[person_field] = marketo
+        return Mapped({**values.values, **extras}, values.problems)
+
+    return decide

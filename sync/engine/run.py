@@ -1,0 +1,196 @@
+"""One incremental run of one object: what the timer (or `python -m sync run --once`) does.
+
+take the object's lease → retry the failed records that are due → for each stream, pages
+after its checkpoint until caught up or the time budget is spent → release the lease and
+record the run. A run never overlaps another of the same object (the lease), does nothing for
+an object still in its full copy (and says so), and fails only on systemic faults (auth,
+config, quota, outage), leaving the checkpoint where the last settled page put it.
+
+A quiet run reads one page per stream (one Dataverse call per table) and writes nothing.
+An expired delta link re-baselines the stream: every row is read again, only what differs
+from the stored fingerprints is written, and deletions made meanwhile are found by comparing
+the links with the table's ids. Tables without change tracking are reconciled that way too,
+every `RECONCILE_EVERY_S`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from sync.connectors.dataverse.errors import ChangeTokenExpired
+from sync.connectors.http.deadline import Deadline, within
+from sync.connectors.http.failures import ConnectorError
+from sync.engine.apply import PageCounts
+from sync.engine.cursor import ObjectCursor, StreamCursor
+from sync.engine.pipelines import Pipeline
+from sync.engine.runtime import Engine
+from sync.engine.streams import StreamReader, reconcile_due
+from sync.mapping.transforms import parse_datetime
+from sync.objects import Direction, SyncObject
+from sync.settings import FUNCTION_TIMEOUT_S
+from sync.store.checkpoints import Checkpoint, CheckpointConflict, Phase
+from sync.store.leases import Lease, LeaseLost
+from sync.store.runs import RunOutcome, RunRecord
+
+D2M: Final = Direction.DYNAMICS_TO_MARKETO
+RECONCILE_EVERY_S: Final = 6 * 3600.0
+SAFETY_S: Final = 30.0  # between the hard deadline and the function timeout
+
+
+class _Run:
+    def __init__(self, engine: Engine, obj: SyncObject, budget_s: float) -> None:
+        self.engine, self.obj, self.store = engine, obj, engine.store
+        self.started = time.monotonic()
+        self.budget_s = budget_s
+        hard = min(budget_s + engine.settings.marketo.call_deadline_s, FUNCTION_TIMEOUT_S - SAFETY_S)
+        self.deadline = Deadline.after(hard)
+        self.lease_for = timedelta(seconds=hard + SAFETY_S)
+        self.step = engine.step()
+        self.counts = PageCounts()
+        self.notes: list[str] = []
+        self.caught_up = True
+
+    def may_start_page(self) -> bool:
+        return time.monotonic() - self.started < self.budget_s
+
+    def execute(self, checkpoint: Checkpoint, lease: Lease) -> Lease:
+        known = {e.record_id for e in self.store.errors.list(self.obj)}
+        with within(self.deadline):
+            self.retry_due(known)
+            for pipeline in self.engine.pipelines[self.obj]:
+                checkpoint, lease = self.catch_up(checkpoint, pipeline, known, lease)
+        return lease
+
+    def retry_due(self, known: set[str]) -> None:
+        due: dict[str, list[str]] = defaultdict(list)
+        for error in self.store.errors.due(self.obj):
+            if error.direction is D2M and error.table:
+                due[error.table].append(error.record_id)
+        for pipeline in self.engine.pipelines[self.obj]:
+            ids = due.get(pipeline.stream)
+            if not ids:
+                continue
+            rows = self.engine.dataverse.rows.by_ids(pipeline.table, ids, pipeline.select)
+            found = {pipeline.row_id(row).lower() for row in rows}
+            gone = [i for i in ids if i.lower() not in found]
+            self.counts.add(self.step.process_rows(self.obj, pipeline, rows, gone, lookups=True, known_errors=known))
+            self.notes.append(f"retried {len(ids)} failed {pipeline.stream} record(s)")
+
+    def catch_up(
+        self, checkpoint: Checkpoint, pipeline: Pipeline, known: set[str], lease: Lease
+    ) -> tuple[Checkpoint, Lease]:
+        while True:
+            if not self.may_start_page():
+                self.caught_up = False
+                return checkpoint, lease
+            try:
+                result = self.step.copy_page(checkpoint, pipeline, known_errors=known)
+            except ChangeTokenExpired:
+                checkpoint = self._rebaseline(checkpoint, pipeline)
+                continue
+            checkpoint = result.checkpoint
+            self.counts.add(result.counts)
+            lease = self.store.leases.renew(lease, self.lease_for)
+            if result.caught_up:
+                break
+        return self._reconcile_if_due(checkpoint, pipeline, known), lease
+
+    def _rebaseline(self, checkpoint: Checkpoint, pipeline: Pipeline) -> Checkpoint:
+        cursor = ObjectCursor.parse(checkpoint.cursor)
+        restart = StreamCursor(mode=cursor.stream(pipeline.stream).mode, rebaseline=True)
+        self.notes.append(
+            f"{pipeline.stream}: the delta link had expired; re-baselining (every row read again, only what "
+            "differs from the last sync written, deletions found by reconciling ids)"
+        )
+        return self.store.checkpoints.save(checkpoint.advanced(cursor=cursor.moved(pipeline.stream, restart).dump()))
+
+    def _reconcile_if_due(self, checkpoint: Checkpoint, pipeline: Pipeline, known: set[str]) -> Checkpoint:
+        cursor = ObjectCursor.parse(checkpoint.cursor)
+        stream = cursor.stream(pipeline.stream)
+        now = datetime.now(UTC)
+        if not (stream.rebaseline and stream.complete) and not reconcile_due(stream, now, RECONCILE_EVERY_S):
+            return checkpoint
+        present = StreamReader(self.engine.dataverse).all_ids(pipeline)
+        gone = [
+            link.dynamics.id
+            for link in self.store.links.iter_table(pipeline.stream)
+            if not link.deleted and link.dynamics.id not in present
+        ]
+        if gone:
+            self.counts.add(self.step.process_rows(self.obj, pipeline, [], gone, lookups=True, known_errors=known))
+            self.notes.append(f"{pipeline.stream}: {len(gone)} deletion(s) found by reconciling ids")
+        settled = stream.model_copy(update={"rebaseline": False, "reconciled_at": now})
+        return self.store.checkpoints.save(checkpoint.advanced(cursor=cursor.moved(pipeline.stream, settled).dump()))
+
+
+def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) -> RunRecord:
+    """One incremental run of `obj`; returns (and stores) its run record."""
+    store = engine.store
+    started_at = datetime.now(UTC)
+    record = RunRecord(
+        run_id=uuid.uuid4().hex[:12], object=obj, direction=D2M, started_at=started_at, outcome=RunOutcome.RUNNING
+    )
+    run = _Run(engine, obj, budget_s or engine.settings.sync.run_budget_s)
+    marketo_before, dataverse_before = engine.marketo.client.limiter.calls_made, engine.dataverse.client.calls
+    lease = store.leases.acquire(obj, engine.owner, run.lease_for)
+    if lease is None:
+        holder = store.leases.current(obj)
+        until = f" until {holder.expires_at.isoformat()}" if holder else ""
+        return _finish(
+            engine,
+            record,
+            RunOutcome.SKIPPED,
+            f"another run holds the lease ({holder.owner if holder else '?'}{until})",
+        )
+    try:
+        checkpoint = store.checkpoints.get(obj, D2M)
+        if checkpoint is None:
+            return _finish(engine, record, RunOutcome.SKIPPED, "no full copy yet: start one (python -m sync full-copy)")
+        if checkpoint.phase is Phase.FULL_COPY:
+            done = sum(s.read for s in ObjectCursor.parse(checkpoint.cursor).streams.values())
+            return _finish(engine, record, RunOutcome.SKIPPED, f"still in its full copy ({done} rows copied so far)")
+        store.runs.record(record)
+        lease = run.execute(checkpoint, lease)
+        outcome, kind = RunOutcome.SUCCEEDED, ""
+        message = "caught up" if run.caught_up else "stopped at the time budget; the next run continues"
+    except (ConnectorError, LeaseLost, CheckpointConflict, PermissionError) as error:
+        outcome, message = RunOutcome.FAILED, str(error)
+        kind = error.kind.value if isinstance(error, ConnectorError) else "fatal"
+    finally:
+        store.leases.release(lease)
+    record = record.model_copy(
+        update={
+            "read": run.counts.read,
+            "written": run.counts.written + run.counts.removed,
+            "skipped": run.counts.unchanged + run.counts.filtered,
+            "failed": run.counts.failed,
+            "marketo_calls": engine.marketo.client.limiter.calls_made - marketo_before,
+            "dataverse_calls": engine.dataverse.client.calls - dataverse_before,
+            "lag_seconds": _lag(run.counts, started_at),
+            "failure_kind": kind,
+        }
+    )
+    return _finish(engine, record, outcome, "; ".join([message, *run.notes]))
+
+
+def _lag(counts: PageCounts, now: datetime) -> float | None:
+    if counts.oldest_change is None:
+        return None
+    return max(0.0, (now - parse_datetime(counts.oldest_change)).total_seconds())
+
+
+def _finish(engine: Engine, record: RunRecord, outcome: RunOutcome, message: str) -> RunRecord:
+    ended = record.model_copy(
+        update={
+            "outcome": outcome,
+            "ended_at": datetime.now(UTC),
+            "message": message,
+            "api_calls": record.marketo_calls + record.dataverse_calls,
+        }
+    )
+    engine.store.runs.record(ended)
+    return ended

@@ -1,0 +1,69 @@
+"""The engine of one process: connections, store, the validated mapping and each object's
+pipelines, made once at start (the Functions worker keeps it; the CLI makes it per command).
+
+Start-up checks what it can before any record moves: the mapping file parses, every mapped
+field exists on both sides with compatible types, and the person fields the sync owns exist
+in Marketo (created when missing). A problem stops the start with every problem listed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+
+from sync.connectors.dataverse.connection import DataverseConnection
+from sync.connectors.dataverse.metadata import TableDefinition
+from sync.connectors.marketo.connection import MarketoConnection
+from sync.engine.catalogue import build_pipelines
+from sync.engine.owned_fields import ensure_owned_fields
+from sync.engine.page import PageStep
+from sync.engine.pipelines import Pipeline
+from sync.engine.schemas import read_schemas
+from sync.engine.streams import StreamReader
+from sync.mapping.load import load_mapping
+from sync.mapping.resolve import ResolvedMapping, resolve
+from sync.objects import SyncObject
+from sync.settings import Settings
+from sync.store import SyncStore
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    store: SyncStore
+    dataverse: DataverseConnection
+    marketo: MarketoConnection
+    mapping: ResolvedMapping
+    tables: dict[str, TableDefinition]
+    pipelines: dict[SyncObject, list[Pipeline]]
+    owned_fields_created: list[str] = field(default_factory=list)
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+    @classmethod
+    def start(cls, settings: Settings, *, store: SyncStore | None = None) -> Engine:
+        dataverse = DataverseConnection.from_settings(settings.dataverse)
+        marketo = MarketoConnection.from_settings(settings.marketo)
+        file = load_mapping(settings.sync.mapping_file)
+        schemas = read_schemas(dataverse, marketo, file)
+        source = str(settings.sync.mapping_file) if settings.sync.mapping_file else "(defaults)"
+        mapping = resolve(file, schemas, source)
+        created = ensure_owned_fields(marketo.persons, mapping.person_fields)
+        pipelines = build_pipelines(mapping, dict(schemas.tables), marketo)
+        return cls(
+            settings,
+            store or SyncStore.from_settings(settings.storage),
+            dataverse,
+            marketo,
+            mapping,
+            dict(schemas.tables),
+            pipelines,
+            created,
+        )
+
+    def step(self) -> PageStep:
+        return PageStep(self.store, StreamReader(self.dataverse), keeps_deleted_links=not self.mapping.delete_persons)
+
+    def close(self) -> None:
+        self.dataverse.close()
+        self.marketo.close()

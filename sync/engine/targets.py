@@ -1,0 +1,108 @@
+"""Writing a plan to Marketo: one target per kind of Marketo object, all answering one outcome
+per record in input order. Lead Database objects (companies, opportunities, sales persons,
+custom objects, opportunity roles) are written here; persons, with first matching, in
+`persons.py`.
+
+Every write is keyed by something that survives a crash (the Dynamics id as external id or
+dedupe field, or the Marketo id a link holds), so repeating a page after a crash updates what
+the first attempt created instead of creating it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sync.connectors.marketo.envelope import RecordResult
+from sync.connectors.marketo.lead_database import LeadDatabaseApi
+from sync.connectors.marketo.policy import reason_kind
+from sync.engine.plan import Failure, Removal, Upsert
+from sync.store.links import DynamicsRef
+
+NOT_FOUND = "1013"  # deleting what Marketo no longer has: the goal is reached
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ref: DynamicsRef
+    marketo_id: str | None = None
+    failure: Failure | None = None
+
+
+class MarketoTarget(Protocol):
+    name: str  # the Marketo side of links: person, company, opportunity, …
+
+    def upsert(self, upserts: Sequence[Upsert]) -> list[Outcome]: ...
+
+    def remove(self, removals: Sequence[Removal]) -> list[Outcome]: ...
+
+
+def result_outcome(ref: DynamicsRef, result: RecordResult, operation: str) -> Outcome:
+    """One record's Marketo result as an outcome; its reason's kind says whose fault a skip is."""
+    marketo_id = str(result.id) if result.id is not None else result.marketoGUID
+    if result.ok:
+        return Outcome(ref, marketo_id)
+    reason = result.reason
+    code, message = (reason.code, reason.message) if reason else ("skipped", "Marketo skipped the record")
+    return Outcome(ref, marketo_id, Failure(ref, operation, code, message, reason_kind(code), marketo_id))
+
+
+class LeadDatabaseTarget:
+    """Companies, opportunities, sales persons and custom objects: upserted by the dedupe field
+    that holds the Dynamics id, deleted by it too (no link needed)."""
+
+    def __init__(self, name: str, api: LeadDatabaseApi, key_field: str) -> None:
+        self.name, self.api, self.key_field = name, api, key_field
+
+    def upsert(self, upserts: Sequence[Upsert]) -> list[Outcome]:
+        if not upserts:
+            return []
+        results = self.api.upsert([u.values for u in upserts])
+        return [result_outcome(u.ref, r, "upsert") for u, r in zip(upserts, results, strict=True)]
+
+    def remove(self, removals: Sequence[Removal]) -> list[Outcome]:
+        if not removals:
+            return []
+        results = self.api.delete([{self.key_field: r.ref.id} for r in removals])
+        return [_removed(r.ref, result) for r, result in zip(removals, results, strict=True)]
+
+
+class OpportunityRoleTarget:
+    """Opportunity roles: their dedupe key (opportunity, person, role) changes when a
+    stakeholder's role or contact does, so the role a link points at is deleted by its
+    marketoGUID before the new one is written, and removals go by marketoGUID too."""
+
+    name = "opportunityrole"
+    KEY = ("externalOpportunityId", "leadId", "role")
+
+    def __init__(self, api: LeadDatabaseApi) -> None:
+        self.api = api
+
+    def upsert(self, upserts: Sequence[Upsert]) -> list[Outcome]:
+        moved = [u for u in upserts if u.link is not None and _key(u.link.synced) != _key(u.values)]
+        if moved:
+            self.remove([Removal(u.ref, u.link) for u in moved])
+        if not upserts:
+            return []
+        results = self.api.upsert([u.values for u in upserts])
+        return [result_outcome(u.ref, r, "upsert") for u, r in zip(upserts, results, strict=True)]
+
+    def remove(self, removals: Sequence[Removal]) -> list[Outcome]:
+        known = [r for r in removals if r.link is not None]
+        outcomes = {r.ref: Outcome(r.ref) for r in removals if r.link is None}  # never written: nothing to do
+        if known:
+            guids = [{"marketoGUID": r.link.marketo.id} for r in known if r.link is not None]
+            results = self.api.delete(guids, delete_by="idField")
+            outcomes.update({r.ref: _removed(r.ref, res) for r, res in zip(known, results, strict=True)})
+        return [outcomes[r.ref] for r in removals]
+
+
+def _key(values: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(values.get(k) for k in OpportunityRoleTarget.KEY)
+
+
+def _removed(ref: DynamicsRef, result: RecordResult) -> Outcome:
+    if result.ok or (result.reason is not None and result.reason.code == NOT_FOUND):
+        return Outcome(ref)
+    return result_outcome(ref, result, "delete")

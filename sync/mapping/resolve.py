@@ -1,0 +1,288 @@
+"""Defaults + the mapping file + both schemas → the mapping the engine runs, or every problem.
+
+Pure: the schemas come in as data (Dataverse table definitions and option labels, Marketo
+describe results), read by the caller. Each row is checked like the others, default or not: the
+Dynamics column and the Marketo field exist (else the closest names are offered), their types
+are compatible, the direction is possible for the object, and a read-only target is never
+written.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sync.connectors.dataverse.metadata import TableDefinition
+from sync.mapping.defaults import DEFAULT_FIELDS, DEFAULT_WINNER, FieldRule
+from sync.mapping.load import MappingError
+from sync.mapping.schema import TWO_WAY_OBJECTS, CustomTableEntry, FieldEntry, MappingFile, PersonFields
+from sync.mapping.transforms import ValueSpec
+from sync.mapping.types import (
+    COMPATIBLE_MARKETO_TYPES,
+    FIELD_TYPE_OF_ATTRIBUTE,
+    FieldDirection,
+    FieldType,
+    LookupValue,
+    Winner,
+)
+from sync.objects import SyncObject
+
+# The Marketo object each standard table is written to.
+TARGET_OF_TABLE = {
+    "lead": "person",
+    "contact": "person",
+    "account": "company",
+    "opportunity": "opportunity",
+    "systemuser": "salesperson",
+    "team": "salesperson",
+}
+TEAM_MEMBER_FIELDS = ("teamMembershipId", "teamId", "systemUserId")
+
+
+def custom_target(name: str) -> str:
+    return f"customobject:{name}"
+
+
+@dataclass(frozen=True)
+class MarketoField:
+    name: str
+    data_type: str
+    length: int | None = None
+    updateable: bool = True
+
+
+@dataclass(frozen=True)
+class Schemas:
+    """What the two systems say of themselves, read once at start."""
+
+    tables: Mapping[str, TableDefinition]
+    option_labels: Mapping[str, Mapping[str, Mapping[int, str]]]
+    marketo: Mapping[str, Mapping[str, MarketoField]]  # target → fields
+    marketo_dedupe: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FieldMapping:
+    dynamics: str
+    marketo: str
+    direction: FieldDirection
+    winner: Winner
+    spec: ValueSpec
+    lookup_target: str | None = None
+
+    @property
+    def reference(self) -> bool:
+        return self.spec.type in (FieldType.LOOKUP, FieldType.OWNER)
+
+    @property
+    def property_name(self) -> str:
+        """The Web API property that carries the column: lookups come as _<column>_value."""
+        return f"_{self.dynamics}_value" if self.reference else self.dynamics
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    table: str
+    target: str
+    fields: tuple[FieldMapping, ...]
+    winner: Winner
+    filter_column: str | None  # None when the table has no such column
+
+    def columns(self) -> list[str]:
+        names = [f.property_name for f in self.fields]
+        if self.filter_column:
+            names.append(self.filter_column)
+        return list(dict.fromkeys(names))
+
+    def to_marketo_fields(self) -> tuple[FieldMapping, ...]:
+        return tuple(f for f in self.fields if f.direction.to_marketo)
+
+
+@dataclass(frozen=True)
+class CustomTableMapping:
+    mapping: TableMapping
+    object_name: str
+    key_field: str
+    person_column: str | None
+    person_field: str
+
+
+@dataclass(frozen=True)
+class ResolvedMapping:
+    tables: dict[str, TableMapping]  # standard tables by logical name
+    custom: tuple[CustomTableMapping, ...]
+    person_fields: PersonFields
+    delete_persons: bool
+    team_member_object: str | None  # None when Marketo has no such custom object
+
+    def table(self, name: str) -> TableMapping:
+        return self.tables[name]
+
+
+def closest(name: str, candidates: Iterable[str]) -> str:
+    found = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+    return f"; closest: {', '.join(found)}" if found else ""
+
+
+def _rules(table: str, file: MappingFile) -> list[FieldRule | FieldEntry]:
+    entry = file.entry(table)
+    defaults = [r for r in DEFAULT_FIELDS[table] if entry is None or r.marketo not in entry.exclude]
+    overridden = {f.marketo for f in entry.fields} if entry else set()
+    return [*(r for r in defaults if r.marketo not in overridden), *(entry.fields if entry else [])]
+
+
+class _Resolver:
+    def __init__(self, file: MappingFile, schemas: Schemas) -> None:
+        self.file, self.schemas = file, schemas
+        self.problems: list[str] = []
+
+    def field(
+        self,
+        where: str,
+        table: TableDefinition,
+        target: str,
+        rule: FieldRule | FieldEntry,
+        two_way: bool,
+        winner: Winner,
+    ) -> FieldMapping | None:
+        direction = rule.direction or (FieldDirection.BOTH if two_way else FieldDirection.TO_MARKETO)
+        label = f"{where}: {rule.dynamics} → {rule.marketo}"
+        column = table.columns.get(rule.dynamics)
+        marketo = self.schemas.marketo.get(target, {}).get(rule.marketo)
+        if column is None:
+            self.problems.append(
+                f"{label}: Dynamics table '{table.logical_name}' has no column '{rule.dynamics}'"
+                f"{closest(rule.dynamics, table.columns)}"
+            )
+        if marketo is None:
+            self.problems.append(
+                f"{label}: Marketo {target} has no field '{rule.marketo}'"
+                f"{closest(rule.marketo, self.schemas.marketo.get(target, {}))}"
+            )
+        if column is None or marketo is None:
+            return None
+        kind = FIELD_TYPE_OF_ATTRIBUTE.get(column.attribute_type)
+        if kind is None:
+            self.problems.append(f"{label}: columns of type {column.attribute_type} cannot be mapped")
+            return None
+        if marketo.data_type not in COMPATIBLE_MARKETO_TYPES[kind]:
+            allowed = ", ".join(sorted(COMPATIBLE_MARKETO_TYPES[kind]))
+            self.problems.append(
+                f"{label}: a {column.attribute_type} column cannot go into a Marketo {marketo.data_type} field "
+                f"(compatible Marketo types: {allowed})"
+            )
+            return None
+        if direction.to_dynamics and not two_way:
+            self.problems.append(
+                f"{label}: direction {direction.value} is not possible; {where} syncs one way, "
+                "Dynamics → Marketo (use to_marketo)"
+            )
+            return None
+        if direction.to_marketo and not marketo.updateable:
+            self.problems.append(f"{label}: the Marketo field is read-only; use direction to_dynamics")
+            return None
+        if direction.to_dynamics and not column.writable:
+            self.problems.append(f"{label}: the Dynamics column is read-only; use direction to_marketo")
+            return None
+        lookup_value = getattr(rule, "lookup_value", LookupValue.ID)
+        if direction.to_dynamics and kind is FieldType.LOOKUP and lookup_value is LookupValue.NAME:
+            self.problems.append(f"{label}: a lookup mapped by name cannot be written back; use direction to_marketo")
+            return None
+        spec = ValueSpec(
+            kind,
+            f"{rule.dynamics} → {rule.marketo}",
+            marketo.data_type,
+            marketo.length,
+            dict(self.schemas.option_labels.get(table.logical_name, {}).get(rule.dynamics, {})),
+            rule.option_value,
+            lookup_value,
+        )
+        return FieldMapping(rule.dynamics, rule.marketo, direction, rule.winner or winner, spec, rule.lookup_target)
+
+    def table_mapping(
+        self,
+        where: str,
+        table_name: str,
+        target: str,
+        rules: list[FieldRule | FieldEntry],
+        two_way: bool,
+        winner: Winner,
+    ) -> TableMapping | None:
+        table = self.schemas.tables.get(table_name)
+        if table is None:
+            self.problems.append(
+                f"{where}: Dataverse has no table '{table_name}'{closest(table_name, self.schemas.tables)}"
+            )
+            return None
+        if target not in self.schemas.marketo:
+            self.problems.append(f"{where}: Marketo has no {target.replace('customobject:', 'custom object ')}")
+            return None
+        fields = [self.field(where, table, target, rule, two_way, winner) for rule in rules]
+        sources = [f.dynamics for f in fields if f is not None and f.direction.to_dynamics]
+        for twice in sorted({c for c in sources if sources.count(c) > 1}):
+            self.problems.append(f"{where}: column '{twice}' is written from two Marketo fields; keep one")
+        name = self.file.sync_filter_column
+        filter_column = name if name and name in table.columns else None
+        return TableMapping(table_name, target, tuple(f for f in fields if f), winner, filter_column)
+
+    def custom_table(self, entry: CustomTableEntry, index: int) -> CustomTableMapping | None:
+        where = f"custom_tables[{index}] ({entry.table})"
+        target = custom_target(entry.marketo_object)
+        mapping = self.table_mapping(where, entry.table, target, list(entry.fields), False, Winner.DYNAMICS)
+        if mapping is None:
+            return None
+        fields = self.schemas.marketo[target]
+        dedupe = self.schemas.marketo_dedupe.get(target, ())
+        if entry.key not in fields or (dedupe and entry.key not in dedupe):
+            self.problems.append(
+                f"{where}: key '{entry.key}' is not a dedupe field of {entry.marketo_object} "
+                f"(its dedupe fields: {', '.join(dedupe) or 'none'})"
+            )
+        if entry.person is not None:
+            column = self.schemas.tables[entry.table].columns.get(entry.person)
+            if column is None or not column.targets:
+                self.problems.append(
+                    f"{where}: person '{entry.person}' is not a lookup column of {entry.table}"
+                    f"{closest(entry.person, self.schemas.tables[entry.table].columns)}"
+                )
+            elif entry.person_field not in fields:
+                self.problems.append(
+                    f"{where}: {entry.marketo_object} has no field '{entry.person_field}' to link the person"
+                )
+        return CustomTableMapping(mapping, entry.marketo_object, entry.key, entry.person, entry.person_field)
+
+
+def resolve(file: MappingFile, schemas: Schemas, source: str = "(defaults)") -> ResolvedMapping:
+    """The runnable mapping; MappingError listing every problem when there is any."""
+    resolver = _Resolver(file, schemas)
+    tables: dict[str, TableMapping] = {}
+    for table_name, target in TARGET_OF_TABLE.items():
+        two_way = table_name in TWO_WAY_OBJECTS
+        entry = file.entry(table_name)
+        default_winner = DEFAULT_WINNER.get(SyncObject(table_name), Winner.DYNAMICS)
+        winner = entry.winner if entry is not None and entry.winner else default_winner
+        mapping = resolver.table_mapping(
+            f"objects.{table_name}", table_name, target, _rules(table_name, file), two_way, winner
+        )
+        if mapping is not None:
+            tables[table_name] = mapping
+    custom = [resolver.custom_table(entry, n) for n, entry in enumerate(file.custom_tables)]
+    team_object = file.team_member_object
+    team_target = custom_target(team_object) if team_object else ""
+    if team_object and team_target in schemas.marketo:
+        missing = [f for f in TEAM_MEMBER_FIELDS if f not in schemas.marketo[team_target]]
+        if missing:
+            resolver.problems.append(
+                f"team_member_object: {team_object} lacks the fields {', '.join(missing)}; "
+                f"give it {', '.join(TEAM_MEMBER_FIELDS)} (dedupe: teamMembershipId)"
+            )
+    if resolver.problems:
+        raise MappingError(source, resolver.problems)
+    return ResolvedMapping(
+        tables,
+        tuple(c for c in custom if c is not None),
+        file.person_fields,
+        file.delete_persons,
+        team_object if team_object and team_target in schemas.marketo else None,
+    )

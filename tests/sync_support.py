@@ -1,0 +1,96 @@
+"""A whole sync under test: both emulators over HTTPS, Azurite, and the engine wired from settings
+exactly as the app wires it. `restart()` throws the engine away and makes a new one, as a new
+process would after a crash (the emulators and the store keep their state)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulators.app_settings import app_settings
+from emulators.launch import RunningEmulator
+from sync.connectors.dataverse.metadata import TableDefinition
+from sync.engine.runtime import Engine
+from sync.objects import Direction, SyncObject
+from sync.settings import Settings, load_settings
+from sync.store import SyncStore
+from tests.emulator_support import control
+
+D2M = Direction.DYNAMICS_TO_MARKETO
+
+
+@dataclass
+class World:
+    dataverse: RunningEmulator
+    marketo: RunningEmulator
+    settings: Settings
+    store: SyncStore
+    engine: Engine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = Engine.start(self.settings, store=self.store)
+
+    def restart(self) -> Engine:
+        self.engine.close()
+        self.engine = Engine.start(self.settings, store=self.store)
+        return self.engine
+
+    def table(self, name: str) -> TableDefinition:
+        return self.engine.dataverse.metadata.describe(name)
+
+    def create(self, table: str, values: dict[str, Any]) -> str:
+        return self.engine.dataverse.writer.create(self.table(table), values)
+
+    def update(self, table: str, record_id: str, values: dict[str, Any]) -> None:
+        self.engine.dataverse.writer.update(self.table(table), record_id, values)
+
+    def delete(self, table: str, record_id: str) -> None:
+        self.engine.dataverse.writer.delete(self.table(table), record_id)
+
+    def dynamics_rows(self, table: str) -> list[dict[str, Any]]:
+        return list(control(self.dataverse, "GET", f"data/{table}")["rows"])
+
+    def marketo_rows(self, name: str) -> list[dict[str, Any]]:
+        """Every record of one Marketo collection: lead, company, opportunity, opportunityrole,
+        salesperson, customobject/<name>."""
+        return list(control(self.marketo, "GET", f"data/{name}")["rows"])
+
+    def marketo_writes(self) -> int:
+        """Write calls Marketo has answered so far (pushes, syncs, deletes, field creation)."""
+        stats = control(self.marketo, "GET", "stats")
+        return int(stats.get("writes", 0))
+
+
+def make_world(
+    start_dataverse: Callable[..., RunningEmulator],
+    start_marketo: Callable[..., RunningEmulator],
+    storage_connection: str,
+    table_prefix: str,
+    *,
+    seed: int = 0,
+    dataverse_options: dict[str, Any] | None = None,
+    **settings: str,
+) -> World:
+    dataverse = start_dataverse(seed_count=seed, **(dataverse_options or {}))
+    marketo = start_marketo()
+    env = app_settings(
+        dataverse.info,
+        marketo.info,
+        storage=storage_connection,
+        SYNC_TABLE_PREFIX=table_prefix,
+        MARKETO_RATE_LIMIT_WINDOW_S="0.2",
+        **settings,
+    )
+    store = SyncStore.open(storage_connection, table_prefix)
+    return World(dataverse, marketo, load_settings(env), store)
+
+
+def by_key(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    return {str(r[key]).lower(): r for r in rows if r.get(key) is not None}
+
+
+def sync_object(world: World, obj: SyncObject) -> None:
+    from sync.engine.full_copy import full_copy
+
+    full_copy(world.engine, obj)
