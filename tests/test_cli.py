@@ -50,7 +50,7 @@ def test_status_reads_local_settings_json_like_func_start(
     }
     (tmp_path / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": values}))
     try:
-        status = _run(["status"], tmp_path, {})
+        status = _run(["status", "--json"], tmp_path, {})
         config = _run(["check-config"], tmp_path, {})
     finally:
         store.tables.drop_all()

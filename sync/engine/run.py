@@ -21,6 +21,8 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from azure.core.exceptions import AzureError
+
 from sync.connectors.dataverse.errors import ChangeTokenExpired
 from sync.connectors.http.deadline import Deadline, within
 from sync.connectors.http.failures import ConnectorError
@@ -38,6 +40,14 @@ from sync.store.runs import RunOutcome, RunRecord
 
 D2M: Final = Direction.DYNAMICS_TO_MARKETO
 RECONCILE_EVERY_S: Final = 6 * 3600.0
+# Failures of the run's own machinery, by kind: Table Storage down is an outage; a lost lease or
+# checkpoint means another run took over (this one stops; nothing is lost).
+FAILURE_KIND: Final[dict[type[BaseException], str]] = {
+    AzureError: "transient",
+    LeaseLost: "transient",
+    CheckpointConflict: "transient",
+    PermissionError: "auth/config",
+}
 SAFETY_S: Final = 30.0  # between the hard deadline and the function timeout
 
 
@@ -53,17 +63,17 @@ class _Run:
         self.counts = PageCounts()
         self.notes: list[str] = []
         self.caught_up = True
+        self.lease: Lease | None = None  # the newest: each renewal changes its ETag
 
     def may_start_page(self) -> bool:
         return time.monotonic() - self.started < self.budget_s
 
-    def execute(self, checkpoint: Checkpoint, lease: Lease) -> Lease:
+    def execute(self, checkpoint: Checkpoint) -> None:
         known = {e.record_id for e in self.store.errors.list(self.obj)}
         with within(self.deadline):
             self.retry_due(known)
             for pipeline in self.engine.pipelines[self.obj]:
-                checkpoint, lease = self.catch_up(checkpoint, pipeline, known, lease)
-        return lease
+                checkpoint = self.catch_up(checkpoint, pipeline, known)
 
     def retry_due(self, known: set[str]) -> None:
         due: dict[str, list[str]] = defaultdict(list)
@@ -80,13 +90,11 @@ class _Run:
             self.counts.add(self.step.process_rows(self.obj, pipeline, rows, gone, lookups=True, known_errors=known))
             self.notes.append(f"retried {len(ids)} failed {pipeline.stream} record(s)")
 
-    def catch_up(
-        self, checkpoint: Checkpoint, pipeline: Pipeline, known: set[str], lease: Lease
-    ) -> tuple[Checkpoint, Lease]:
+    def catch_up(self, checkpoint: Checkpoint, pipeline: Pipeline, known: set[str]) -> Checkpoint:
         while True:
             if not self.may_start_page():
                 self.caught_up = False
-                return checkpoint, lease
+                return checkpoint
             try:
                 result = self.step.copy_page(checkpoint, pipeline, known_errors=known)
             except ChangeTokenExpired:
@@ -94,10 +102,11 @@ class _Run:
                 continue
             checkpoint = result.checkpoint
             self.counts.add(result.counts)
-            lease = self.store.leases.renew(lease, self.lease_for)
+            if self.lease is not None:
+                self.lease = self.store.leases.renew(self.lease, self.lease_for)
             if result.caught_up:
                 break
-        return self._reconcile_if_due(checkpoint, pipeline, known), lease
+        return self._reconcile_if_due(checkpoint, pipeline, known)
 
     def _rebaseline(self, checkpoint: Checkpoint, pipeline: Pipeline) -> Checkpoint:
         cursor = ObjectCursor.parse(checkpoint.cursor)
@@ -136,8 +145,8 @@ def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) 
     )
     run = _Run(engine, obj, budget_s or engine.settings.sync.run_budget_s)
     marketo_before, dataverse_before = engine.marketo.client.limiter.calls_made, engine.dataverse.client.calls
-    lease = store.leases.acquire(obj, engine.owner, run.lease_for)
-    if lease is None:
+    run.lease = store.leases.acquire(obj, engine.owner, run.lease_for)
+    if run.lease is None:
         holder = store.leases.current(obj)
         until = f" until {holder.expires_at.isoformat()}" if holder else ""
         return _finish(
@@ -154,14 +163,14 @@ def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) 
             done = sum(s.read for s in ObjectCursor.parse(checkpoint.cursor).streams.values())
             return _finish(engine, record, RunOutcome.SKIPPED, f"still in its full copy ({done} rows copied so far)")
         store.runs.record(record)
-        lease = run.execute(checkpoint, lease)
+        run.execute(checkpoint)
         outcome, kind = RunOutcome.SUCCEEDED, ""
         message = "caught up" if run.caught_up else "stopped at the time budget; the next run continues"
-    except (ConnectorError, LeaseLost, CheckpointConflict, PermissionError) as error:
+    except (ConnectorError, LeaseLost, CheckpointConflict, PermissionError, AzureError) as error:
         outcome, message = RunOutcome.FAILED, str(error)
-        kind = error.kind.value if isinstance(error, ConnectorError) else "fatal"
+        kind = _kind_of(error)
     finally:
-        store.leases.release(lease)
+        store.leases.release(run.lease)
     record = record.model_copy(
         update={
             "read": run.counts.read,
@@ -175,6 +184,12 @@ def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) 
         }
     )
     return _finish(engine, record, outcome, "; ".join([message, *run.notes]))
+
+
+def _kind_of(error: BaseException) -> str:
+    if isinstance(error, ConnectorError):
+        return error.kind.value
+    return next((kind for cls, kind in FAILURE_KIND.items() if isinstance(error, cls)), "fatal")
 
 
 def _lag(counts: PageCounts, now: datetime) -> float | None:

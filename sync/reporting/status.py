@@ -11,6 +11,7 @@ from typing import Any
 
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER
 from sync.store import SyncStore
+from sync.store.notices import SHARED_EMAIL
 
 NOT_STARTED = "not_started"
 
@@ -50,6 +51,10 @@ def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) 
                     "expires_at": _iso(lease.expires_at),
                 },
                 "errors": {"waiting_retry": waiting, "parked": parked},
+                "shared_emails": [
+                    {"email": n.subject, **n.detail, "seen_at": _iso(n.seen_at)}
+                    for n in store.notices.list(SHARED_EMAIL, obj, limit=20)
+                ],
                 "directions": directions,
             }
         )

@@ -1,0 +1,126 @@
+"""The CLI's sync commands: `check`, `full-copy` and `run`, on the engine the Functions use.
+Progress goes to stderr (bars on a terminal), results to stdout."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from tqdm import tqdm
+
+from sync.engine.check import Status, run_check
+from sync.engine.full_copy import Progress, full_copy
+from sync.engine.run import run_once
+from sync.engine.runtime import Engine
+from sync.objects import FULL_COPY_ORDER, Direction, SyncObject
+from sync.settings import Settings
+from sync.store.runs import RunOutcome, RunRecord
+
+MARK = {Status.OK: "ok     ", Status.WARNING: "warning", Status.PROBLEM: "problem"}
+LEASE = timedelta(minutes=15)
+
+
+def check(settings: Settings) -> int:
+    checklist = run_check(settings)
+    width = max(len(line.subject) for line in checklist.lines)
+    for line in checklist.lines:
+        print(f"{MARK[line.status]}  {line.subject:<{width}}  {line.detail}")
+        if line.fix:
+            print(f"{'':9}{'':<{width}}  fix: {line.fix}")
+    problems = sum(1 for line in checklist.lines if line.status is Status.PROBLEM)
+    print(f"\n{'All checks passed.' if checklist.passed else f'{problems} problem(s) to fix before the sync can run.'}")
+    return 0 if checklist.passed else 1
+
+
+class _HeldLease:
+    """The object's lease for a CLI full copy, renewed after each page (its ETag changes each time,
+    so the newest one is what release needs)."""
+
+    def __init__(self, engine: Engine, obj: SyncObject) -> None:
+        lease = engine.store.leases.acquire(obj, engine.owner, LEASE)
+        if lease is None:
+            raise SystemExit(f"{obj.value}: another run holds the lease; try again when it has finished")
+        self.engine, self.lease = engine, lease
+
+    def renew(self) -> None:
+        self.lease = self.engine.store.leases.renew(self.lease, LEASE)
+
+    def release(self) -> None:
+        self.engine.store.leases.release(self.lease)
+
+
+@contextmanager
+def _lease(engine: Engine, obj: SyncObject) -> Iterator[_HeldLease]:
+    held = _HeldLease(engine, obj)
+    try:
+        yield held
+    finally:
+        held.release()
+
+
+def _copy(engine: Engine, obj: SyncObject, again: bool) -> None:
+    with (
+        _lease(engine, obj) as held,
+        tqdm(desc=f"{obj.value:<16}", unit=" rows", file=sys.stderr, disable=None, leave=True) as bar,
+    ):
+
+        def on_page(progress: Progress) -> None:
+            bar.update(progress.done - bar.n)
+            held.renew()
+
+        _, totals, seconds = full_copy(engine, obj, again=again, on_page=on_page)
+    rate = totals.read / seconds if seconds else 0.0
+    print(
+        f"{obj.value:<16} full copy done: {totals.read} read, {totals.written} written, "
+        f"{totals.unchanged} unchanged, {totals.failed} failed in {seconds:.1f} s ({rate:,.0f} rows/s)"
+    )
+
+
+def full_copy_command(settings: Settings, objects: Sequence[SyncObject], again: bool) -> int:
+    engine = Engine.start(settings)
+    try:
+        for obj in objects:
+            _copy(engine, obj, again)
+    finally:
+        engine.close()
+    return 0
+
+
+def _say(record: RunRecord) -> None:
+    line = (
+        f"{record.object.value:<16} {record.outcome.value:<9} read {record.read}, written {record.written}, "
+        f"skipped {record.skipped}, failed {record.failed}; calls: Marketo {record.marketo_calls}, "
+        f"Dataverse {record.dataverse_calls}"
+    )
+    print(f"{line} — {record.message}" if record.message else line)
+
+
+def run_command(settings: Settings, objects: Sequence[SyncObject], once: bool) -> int:
+    """`--once`: one run per object (an object with no checkpoint gets its full copy first, as
+    the app starts it automatically). Without it: a cycle every minute until interrupted."""
+    engine = Engine.start(settings)
+    failed = False
+    try:
+        while True:
+            started = time.monotonic()
+            for obj in objects:
+                if engine.store.checkpoints.get(obj, Direction.DYNAMICS_TO_MARKETO) is None:
+                    _copy(engine, obj, again=False)
+                record = run_once(engine, obj)
+                _say(record)
+                failed = failed or record.outcome is RunOutcome.FAILED
+            if once:
+                return 1 if failed else 0
+            time.sleep(max(0.0, 60.0 - (time.monotonic() - started)))
+    except KeyboardInterrupt:
+        print(f"stopped at {datetime.now(UTC).isoformat(timespec='seconds')}")
+        return 0
+    finally:
+        engine.close()
+
+
+def objects_of(name: SyncObject | None) -> list[SyncObject]:
+    return [name] if name is not None else list(FULL_COPY_ORDER)

@@ -1,0 +1,237 @@
+"""`python -m sync check`: the setup checklist (behaviour §12), like Marketo's "Validate Sync".
+
+Each line is ok, a warning (works, in a lesser way) or a problem (the sync cannot work), with
+the fix. Every line runs whatever the others found, so one run lists everything to do.
+Nothing here writes records; it may create the person fields the sync owns (as a start would),
+and probes write permission with empty inputs, which Marketo refuses before doing anything
+(and does not count against the quota).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from azure.core.exceptions import AzureError
+
+from sync.connectors.dataverse.connection import DataverseConnection
+from sync.connectors.dataverse.errors import DataverseError
+from sync.connectors.http.failures import ConnectorError
+from sync.connectors.marketo.connection import MarketoConnection
+from sync.connectors.marketo.errors import MarketoError
+from sync.engine.owned_fields import ensure_owned_fields
+from sync.engine.schemas import STANDARD_TABLES, read_schemas
+from sync.mapping.load import MappingError, load_mapping
+from sync.mapping.resolve import resolve
+from sync.mapping.schema import MappingFile
+from sync.settings import Settings
+from sync.store import SyncStore
+
+QUOTA_WARNING: Final = 0.9
+BLANK_INPUT: Final = "701"  # "input cannot be blank": the call passed the permission check
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARNING = "warning"
+    PROBLEM = "problem"
+
+
+@dataclass(frozen=True)
+class Line:
+    status: Status
+    subject: str
+    detail: str
+    fix: str = ""
+
+
+class Checklist:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.lines: list[Line] = []
+
+    def ok(self, subject: str, detail: str) -> None:
+        self.lines.append(Line(Status.OK, subject, detail))
+
+    def warn(self, subject: str, detail: str, fix: str) -> None:
+        self.lines.append(Line(Status.WARNING, subject, detail, fix))
+
+    def problem(self, subject: str, detail: str, fix: str) -> None:
+        self.lines.append(Line(Status.PROBLEM, subject, detail, fix))
+
+    def attempt(self, subject: str, fix: str, step: Callable[[], None]) -> bool:
+        """Run one check; any failure becomes a problem line instead of stopping the list."""
+        try:
+            step()
+        except (ConnectorError, PermissionError, OSError, ValueError) as error:
+            self.problem(subject, str(error), fix)
+            return False
+        return True
+
+    @property
+    def passed(self) -> bool:
+        return all(line.status is not Status.PROBLEM for line in self.lines)
+
+
+def _dataverse(check: Checklist, dataverse: DataverseConnection) -> bool:
+    def sign_in() -> None:
+        user = dataverse.client.get_json("WhoAmI")["UserId"]
+        check.ok("Dataverse sign-in", f"{dataverse.client.org_url} as application user {user}")
+
+    return check.attempt(
+        "Dataverse sign-in",
+        "check DATAVERSE_URL, DATAVERSE_TENANT_ID, DATAVERSE_CLIENT_ID and the secret (or the managed identity), "
+        "and that the app is an application user of the org with a security role",
+        sign_in,
+    )
+
+
+def _tables(check: Checklist, dataverse: DataverseConnection, tables: list[str]) -> None:
+    for name in tables:
+        try:
+            table = dataverse.metadata.describe(name)
+            dataverse.client.get_json(table.entity_set, params={"$select": table.primary_id, "$top": "1"})
+        except DataverseError as error:
+            check.problem(
+                f"Dataverse table {name}",
+                f"cannot be read ({error.message})",
+                f"give the application user's security role organization-level Read on {name}",
+            )
+            continue
+        if table.change_tracking:
+            check.ok(f"Dataverse table {name}", "readable; change tracking on")
+        else:
+            check.warn(
+                f"Dataverse table {name}",
+                "readable, but change tracking is off: the sync falls back to a modifiedon cursor and finds "
+                "deletions only by a periodic reconcile",
+                f"turn on Track changes for {name} (Power Apps > Tables > {name} > Properties > Advanced options)",
+            )
+
+
+def _marketo(check: Checklist, marketo: MarketoConnection) -> bool:
+    def sign_in() -> None:
+        marketo.client.token.get()
+        check.ok("Marketo sign-in", f"{marketo.client.base_url} with the LaunchPoint service")
+
+    if not check.attempt(
+        "Marketo sign-in",
+        "check MARKETO_BASE_URL, MARKETO_CLIENT_ID and MARKETO_CLIENT_SECRET against the LaunchPoint custom service",
+        sign_in,
+    ):
+        return False
+    probes = {
+        "persons": "/rest/v1/leads.json",
+        "companies": "/rest/v1/companies.json",
+        "opportunities": "/rest/v1/opportunities.json",
+        "opportunity roles": "/rest/v1/opportunities/roles.json",
+        "sales persons": "/rest/v1/salespersons.json",
+    }
+    for subject, path in probes.items():
+        try:
+            marketo.client.call("POST", path, json={"input": []})
+            check.ok(f"Marketo write access: {subject}", "allowed")
+        except MarketoError as error:
+            if error.code == BLANK_INPUT:
+                check.ok(f"Marketo write access: {subject}", "allowed")
+            else:
+                check.problem(
+                    f"Marketo write access: {subject}",
+                    str(error),
+                    f"give the API user's role Read-Write {subject.title()} (Admin > Users & Roles > Roles)",
+                )
+
+    def quota() -> None:
+        used, budget = marketo.client.refresh_usage(), marketo.client.limiter.daily_budget
+        detail = f"{used:,} calls used today of a budget of {budget:,} (MARKETO_DAILY_CALL_BUDGET)"
+        if used >= budget:
+            check.problem("Marketo quota", detail, "wait for the reset at midnight US Central, or raise the budget")
+        elif used >= QUOTA_WARNING * budget:
+            check.warn("Marketo quota", detail, "other integrations use most of the quota; raise it with Adobe")
+        else:
+            check.ok("Marketo quota", detail)
+
+    check.attempt("Marketo quota", "give the API user's role Read-Only Assets or View Usage", quota)
+    return True
+
+
+def _storage(check: Checklist, settings: Settings) -> None:
+    try:
+        SyncStore.from_settings(settings.storage)
+    except (AzureError, ValueError) as error:
+        check.problem(
+            "Table Storage",
+            f"{settings.storage.endpoint}: {type(error).__name__}: {str(error)[:300]}",
+            "check SYNC_STORAGE_CONNECTION (or AzureWebJobsStorage) and the identity's Table Data Contributor role",
+        )
+        return
+    check.ok("Table Storage", f"{settings.storage.endpoint}; the sync's tables exist")
+
+
+def _mapping_file(check: Checklist, settings: Settings) -> MappingFile | None:
+    try:
+        file = load_mapping(settings.sync.mapping_file)
+    except MappingError as error:
+        for problem in error.problems:
+            check.problem(f"Mapping file {error.source}", problem, "correct the file (SYNC_MAPPING_FILE)")
+        return None
+    check.ok("Mapping file", str(settings.sync.mapping_file) if settings.sync.mapping_file else "none: defaults only")
+    return file
+
+
+def _mapping(check: Checklist, dataverse: DataverseConnection, marketo: MarketoConnection, file: MappingFile) -> None:
+    source = str(check.settings.sync.mapping_file or "(defaults)")
+    try:
+        mapping = resolve(file, read_schemas(dataverse, marketo, file), source)
+    except MappingError as error:
+        for problem in error.problems:
+            check.problem("Field mapping", problem, "correct the mapping file (SYNC_MAPPING_FILE)")
+        return
+    except ConnectorError as error:
+        check.problem("Field mapping", f"the schemas could not be read: {error}", "see the lines above")
+        return
+    fields = sum(len(t.fields) for t in mapping.tables.values()) + sum(len(c.mapping.fields) for c in mapping.custom)
+    tables = len(mapping.tables) + len(mapping.custom)
+    check.ok("Field mapping", f"{fields} fields over {tables} tables match both schemas")
+    if mapping.team_member_object:
+        check.ok("Team members", f"synced to the custom object {mapping.team_member_object}")
+    elif file.team_member_object:
+        check.warn(
+            "Team members",
+            f"Marketo has no custom object {file.team_member_object}: teams sync, their members do not",
+            "create it (teamMembershipId as its dedupe field, teamId, systemUserId) or set team_member_object: null",
+        )
+    owned = ", ".join(mapping.person_fields.model_dump().values())
+    try:
+        created = ensure_owned_fields(marketo.persons, mapping.person_fields)
+    except (PermissionError, ConnectorError) as error:
+        check.problem(
+            "Person fields the sync owns",
+            str(error),
+            "give the API user's role Read-Write Schema Custom Field, or create them in Admin > Field Management",
+        )
+        return
+    check.ok(
+        "Person fields the sync owns", f"{owned} ({'created now: ' + ', '.join(created) if created else 'present'})"
+    )
+
+
+def run_check(settings: Settings) -> Checklist:
+    check = Checklist(settings)
+    _storage(check, settings)
+    file = _mapping_file(check, settings)
+    dataverse = DataverseConnection.from_settings(settings.dataverse)
+    marketo = MarketoConnection.from_settings(settings.marketo)
+    try:
+        dataverse_ok = _dataverse(check, dataverse)
+        if dataverse_ok:
+            _tables(check, dataverse, [*STANDARD_TABLES, *(c.table for c in (file.custom_tables if file else []))])
+        marketo_ok = _marketo(check, marketo)
+        if file is not None and dataverse_ok and marketo_ok:
+            _mapping(check, dataverse, marketo, file)
+    finally:
+        dataverse.close()
+        marketo.close()
+    return check

@@ -1,0 +1,43 @@
+"""The status report as a table for a terminal (`python -m sync status`); `--json` prints the
+report itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+COLUMNS = ("object", "direction", "phase", "last run", "read", "written", "failed", "lag", "errors")
+
+
+def _last_run(direction: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    runs = direction.get("last_runs") or []
+    if not runs:
+        return ("never", "", "", "", "")
+    run = runs[0]
+    when = str(run.get("ended_at") or run.get("started_at") or "")[:19].replace("T", " ")
+    outcome = run["outcome"] + (f" ({run['failure_kind']})" if run.get("failure_kind") else "")
+    lag = "" if run.get("lag_seconds") is None else f"{run['lag_seconds']:.0f} s"
+    return (f"{outcome} {when}", str(run.get("read", 0)), str(run.get("written", 0)), str(run.get("failed", 0)), lag)
+
+
+def status_table(report: dict[str, Any]) -> str:
+    rows: list[tuple[str, ...]] = [COLUMNS]
+    notes: list[str] = []
+    for item in report["objects"]:
+        errors = item["errors"]
+        error_text = f"{errors['waiting_retry']} waiting, {errors['parked']} parked"
+        for direction in item["directions"]:
+            last, read, written, failed, lag = _last_run(direction)
+            phase = direction["phase"] + (" (running)" if item["running"] else "")
+            rows.append((item["object"], direction["direction"], phase, last, read, written, failed, lag, error_text))
+            runs = direction.get("last_runs") or []
+            if runs and runs[0]["outcome"] in ("failed", "skipped") and runs[0].get("message"):
+                notes.append(f"{item['object']}: {runs[0]['message']}")
+        shared = item.get("shared_emails") or []
+        if shared:
+            notes.append(
+                f"{item['object']}: {len(shared)} email(s) shared by several Dynamics records: "
+                + ", ".join(s["email"] for s in shared[:5])
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join([f"Status at {report['generated_at'][:19].replace('T', ' ')} UTC", *lines, *notes])

@@ -1,0 +1,129 @@
+"""`python -m sync check | full-copy | run --once | status` as an admin runs them: a subprocess
+against the emulators (over HTTPS) and Azurite, configured only by environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from emulators.app_settings import app_settings
+from emulators.launch import RunningEmulator
+from tests.emulator_support import control
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cli(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "sync", *args],
+        cwd=cwd,
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def _env(
+    dataverse: RunningEmulator, marketo: RunningEmulator, storage: str, prefix: str, **extra: str
+) -> dict[str, str]:
+    return app_settings(
+        dataverse.info,
+        marketo.info,
+        storage=storage,
+        SYNC_TABLE_PREFIX=prefix,
+        MARKETO_RATE_LIMIT_WINDOW_S="0.2",
+        **extra,
+    )
+
+
+def test_check_full_copy_run_and_status_work_from_the_command_line(
+    start_dataverse: Callable[..., RunningEmulator],
+    start_marketo: Callable[..., RunningEmulator],
+    storage_connection: str,
+    table_prefix: str,
+    tmp_path: Path,
+) -> None:
+    dataverse, marketo = start_dataverse(seed_count=5), start_marketo()
+    env = _env(dataverse, marketo, storage_connection, table_prefix)
+
+    checked = _cli(env, "check", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "All checks passed." in checked.stdout
+    assert "ok       Person fields the sync owns" in checked.stdout
+    assert "created now: dynamicsId, dynamicsEntityType, dynamicsIsDeleted" in checked.stdout
+
+    copied = _cli(env, "full-copy", cwd=tmp_path)
+    assert copied.returncode == 0, copied.stderr
+    assert "contact          full copy done: 5 read, 5 written, 0 unchanged, 0 failed" in copied.stdout
+    assert len(control(marketo, "GET", "data/lead")["rows"]) == 10  # 5 contacts + 5 leads
+
+    ran = _cli(env, "run", "--once", "--object", "account", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert "account          succeeded read 0, written 0" in ran.stdout
+    assert "calls: Marketo 0, Dataverse 1 — caught up" in ran.stdout
+
+    table = _cli(env, "status", cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    account_line = next(line for line in table.stdout.splitlines() if line.startswith("account "))
+    assert "incremental" in account_line and "succeeded" in account_line
+    report = json.loads(_cli(env, "status", "--json", cwd=tmp_path).stdout)
+    contact = next(o for o in report["objects"] if o["object"] == "contact")
+    assert contact["directions"][0]["phase"] == "incremental"
+    assert marketo.info["client_secret"] not in checked.stdout + copied.stdout + table.stdout
+
+
+def test_check_reports_every_problem_with_its_fix_and_exits_1(
+    start_dataverse: Callable[..., RunningEmulator],
+    start_marketo: Callable[..., RunningEmulator],
+    storage_connection: str,
+    table_prefix: str,
+    tmp_path: Path,
+) -> None:
+    tables = tmp_path / "tables.json"
+    tables.write_text(
+        json.dumps([{"logical_name": "new_project", "entity_set": "new_projects", "change_tracking": False}])
+    )
+    dataverse, marketo = start_dataverse(tables=str(tables)), start_marketo()
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        "objects:\n  lead:\n    fields:\n      - {dynamics: jobtitel, marketo: title}\n"
+        "custom_tables:\n  - {table: new_project, marketo_object: dynamicsProject_c, key: projectId}\n"
+    )
+    env = _env(dataverse, marketo, storage_connection, table_prefix, SYNC_MAPPING_FILE=str(mapping))
+    control(marketo, "POST", "faults", {"path": "/rest/v1/salespersons.json", "method": "POST", "error_code": "603"})
+
+    checked = _cli(env, "check", cwd=tmp_path)
+
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    out = checked.stdout
+    assert "warning  Dataverse table new_project" in out and "change tracking is off" in out
+    assert "fix: turn on Track changes for new_project" in out
+    assert "problem  Field mapping" in out and "no column 'jobtitel'; closest: jobtitle" in out
+    assert "problem  Marketo write access: sales persons" in out and "Read-Write Sales Persons" in out
+    assert "2 problem(s) to fix before the sync can run." in out
+
+
+def test_a_bad_mapping_file_stops_full_copy_with_every_problem(
+    start_dataverse: Callable[..., RunningEmulator],
+    start_marketo: Callable[..., RunningEmulator],
+    storage_connection: str,
+    table_prefix: str,
+    tmp_path: Path,
+) -> None:
+    dataverse, marketo = start_dataverse(), start_marketo()
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("objects:\n  lead:\n    fields:\n      - {dynamics: jobtitle, marketo: title, direction: up}\n")
+    env = _env(dataverse, marketo, storage_connection, table_prefix, SYNC_MAPPING_FILE=str(mapping))
+    copied = _cli(env, "full-copy", cwd=tmp_path)
+    assert copied.returncode == 2
+    assert "objects.lead.fields[0].direction: 'up' is not allowed; use one of both, to_marketo or to_dynamics" in (
+        copied.stderr
+    )
+    assert "Traceback" not in copied.stderr
