@@ -64,9 +64,12 @@ class _Run:
         self.notes: list[str] = []
         self.caught_up = True
         self.lease: Lease | None = None  # the newest: each renewal changes its ETag
+        self.pages = 0
 
     def may_start_page(self) -> bool:
-        return time.monotonic() - self.started < self.budget_s
+        """Within the budget; and always the first page, so that every run makes progress."""
+        self.pages += 1
+        return self.pages == 1 or time.monotonic() - self.started < self.budget_s
 
     def execute(self, checkpoint: Checkpoint) -> None:
         known = {e.record_id for e in self.store.errors.list(self.obj)}
@@ -145,6 +148,7 @@ def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) 
     )
     run = _Run(engine, obj, budget_s or engine.settings.sync.run_budget_s)
     marketo_before, dataverse_before = engine.marketo.client.limiter.calls_made, engine.dataverse.client.calls
+    store_before = sum(store.tables.writes.values())
     run.lease = store.leases.acquire(obj, engine.owner, run.lease_for)
     if run.lease is None:
         holder = store.leases.current(obj)
@@ -180,6 +184,7 @@ def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) 
             "marketo_calls": engine.marketo.client.limiter.calls_made - marketo_before,
             "dataverse_calls": engine.dataverse.client.calls - dataverse_before,
             "lag_seconds": _lag(run.counts, started_at),
+            "store_writes": sum(store.tables.writes.values()) - store_before,
             "failure_kind": kind,
         }
     )

@@ -4,7 +4,7 @@ the modifiedon cursor (the switch is made once, when Dataverse says the table ha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sync.connectors.dataverse.connection import DataverseConnection
@@ -60,6 +60,8 @@ class StreamReader:
                     "high_water": scan_high or cursor.high_water,
                     "scan_high": None,
                     "read": cursor.read + len(page.rows),
+                    # the first complete scan saw every row: deletions are looked for from then on
+                    "reconciled_at": cursor.reconciled_at or datetime.now(UTC),
                 }
             )
         else:

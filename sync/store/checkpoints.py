@@ -50,6 +50,7 @@ class Checkpoint(BaseModel):
 
 class CheckpointStore:
     def __init__(self, tables: StoreTables, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._tables = tables
         self._table = tables.client(Table.CHECKPOINTS)
         self._name = tables.name_of(Table.CHECKPOINTS)
         self._clock = clock
@@ -91,6 +92,7 @@ class CheckpointStore:
             raise CheckpointConflict(
                 f"checkpoint {checkpoint.object}/{checkpoint.direction.value} changed since it was read"
             ) from exc
+        self._tables.wrote(Table.CHECKPOINTS)
         return checkpoint.model_copy(update={"updated_at": now, "etag": meta["etag"]})
 
     @staticmethod

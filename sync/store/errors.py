@@ -70,6 +70,7 @@ class ErrorStore:
         backoff: ErrorBackoff | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._tables = tables
         self._table = tables.client(Table.ERRORS)
         self._name = tables.name_of(Table.ERRORS)
         self.backoff = backoff or ErrorBackoff()
@@ -130,6 +131,7 @@ class ErrorStore:
                     )
             except (ResourceExistsError, ResourceModifiedError):
                 continue  # a concurrent writer counted an attempt: read again and count ours too
+            self._tables.wrote(Table.ERRORS)
             return self._from_entity(entity)
         raise RuntimeError(f"sync error row {obj}/{direction.value}/{record_id} kept changing under us")
 
@@ -147,6 +149,7 @@ class ErrorStore:
                 for rk in keys[start : start + 100]
             ]
             self._table.submit_transaction(ops)
+            self._tables.wrote(Table.ERRORS, len(ops))
 
     def get(self, obj: SyncObject, direction: Direction, record_id: str) -> RecordError | None:
         try:

@@ -41,6 +41,7 @@ class Lease(BaseModel):
 
 class LeaseStore:
     def __init__(self, tables: StoreTables, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._tables = tables
         self._table = tables.client(Table.LEASES)
         self._clock = clock
 
@@ -113,8 +114,8 @@ class LeaseStore:
             entity = self._table.get_entity(_PARTITION, escape_key(obj))
         except ResourceNotFoundError:
             return None
-        return self._lease(entity, str(entity.metadata["etag"]))
+        return Lease.model_validate({**entity, "etag": str(entity.metadata["etag"])})
 
-    @staticmethod
-    def _lease(entity: Mapping[str, object], etag: str) -> Lease:
+    def _lease(self, entity: Mapping[str, object], etag: str) -> Lease:
+        self._tables.wrote(Table.LEASES)
         return Lease.model_validate({**entity, "etag": etag})

@@ -102,6 +102,7 @@ def _index_keys(ref: MarketoRef) -> tuple[str, str]:
 
 class LinkStore:
     def __init__(self, tables: StoreTables, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._tables = tables
         self._links = tables.client(Table.LINKS)
         self._index = tables.client(Table.LINKS_BY_MARKETO)
         self._names = {
@@ -163,8 +164,8 @@ class LinkStore:
             check_entity(self._names[Table.LINKS_BY_MARKETO], row)
         for row in link_rows:
             check_entity(self._names[Table.LINKS], row)
-        self._submit(self._index, index_rows)
-        self._submit(self._links, link_rows)
+        self._tables.wrote(Table.LINKS_BY_MARKETO, self._submit(self._index, index_rows))
+        self._tables.wrote(Table.LINKS, self._submit(self._links, link_rows))
 
     def upsert(self, link: Link) -> None:
         self.upsert_many([link])
@@ -189,9 +190,10 @@ class LinkStore:
     def delete_many(self, links: Sequence[Link], *, index: bool = True) -> None:
         """Drop many links in batch transactions (deleting a missing row fails a transaction, so
         only links that were read from the store belong here)."""
-        self._remove(self._links, [_link_keys(link.dynamics) for link in links])
+        self._tables.wrote(Table.LINKS, self._remove(self._links, [_link_keys(link.dynamics) for link in links]))
         if index:
-            self._remove(self._index, [_index_keys(link.marketo) for link in links])
+            removed = self._remove(self._index, [_index_keys(link.marketo) for link in links])
+            self._tables.wrote(Table.LINKS_BY_MARKETO, removed)
 
     def any_for(self, table: str) -> bool:
         """Whether one Dynamics table has any link at all (a first full copy can skip lookups)."""
@@ -207,8 +209,9 @@ class LinkStore:
     # rows
 
     @staticmethod
-    def _submit(client: TableClient, rows: list[dict[str, Any]]) -> None:
-        """An entity may appear once per transaction: the last row for a key wins."""
+    def _submit(client: TableClient, rows: list[dict[str, Any]]) -> int:
+        """An entity may appear once per transaction: the last row for a key wins. Returns the
+        number of entities written."""
         latest = {(row["PartitionKey"], row["RowKey"]): row for row in rows}
         by_partition: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in latest.values():
@@ -220,9 +223,10 @@ class LinkStore:
                     (TransactionOperation.UPSERT, row, {"mode": UpdateMode.REPLACE}) for row in chunk
                 ]
                 client.submit_transaction(ops)
+        return len(latest)
 
     @staticmethod
-    def _remove(client: TableClient, keys: list[tuple[str, str]]) -> None:
+    def _remove(client: TableClient, keys: list[tuple[str, str]]) -> int:
         by_partition: dict[str, list[str]] = defaultdict(list)
         for pk, rk in dict.fromkeys(keys):
             by_partition[pk].append(rk)
@@ -233,6 +237,7 @@ class LinkStore:
                     for rk in row_keys[start : start + MAX_BATCH]
                 ]
                 client.submit_transaction(ops)
+        return sum(len(rks) for rks in by_partition.values())
 
     @staticmethod
     def _index_entity(link: Link) -> dict[str, Any]:

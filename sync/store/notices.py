@@ -35,6 +35,7 @@ class Notice(BaseModel):
 
 class NoticeStore:
     def __init__(self, tables: StoreTables, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._tables = tables
         self._table = tables.client(Table.NOTICES)
         self._name = tables.name_of(Table.NOTICES)
         self._clock = clock
@@ -49,6 +50,7 @@ class NoticeStore:
         }
         check_entity(self._name, entity)
         self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        self._tables.wrote(Table.NOTICES)
 
     def list(self, kind: str, obj: SyncObject, limit: int = 50) -> list[Notice]:
         pages = self._table.query_entities(

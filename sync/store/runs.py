@@ -45,6 +45,7 @@ class RunRecord(BaseModel):
     api_calls: int = 0
     marketo_calls: int = 0
     dataverse_calls: int = 0
+    store_writes: int = 0  # Table Storage entities the run wrote (links, errors, checkpoints, lease)
     backlog: int | None = None
     lag_seconds: float | None = None
     message: str = ""
@@ -62,6 +63,7 @@ def _row(started_at: datetime, run_id: str) -> str:
 
 class RunStore:
     def __init__(self, tables: StoreTables) -> None:
+        self._tables = tables
         self._table = tables.client(Table.RUNS)
         self._name = tables.name_of(Table.RUNS)
 
@@ -79,6 +81,7 @@ class RunStore:
         entity = {k: v for k, v in entity.items() if v is not None}
         check_entity(self._name, entity)
         self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        self._tables.wrote(Table.RUNS)
 
     def recent(self, obj: SyncObject, direction: Direction, limit: int = 20) -> list[RunRecord]:
         pages = self._table.query_entities(

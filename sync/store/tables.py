@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from enum import StrEnum
 from typing import Final
 
@@ -34,12 +36,19 @@ def service_client(connection: str, credential: TokenCredential | None = None) -
 
 
 class StoreTables:
-    """Hands out table clients by role; `ensure` creates missing tables (idempotent, run at start)."""
+    """Hands out table clients by role; `ensure` creates missing tables (idempotent, run at start).
+    Counts the entities written per table: the full copy's store cost is measured, not guessed."""
 
     def __init__(self, service: TableServiceClient, prefix: str) -> None:
         self._service = service
         self.prefix = prefix
         self._clients = {t: service.get_table_client(self.name_of(t)) for t in Table}
+        self.writes: Counter[Table] = Counter()
+        self._lock = threading.Lock()
+
+    def wrote(self, table: Table, entities: int = 1) -> None:
+        with self._lock:
+            self.writes[table] += entities
 
     def name_of(self, table: Table) -> str:
         return f"{self.prefix}{table.value}"
