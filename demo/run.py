@@ -1,122 +1,148 @@
-"""The demo: runs what is real today, against local stand-ins, and prints only real results.
+"""The demo: the sync between local emulators of Dynamics and Marketo, checkpoints in Azurite,
+driven through the same CLI an admin uses. It prints only what really happened.
 
-Today: Azurite holds the sync's tables; the Dataverse and Marketo emulators run as their own
-processes over HTTPS; the production connectors sign in (azure-identity, Marketo tokens), read
-Dynamics contacts through change tracking, write them to Marketo as persons, read them back,
-and keep the delta link as a checkpoint in Table Storage. Then a change made in Dynamics shows
-up in the next delta read. The sync engine (mapping, links, conflicts, timers) is not built
-yet: this is the connectors' round trip, not the sync.
+1. Azurite and both emulators start (Dataverse seeded with users, teams, accounts, contacts,
+   leads and opportunities; Marketo holding one person who filled in a form before the sync);
+2. `python -m sync check` validates the setup;
+3. `python -m sync full-copy` copies every object in dependency order;
+4. records change in Dynamics (an update, a create, a delete, a new stakeholder, a record
+   taken out of the sync), and `python -m sync run --once` carries them over;
+5. a second `run --once` finds nothing to do and writes nothing;
+6. `python -m sync status` shows where every object stands.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import requests
 
 from emulators.app_settings import app_settings
 from emulators.azurite import AzuriteTable
-from emulators.launch import start_subprocess
+from emulators.launch import EmulatorProcess, start_subprocess
 from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.marketo.connection import MarketoConnection
-from sync.objects import Direction, SyncObject
-from sync.settings import load_settings
-from sync.store import SyncStore
-from sync.store.checkpoints import Checkpoint, Phase
+from sync.settings import DataverseSettings, MarketoSettings, load_section
 
-CONTACTS = 200
+SEED = 300
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def _say(text: str) -> None:
+def _say(text: str = "") -> None:
     print(text, flush=True)
+
+
+def _sync(env: dict[str, str], *args: str) -> int:
+    _say(f"\n$ python -m sync {' '.join(args)}")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
+    return subprocess.call([sys.executable, "-m", "sync", *args], cwd=ROOT, env={**clean, **env})
+
+
+def _marketo(emulator: EmulatorProcess, collection: str) -> list[dict[str, Any]]:
+    answer = requests.get(
+        f"{emulator.info['url']}/_emulator/data/{collection}", verify=emulator.info["ca_file"], timeout=30
+    )
+    answer.raise_for_status()
+    return list(answer.json()["rows"])
+
+
+def _edit_dynamics(dynamics: DataverseConnection) -> dict[str, str]:
+    """Changes an admin or a salesperson would make, through the Dataverse Web API."""
+    tables = {name: dynamics.metadata.describe(name) for name in ("contact", "lead", "account", "opportunity")}
+
+    def first(table: str, column: str) -> str:
+        body = dynamics.client.get_json(tables[table].entity_set, params={"$select": column, "$top": "2"})
+        return str(body["value"][0][column])
+
+    contact, account, opportunity = (
+        first("contact", "contactid"),
+        first("account", "accountid"),
+        first("opportunity", "opportunityid"),
+    )
+    dynamics.writer.update(tables["contact"], contact, {"jobtitle": "Chief Demo Officer"})
+    lead = dynamics.writer.create(
+        tables["lead"],
+        {"firstname": "Ada", "lastname": "Lovelace", "emailaddress1": "ada@example.com", "companyname": "Engines"},
+    )
+    dynamics.writer.delete(tables["account"], account)
+    role = dynamics.writer.create(dynamics.metadata.describe("connectionrole"), {"name": "Champion", "category": 1000})
+    dynamics.writer.create(
+        dynamics.metadata.describe("connection"),
+        {
+            "record1id_opportunity@odata.bind": f"/opportunities({opportunity})",
+            "record2id_contact@odata.bind": f"/contacts({contact})",
+            "record2roleid@odata.bind": f"/connectionroles({role})",
+        },
+    )
+    body = dynamics.client.get_json("contacts", params={"$select": "contactid", "$top": "3"})
+    private = str(body["value"][2]["contactid"])
+    dynamics.writer.update(tables["contact"], private, {"new_synctomkto": False, "jobtitle": "Not for Marketo"})
+    return {"contact": contact, "lead": lead, "account": account, "private": private}
 
 
 def run_demo() -> int:
     started = time.monotonic()
     state = Path(tempfile.mkdtemp(prefix="sync-demo-"))
-    dataverse = start_subprocess("dataverse", "--https", "--state-dir", str(state / "dataverse"))
-    marketo = start_subprocess("marketo", "--https", "--state-dir", str(state / "marketo"))
+    dataverse = start_subprocess("dataverse", "--https", "--seed", str(SEED), "--state-dir", str(state / "dv"))
+    marketo = start_subprocess("marketo", "--https", "--state-dir", str(state / "mk"))
     try:
         with AzuriteTable() as azurite:
-            dv, mk = dataverse.info, marketo.info
-            _say(f"Azurite (Table Storage)   127.0.0.1:{azurite.port}")
-            _say(f"Dataverse emulator        {dv['url']}  (TLS, local CA)")
-            _say(f"Marketo emulator          {mk['url']}  (TLS, local CA)")
-            settings = load_settings(app_settings(dv, mk, storage=azurite.connection_string, SYNC_TABLE_PREFIX="demo"))
-            store = SyncStore.from_settings(settings.storage)
-            dynamics = DataverseConnection.from_settings(settings.dataverse, page_size=50)
-            persons = MarketoConnection.from_settings(settings.marketo)
-            _say("Settings validated; tables created in Azurite.\n")
-
-            contact = dynamics.metadata.describe("contact")
-            for n in range(CONTACTS):  # the "Dynamics org" gets its contacts through the Web API itself
-                dynamics.writer.create(
-                    contact,
-                    {"firstname": f"Demo{n}", "lastname": "Contact", "emailaddress1": f"demo{n}@example.com"},
-                )
-            _say(
-                f"Dataverse: signed in with azure-identity; 'contact' → entity set '{contact.entity_set}', "
-                f"change tracking {'on' if contact.change_tracking else 'off'}, {len(contact.columns)} columns."
+            env = app_settings(
+                dataverse.info, marketo.info, storage=azurite.connection_string, SYNC_TABLE_PREFIX="demo"
             )
-            marketo_start = datetime.now(UTC) - timedelta(seconds=5)
-            token = persons.activities.paging_token(marketo_start)
-
-            rows, delta_link = [], ""
-            pages = 0
-            for page in dynamics.changes.read_changes(
-                dynamics.changes.first_link("contacts", ["firstname", "lastname", "emailaddress1"])
-            ):
-                rows += page.rows
-                delta_link = page.resume_link
-                pages += 1
-            _say(f"Dataverse: full change-tracking read → {len(rows)} contacts in {pages} pages; delta link kept.")
-            checkpoint = store.checkpoints.save(
-                Checkpoint(
-                    object=SyncObject.CONTACT,
-                    direction=Direction.DYNAMICS_TO_MARKETO,
-                    phase=Phase.INCREMENTAL,
-                    cursor=delta_link,
-                    counters={"read": len(rows)},
-                )
+            _say(f"Azurite (Table Storage)  127.0.0.1:{azurite.port}")
+            _say(f"Dataverse emulator       {dataverse.info['url']}  ({SEED} rows per table, TLS with a local CA)")
+            _say(f"Marketo emulator         {marketo.info['url']}  (TLS with a local CA)")
+            dynamics = DataverseConnection.from_settings(load_section(DataverseSettings, env))
+            contact_email = str(
+                dynamics.client.get_json("contacts", params={"$select": "emailaddress1", "$top": "1"})["value"][0][
+                    "emailaddress1"
+                ]
             )
-            _say(f"Table Storage: checkpoint contact/dynamics_to_marketo saved (ETag {checkpoint.etag}).")
+            form = MarketoConnection.from_settings(load_section(MarketoSettings, env))
+            form.persons.upsert([{"email": contact_email, "firstName": "From a web form"}])
+            form.close()
+            _say(f"Marketo already holds one person, {contact_email}, who filled in a form: first matching links it.")
 
-            results = persons.persons.upsert(
-                [{"email": r["emailaddress1"], "firstName": r["firstname"], "lastName": r["lastname"]} for r in rows]
-            )
-            created = sum(1 for r in results if r.status == "created")
-            _say(f"Marketo: pushed {len(results)} persons in {-(-len(results) // 300)} calls → {created} created.")
-            found = persons.persons.query("email", [str(r["emailaddress1"]) for r in rows[:5]], ["email", "firstName"])
-            _say(f"Marketo: read back {len(found)} of 5 by email, e.g. {found[0]['email']} ({found[0]['firstName']}).")
-            changes = [a for p in persons.activities.read_changes(token, ["firstName"]) for a in p.activities]
-            _say(f"Marketo: lead-change activities since start → {len(changes)} 'New Lead' (type 12).\n")
-
-            for row in rows[:3]:
-                dynamics.writer.update(contact, str(row["contactid"]), {"jobtitle": "Demo Lead"})
-            dynamics.writer.delete(contact, str(rows[3]["contactid"]))
-            latest = store.checkpoints.get(SyncObject.CONTACT, Direction.DYNAMICS_TO_MARKETO)
-            if latest is None or not latest.cursor:
-                _say("Table Storage: the checkpoint could not be read back (bug)")
+            if _sync(env, "check") != 0 or _sync(env, "full-copy") != 0:
                 return 1
-            delta = list(dynamics.changes.read_changes(latest.cursor))
-            changed = sum(len(p.rows) for p in delta)
-            deleted = sum(len(p.deleted) for p in delta)
+            persons = _marketo(marketo, "lead")
+            matched = [p for p in persons if p.get("email") == contact_email]
+            counts = {name: len(_marketo(marketo, name)) for name in ("company", "opportunity", "salesperson")}
             _say(
-                f"Dataverse: 3 contacts updated and 1 deleted; the next delta read from the stored checkpoint → "
-                f"{changed} changed, {deleted} deleted."
+                f"\nMarketo now: {len(persons)} persons ({len(matched)} for {contact_email}: the form-filler, linked), "
+                f"{counts['company']} companies, {counts['opportunity']} opportunities, "
+                f"{counts['salesperson']} sales persons."
             )
+
+            changed = _edit_dynamics(dynamics)
             _say(
-                f"Calls made: Dataverse {dynamics.client.calls} (of which {CONTACTS} created the demo's contacts), "
-                f"Marketo {persons.client.limiter.calls_made} (daily budget {settings.marketo.daily_call_budget})."
+                "\nIn Dynamics: a contact's job title changed, a lead was created, an account deleted, a stakeholder "
+                "added to an opportunity, and a contact taken out of the sync (new_synctomkto = false)."
             )
+            if _sync(env, "run", "--once") != 0:
+                return 1
+            by_id = {p.get("dynamicsId"): p for p in _marketo(marketo, "lead")}
+            companies = {c.get("externalCompanyId") for c in _marketo(marketo, "company")}
+            roles = len(_marketo(marketo, "opportunityrole"))
+            _say(
+                f"\nMarketo after one run: the contact's title is {by_id[changed['contact']].get('title')!r}; "
+                f"Ada Lovelace is a person: {changed['lead'] in by_id}; the deleted account's company is gone: "
+                f"{changed['account'] not in companies}; opportunity roles: {roles}; "
+                f"the private contact's title stayed {by_id[changed['private']].get('title')!r}."
+            )
+            _say("\nA second run finds nothing to do and writes nothing:")
+            _sync(env, "run", "--once")
+            _sync(env, "status")
             dynamics.close()
-            persons.close()
     finally:
         dataverse.stop()
         marketo.stop()
-    _say(
-        f"\nDemo finished in {time.monotonic() - started:.1f} s. The sync engine (mapping, links, conflicts, "
-        "timers, full-copy orchestration) comes next; this demo grows with it."
-    )
+    _say(f"\nDemo finished in {time.monotonic() - started:.1f} s.")
     return 0
