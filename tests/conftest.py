@@ -13,6 +13,7 @@ from emulators.azurite import AzuriteTable
 from emulators.launch import RunningEmulator, start_in_process
 from sync.store import SyncStore
 from sync.store.tables import StoreTables, service_client
+from tests.sync_support import World, make_world
 
 _prefixes = itertools.count(1)
 
@@ -81,3 +82,24 @@ def start_dataverse(tmp_path: Path) -> Iterator[Callable[..., RunningEmulator]]:
 @pytest.fixture
 def dataverse(start_dataverse: Callable[..., RunningEmulator]) -> RunningEmulator:
     return start_dataverse()
+
+
+@pytest.fixture
+def make_sync_world(
+    start_dataverse: Callable[..., RunningEmulator],
+    start_marketo: Callable[..., RunningEmulator],
+    storage_connection: str,
+    table_prefix: str,
+) -> Iterator[Callable[..., World]]:
+    """Makes the whole sync under test (see tests/sync_support.py); cleans up each one made."""
+    made: list[World] = []
+
+    def make(**options: Any) -> World:
+        world = make_world(start_dataverse, start_marketo, storage_connection, table_prefix, **options)
+        made.append(world)
+        return world
+
+    yield make
+    for world in made:
+        world.engine.close()
+        world.store.tables.drop_all()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from emulators.app_settings import app_settings
 from emulators.launch import RunningEmulator
 from sync.connectors.dataverse.connection import DataverseConnection
@@ -16,3 +19,19 @@ def dataverse_connection(
 ) -> DataverseConnection:
     section = load_section(DataverseSettings, app_settings(emulator.info, **settings))
     return DataverseConnection.from_settings(section, page_size=page_size, retry=retry)
+
+
+def write_project_table(path: Path, *, change_tracking: bool = True) -> Path:
+    """A custom table `new_project` (budget, a contact lookup) for the emulator's --tables."""
+    spec = {
+        "logical_name": "new_project",
+        "entity_set": "new_projects",
+        "primary_name": "new_name",
+        "change_tracking": change_tracking,
+        "columns": [
+            {"name": "new_budget", "type": "Money"},
+            {"name": "new_contactid", "type": "Lookup", "targets": ["contact"]},
+        ],
+    }
+    path.write_text(json.dumps([spec]))
+    return path

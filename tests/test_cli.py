@@ -1,33 +1,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from sync.objects import Direction, SyncObject
 from sync.store import SyncStore
+from tests.cli_support import run_sync_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
-    clean.pop("AzureWebJobsStorage", None)
-    return subprocess.run(
-        [sys.executable, "-m", "sync", *args],
-        cwd=cwd,
-        env={**clean, "PYTHONPATH": str(ROOT), **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_check_config_with_a_bad_configuration_exits_2_and_lists_the_problems(tmp_path: Path) -> None:
-    result = _run(["check-config"], tmp_path, {"MARKETO_MAX_CONCURRENCY": "11"})
+    result = run_sync_cli(["check-config"], tmp_path, {"MARKETO_MAX_CONCURRENCY": "11"})
     assert result.returncode == 2
     assert "The sync cannot start: 6 configuration problems." in result.stderr
     assert "MARKETO_MAX_CONCURRENCY: must be at most 10" in result.stderr
@@ -50,8 +34,8 @@ def test_status_reads_local_settings_json_like_func_start(
     }
     (tmp_path / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": values}))
     try:
-        status = _run(["status", "--json"], tmp_path, {})
-        config = _run(["check-config"], tmp_path, {})
+        status = run_sync_cli(["status", "--json"], tmp_path, {})
+        config = run_sync_cli(["check-config"], tmp_path, {})
     finally:
         store.tables.drop_all()
     assert status.returncode == 0, status.stderr

@@ -4,30 +4,21 @@ against the emulators (over HTTPS) and Azurite, configured only by environment v
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from emulators.app_settings import app_settings
 from emulators.launch import RunningEmulator
+from tests.cli_support import run_sync_cli
+from tests.dataverse_support import write_project_table
 from tests.emulator_support import control
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _cli(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "sync", *args],
-        cwd=cwd,
-        env={**clean, "PYTHONPATH": str(ROOT), **env},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    return run_sync_cli(list(args), cwd, env)
 
 
 def _env(
@@ -86,10 +77,7 @@ def test_check_reports_every_problem_with_its_fix_and_exits_1(
     table_prefix: str,
     tmp_path: Path,
 ) -> None:
-    tables = tmp_path / "tables.json"
-    tables.write_text(
-        json.dumps([{"logical_name": "new_project", "entity_set": "new_projects", "change_tracking": False}])
-    )
+    tables = write_project_table(tmp_path / "tables.json", change_tracking=False)
     dataverse, marketo = start_dataverse(tables=str(tables)), start_marketo()
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text(

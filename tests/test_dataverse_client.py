@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -23,7 +22,7 @@ from sync.connectors.dataverse.errors import (
 from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.http.deadline import Deadline, DeadlineExceeded, within
 from sync.connectors.http.failures import FailureKind
-from tests.dataverse_support import dataverse_connection
+from tests.dataverse_support import dataverse_connection, write_project_table
 from tests.emulator_support import control, fault, route_count
 
 CONTACTS = TableDefinition("contact", "contacts", "contactid")
@@ -79,20 +78,7 @@ def test_a_delta_link_older_than_the_orgs_retention_raises_change_token_expired(
 def test_a_table_without_change_tracking_is_read_by_modifiedon_with_an_overlap(
     start_dataverse: Any, tmp_path: Path
 ) -> None:
-    tables = tmp_path / "tables.json"
-    tables.write_text(
-        json.dumps(
-            [
-                {
-                    "logical_name": "new_project",
-                    "entity_set": "new_projects",
-                    "primary_name": "new_name",
-                    "change_tracking": False,
-                    "columns": [{"name": "new_budget", "type": "Money"}],
-                }
-            ]
-        )
-    )
+    tables = write_project_table(tmp_path / "tables.json", change_tracking=False)
     emulator = start_dataverse(tables=str(tables))
     conn = dataverse_connection(emulator, page_size=2)
     for n in range(3):

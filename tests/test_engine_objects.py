@@ -5,21 +5,21 @@ mapping, not computed with the engine's own code."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from emulators.launch import RunningEmulator
-from sync.engine.full_copy import full_copy
+from sync.engine.full_copy import begin_full_copy, copy_step, full_copy
 from sync.engine.run import run_once
-from sync.objects import FULL_COPY_ORDER, SyncObject
+from sync.objects import FULL_COPY_ORDER, Direction, SyncObject
 from sync.store.checkpoints import Phase
 from sync.store.runs import RunOutcome
-from tests.sync_support import World, by_key, make_world
+from tests.sync_support import World, by_key
 
 SEED = 12
+D2M = Direction.DYNAMICS_TO_MARKETO
 INDUSTRY = {1: "Accounting", 7: "Consulting", 13: "Financial", 25: "Manufacturing", 33: "Retail", 37: "Software"}
 
 
@@ -114,8 +114,8 @@ SPECS = {
         {"name": "name", "estimatedvalue": "amount", "closeprobability": "probability"},
         derived=lambda row: {
             "externalCompanyId": _lookup_id(row.get("customerid")),
-            "isWon": False,
-            "isClosed": False,
+            "isWon": row.get("statecode") == 1,
+            "isClosed": row.get("statecode") in (1, 2),
         },
         create={"name": "Big deal", "estimatedvalue": 125000.0},
         update={"name": "Bigger deal", "statecode": 1, "actualclosedate": "2026-11-20T00:00:00Z"},
@@ -125,16 +125,8 @@ OBJECTS = list(SPECS)
 
 
 @pytest.fixture
-def world(
-    start_dataverse: Callable[..., RunningEmulator],
-    start_marketo: Callable[..., RunningEmulator],
-    storage_connection: str,
-    table_prefix: str,
-) -> Iterator[World]:
-    made = make_world(start_dataverse, start_marketo, storage_connection, table_prefix, seed=SEED)
-    yield made
-    made.engine.close()
-    made.store.tables.drop_all()
+def world(make_sync_world: Callable[..., World]) -> World:
+    return make_sync_world(seed=SEED)
 
 
 def _copy_everything(world: World) -> None:
@@ -147,8 +139,8 @@ def _assert_equal(world: World, spec: Spec) -> None:
     """Every synced Dynamics row has exactly one Marketo record, carrying its mapped values."""
     rows = world.dynamics_rows(spec.table)
     records = [r for r in world.marketo_rows(spec.collection) if r.get(spec.key)]
-    if spec.collection == "lead":
-        records = [r for r in records if r.get("dynamicsEntityType") == spec.table]
+    if spec.collection == "lead":  # deleted records keep their person, marked (behaviour §7)
+        records = [r for r in records if r.get("dynamicsEntityType") == spec.table and not r.get("dynamicsIsDeleted")]
     if spec.table == "team":
         team_ids = {str(r["teamid"]).lower() for r in rows}
         records = [r for r in records if str(r[spec.key]).lower() in team_ids]
@@ -225,3 +217,65 @@ def test_an_object_still_in_its_full_copy_is_skipped_by_runs_and_says_so(world: 
     assert "still in its full copy" in record.message
     never = run_once(world.engine, SyncObject.LEAD)
     assert never.outcome is RunOutcome.SKIPPED and "no full copy yet" in never.message
+
+
+class Crash(BaseException):
+    """The process dies here: nothing after this point runs, nothing in memory survives."""
+
+
+@pytest.mark.parametrize("obj", OBJECTS, ids=[o.value for o in OBJECTS])
+def test_a_crash_between_the_marketo_write_and_the_checkpoint_loses_and_duplicates_nothing(
+    world: World, obj: SyncObject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for earlier in FULL_COPY_ORDER[: FULL_COPY_ORDER.index(obj)]:
+        full_copy(world.engine, earlier)
+    world.engine.dataverse.changes.page_size = 5  # 12 rows: three pages
+    checkpoint = begin_full_copy(world.engine, obj)
+    checkpoint, _ = copy_step(world.engine, checkpoint, set())
+    saves = world.store.checkpoints.save
+
+    def dies(*args: Any, **kwargs: Any) -> Any:
+        raise Crash
+
+    monkeypatch.setattr(world.store.checkpoints, "save", dies)
+    writes = world.marketo_writes()
+    with pytest.raises(Crash):
+        copy_step(world.engine, checkpoint, set())  # page 2 reaches Marketo, then the process dies
+    assert world.marketo_writes() > writes
+    monkeypatch.setattr(world.store.checkpoints, "save", saves)
+
+    engine = world.restart()
+    engine.dataverse.changes.page_size = 5
+    resumed = world.store.checkpoints.get(obj, D2M)
+    assert resumed is not None and resumed.etag == checkpoint.etag  # never moved past page 1
+    full_copy(engine, obj)
+    _assert_equal(world, SPECS[obj])  # every row once: nothing lost, nothing duplicated
+
+
+@pytest.mark.parametrize("obj", OBJECTS, ids=[o.value for o in OBJECTS])
+def test_changes_made_during_the_full_copy_arrive_with_the_first_incremental_run(world: World, obj: SyncObject) -> None:
+    spec = SPECS[obj]
+    for earlier in FULL_COPY_ORDER[: FULL_COPY_ORDER.index(obj)]:
+        full_copy(world.engine, earlier)
+    world.engine.dataverse.changes.page_size = 5
+    checkpoint = begin_full_copy(world.engine, obj)
+    checkpoint, _ = copy_step(world.engine, checkpoint, set())
+    copied = [r for r in world.dynamics_rows(spec.table)][:2]  # creation order: page 1 holds these
+    primary = f"{spec.table}id"
+    changed, removed = str(copied[0][primary]), str(copied[1][primary])
+    world.update(spec.table, changed, spec.update)
+    world.delete(spec.table, removed)
+    created = world.create(spec.table, spec.create)
+    while checkpoint.phase is Phase.FULL_COPY:
+        checkpoint, _ = copy_step(world.engine, checkpoint, set())
+
+    record = run_once(world.engine, obj)
+
+    assert record.outcome is RunOutcome.SUCCEEDED, record.message
+    _assert_equal(world, spec)
+    marketo = by_key(world.marketo_rows(spec.collection), spec.key)
+    assert created.lower() in marketo
+    for column, value in spec.update.items():
+        if column in spec.pairs:
+            assert marketo[changed.lower()][spec.pairs[column]] == value
+    _assert_removed(world, spec, removed, marketo)

@@ -4,40 +4,26 @@ failures and re-baselines."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from emulators.launch import RunningEmulator
-from sync.engine.full_copy import begin_full_copy, copy_step, full_copy
+from sync.engine.full_copy import full_copy
 from sync.engine.run import run_once
 from sync.objects import Direction, SyncObject
-from sync.store.checkpoints import Phase
 from sync.store.links import DynamicsRef
 from sync.store.notices import SHARED_EMAIL
 from sync.store.runs import RunOutcome
 from tests.emulator_support import control, fault
-from tests.sync_support import World, by_key, make_world
+from tests.sync_support import World, by_key
 
 D2M = Direction.DYNAMICS_TO_MARKETO
 
 
-class Crash(BaseException):
-    """The process dies here: nothing after this point runs, nothing in memory survives."""
-
-
 @pytest.fixture
-def world(
-    start_dataverse: Callable[..., RunningEmulator],
-    start_marketo: Callable[..., RunningEmulator],
-    storage_connection: str,
-    table_prefix: str,
-) -> Iterator[World]:
-    made = make_world(start_dataverse, start_marketo, storage_connection, table_prefix, seed=0)
-    yield made
-    made.engine.close()
-    made.store.tables.drop_all()
+def world(make_sync_world: Callable[..., World]) -> World:
+    return make_sync_world(seed=0)
 
 
 def _contacts(world: World, n: int, start: int = 0, **extra: Any) -> list[str]:
@@ -51,53 +37,6 @@ def _contacts(world: World, n: int, start: int = 0, **extra: Any) -> list[str]:
 
 def _persons(world: World, entity: str = "contact") -> dict[str, dict[str, Any]]:
     return by_key([r for r in world.marketo_rows("lead") if r.get("dynamicsEntityType") == entity], "dynamicsId")
-
-
-def test_a_crash_between_the_marketo_write_and_the_checkpoint_loses_and_duplicates_nothing(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    world.settings = world.settings  # the restarted engine reads the same settings
-    ids = _contacts(world, 7)
-    world.engine.dataverse.changes.page_size = 3  # three pages: 3, 3, 1
-    checkpoint = begin_full_copy(world.engine, SyncObject.CONTACT)
-    checkpoint, _ = copy_step(world.engine, checkpoint, set())  # page 1 settled
-    saves = world.store.checkpoints.save
-
-    def crash_on_save(*args: Any, **kwargs: Any) -> Any:
-        raise Crash
-
-    monkeypatch.setattr(world.store.checkpoints, "save", crash_on_save)
-    with pytest.raises(Crash):
-        copy_step(world.engine, checkpoint, set())  # page 2 written to Marketo, then the process dies
-    monkeypatch.setattr(world.store.checkpoints, "save", saves)
-    assert len(world.marketo_rows("lead")) == 6  # page 2 did reach Marketo
-
-    engine = world.restart()
-    engine.dataverse.changes.page_size = 3
-    resumed = world.store.checkpoints.get(SyncObject.CONTACT, D2M)
-    assert resumed is not None and resumed.etag == checkpoint.etag  # the checkpoint never moved past page 1
-    full_copy(engine, SyncObject.CONTACT)
-    persons = _persons(world)
-    assert sorted(persons) == sorted(i.lower() for i in ids)  # nothing lost
-    assert len(world.marketo_rows("lead")) == 7  # nothing duplicated
-
-
-def test_changes_made_during_the_full_copy_arrive_with_the_first_incremental_run(world: World) -> None:
-    ids = _contacts(world, 5)
-    world.engine.dataverse.changes.page_size = 2
-    checkpoint = begin_full_copy(world.engine, SyncObject.CONTACT)
-    checkpoint, _ = copy_step(world.engine, checkpoint, set())
-    world.update("contact", ids[0], {"jobtitle": "Changed mid-copy"})  # already copied
-    late = _contacts(world, 1, start=100)[0]  # created mid-copy
-    world.delete("contact", ids[1])  # already copied, then deleted
-    while checkpoint.phase is Phase.FULL_COPY:
-        checkpoint, _ = copy_step(world.engine, checkpoint, set())
-    record = run_once(world.engine, SyncObject.CONTACT)
-    assert record.outcome is RunOutcome.SUCCEEDED
-    persons = _persons(world)
-    assert persons[ids[0].lower()]["title"] == "Changed mid-copy"
-    assert late.lower() in persons
-    assert persons[ids[1].lower()]["dynamicsIsDeleted"] is True
 
 
 def test_an_unlinked_marketo_person_with_the_same_email_is_linked_not_duplicated(world: World) -> None:

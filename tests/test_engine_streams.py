@@ -3,21 +3,20 @@ budget, retries with backoff until parked, and the store writes each synced reco
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from emulators.launch import RunningEmulator
 from sync.engine.full_copy import full_copy
 from sync.engine.run import run_once
 from sync.objects import Direction, SyncObject
 from sync.store.errors import ErrorBackoff
 from sync.store.runs import RunOutcome
 from sync.store.tables import Table
-from tests.sync_support import World, by_key, make_world
+from tests.dataverse_support import write_project_table
+from tests.sync_support import World, by_key
 
 D2M = Direction.DYNAMICS_TO_MARKETO
 MAPPING = """
@@ -32,59 +31,12 @@ custom_tables:
 """
 
 
-def _world(
-    start_dataverse: Callable[..., RunningEmulator],
-    start_marketo: Callable[..., RunningEmulator],
-    storage_connection: str,
-    table_prefix: str,
-    tmp_path: Path,
-    *,
-    change_tracking: bool,
-) -> World:
-    tables = tmp_path / "tables.json"
-    tables.write_text(
-        json.dumps(
-            [
-                {
-                    "logical_name": "new_project",
-                    "entity_set": "new_projects",
-                    "primary_name": "new_name",
-                    "change_tracking": change_tracking,
-                    "columns": [
-                        {"name": "new_budget", "type": "Money"},
-                        {"name": "new_contactid", "type": "Lookup", "targets": ["contact"]},
-                    ],
-                }
-            ]
-        )
-    )
+@pytest.fixture(params=[True, False], ids=["change-tracking", "modifiedon"])
+def world(request: pytest.FixtureRequest, make_sync_world: Callable[..., World], tmp_path: Path) -> World:
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text(MAPPING)
-    return make_world(
-        start_dataverse,
-        start_marketo,
-        storage_connection,
-        table_prefix,
-        dataverse_options={"tables": str(tables)},
-        SYNC_MAPPING_FILE=str(mapping),
-    )
-
-
-@pytest.fixture(params=[True, False], ids=["change-tracking", "modifiedon"])
-def world(
-    request: pytest.FixtureRequest,
-    start_dataverse: Callable[..., RunningEmulator],
-    start_marketo: Callable[..., RunningEmulator],
-    storage_connection: str,
-    table_prefix: str,
-    tmp_path: Path,
-) -> Iterator[World]:
-    made = _world(
-        start_dataverse, start_marketo, storage_connection, table_prefix, tmp_path, change_tracking=request.param
-    )
-    yield made
-    made.engine.close()
-    made.store.tables.drop_all()
+    tables = write_project_table(tmp_path / "tables.json", change_tracking=request.param)
+    return make_sync_world(dataverse_options={"tables": str(tables)}, SYNC_MAPPING_FILE=str(mapping))
 
 
 def _projects(world: World) -> dict[str, dict[str, Any]]:
@@ -134,16 +86,8 @@ def test_a_quiet_run_writes_nothing_with_or_without_change_tracking(world: World
 
 
 @pytest.fixture
-def contacts_world(
-    start_dataverse: Callable[..., RunningEmulator],
-    start_marketo: Callable[..., RunningEmulator],
-    storage_connection: str,
-    table_prefix: str,
-) -> Iterator[World]:
-    made = make_world(start_dataverse, start_marketo, storage_connection, table_prefix)
-    yield made
-    made.engine.close()
-    made.store.tables.drop_all()
+def contacts_world(make_sync_world: Callable[..., World]) -> World:
+    return make_sync_world()
 
 
 def test_a_run_stops_at_its_time_budget_and_the_next_run_continues(contacts_world: World) -> None:

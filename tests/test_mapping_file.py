@@ -19,27 +19,13 @@ from sync.mapping.resolve import Schemas, resolve
 from sync.mapping.schema import MappingFile
 from sync.mapping.types import FieldDirection, FieldType
 from sync.settings import DataverseSettings, MarketoSettings, load_section
+from tests.dataverse_support import write_project_table
 
 
 @pytest.fixture(scope="module")
 def schemas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Schemas]:
     state = tmp_path_factory.mktemp("schemas")
-    tables = state / "tables.json"
-    tables.write_text(
-        json.dumps(
-            [
-                {
-                    "logical_name": "new_project",
-                    "entity_set": "new_projects",
-                    "primary_name": "new_name",
-                    "columns": [
-                        {"name": "new_budget", "type": "Money"},
-                        {"name": "new_contactid", "type": "Lookup", "targets": ["contact"]},
-                    ],
-                }
-            ]
-        )
-    )
+    tables = write_project_table(state / "tables.json")
     dataverse = start_in_process("dataverse", https=True, state_dir=state / "dv", tables=str(tables))
     marketo = start_in_process("marketo", https=True, state_dir=state / "mk")
     env = app_settings(dataverse.info, marketo.info)

@@ -4,12 +4,14 @@ and the Marketo connection (see the table in `pipelines.py`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.engine.person_target import PersonTarget
 from sync.engine.pipelines import (
     OPPORTUNITY_COLUMNS,
+    Extras,
     Pipeline,
     company_extras,
     custom_decide,
@@ -31,36 +33,35 @@ from sync.objects import SyncObject
 
 STAKEHOLDER_COLUMNS = ("_record1id_value", "_record2id_value", "_record2roleid_value", "statecode")
 
+# One-way objects with mapped fields: (object, Dynamics table, Marketo target, the pipeline's own
+# fields, extra columns those need).
+ONE_WAY: Final[tuple[tuple[SyncObject, str, str, Extras, tuple[str, ...]], ...]] = (
+    (SyncObject.SYSTEMUSER, "systemuser", "salesperson", sales_person_extras("systemuserid"), ()),
+    (SyncObject.TEAM, "team", "salesperson", sales_person_extras("teamid"), ()),
+    (SyncObject.ACCOUNT, "account", "company", company_extras, ()),
+    (SyncObject.OPPORTUNITY, "opportunity", "opportunity", opportunity_extras, OPPORTUNITY_COLUMNS),
+)
+
 
 def build_pipelines(
     mapping: ResolvedMapping, tables: Mapping[str, TableDefinition], marketo: MarketoConnection
 ) -> dict[SyncObject, list[Pipeline]]:
     m = mapping.tables
-    sales_persons = LeadDatabaseTarget("salesperson", marketo.sales_persons, "externalSalesPersonId")
+    targets = {
+        "salesperson": LeadDatabaseTarget("salesperson", marketo.sales_persons, "externalSalesPersonId"),
+        "company": LeadDatabaseTarget("company", marketo.companies, "externalCompanyId"),
+        "opportunity": LeadDatabaseTarget("opportunity", marketo.opportunities, "externalOpportunityId"),
+    }
     persons = PersonTarget(marketo.persons, mapping.person_fields, mapping.delete_persons)
     roles = OpportunityRoleTarget(marketo.opportunity_roles)
     out: dict[SyncObject, list[Pipeline]] = {obj: [] for obj in SyncObject}
 
-    out[SyncObject.SYSTEMUSER].append(
-        Pipeline(
-            SyncObject.SYSTEMUSER,
-            "systemuser",
-            tables["systemuser"],
-            with_columns(m["systemuser"]),
-            sales_persons,
-            mapped(m["systemuser"], sales_person_extras("systemuserid")),
+    for obj, table, target, extras, columns in ONE_WAY:
+        out[obj].append(
+            Pipeline(
+                obj, table, tables[table], with_columns(m[table], *columns), targets[target], mapped(m[table], extras)
+            )
         )
-    )
-    out[SyncObject.TEAM].append(
-        Pipeline(
-            SyncObject.TEAM,
-            "team",
-            tables["team"],
-            with_columns(m["team"]),
-            sales_persons,
-            mapped(m["team"], sales_person_extras("teamid")),
-        )
-    )
     if mapping.team_member_object is not None and "teammembership" in tables:
         members = LeadDatabaseTarget(
             "teammember", marketo.custom_object(mapping.team_member_object), "teamMembershipId"
@@ -75,16 +76,6 @@ def build_pipelines(
                 team_member_decide,
             )
         )
-    out[SyncObject.ACCOUNT].append(
-        Pipeline(
-            SyncObject.ACCOUNT,
-            "account",
-            tables["account"],
-            with_columns(m["account"]),
-            LeadDatabaseTarget("company", marketo.companies, "externalCompanyId"),
-            mapped(m["account"], company_extras),
-        )
-    )
     for obj in (SyncObject.CONTACT, SyncObject.LEAD):
         name = obj.value
         out[obj].append(
@@ -99,16 +90,6 @@ def build_pipelines(
                 indexed=True,
             )
         )
-    out[SyncObject.OPPORTUNITY].append(
-        Pipeline(
-            SyncObject.OPPORTUNITY,
-            "opportunity",
-            tables["opportunity"],
-            with_columns(m["opportunity"], *OPPORTUNITY_COLUMNS),
-            LeadDatabaseTarget("opportunity", marketo.opportunities, "externalOpportunityId"),
-            mapped(m["opportunity"], opportunity_extras),
-        )
-    )
     if "connection" in tables:
         out[SyncObject.OPPORTUNITY_ROLE].append(
             Pipeline(
@@ -135,18 +116,18 @@ def build_pipelines(
         )
     )
     for custom in mapping.custom:
-        table = tables[custom.mapping.table]
+        definition = tables[custom.mapping.table]
         out[SyncObject.CUSTOM].append(
             Pipeline(
                 SyncObject.CUSTOM,
                 custom.mapping.table,
-                table,
+                definition,
                 with_columns(custom.mapping, *([f"_{custom.person_column}_value"] if custom.person_column else [])),
                 LeadDatabaseTarget(
                     f"customobject:{custom.object_name}", marketo.custom_object(custom.object_name), custom.key_field
                 ),
                 custom_decide(
-                    custom.mapping, table.primary_id, custom.key_field, custom.person_column, custom.person_field
+                    custom.mapping, definition.primary_id, custom.key_field, custom.person_column, custom.person_field
                 ),
                 custom_references(custom.person_column),
             )

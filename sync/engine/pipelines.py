@@ -32,6 +32,7 @@ from sync.objects import SyncObject
 from sync.store.links import DynamicsRef, Link
 
 References = Mapping[DynamicsRef, Link]
+Extras = Callable[[Mapping[str, Any]], dict[str, Any]]
 CUSTOMER_ROLE: Final = "Customer"
 STAKEHOLDER_ROLE: Final = "Stakeholder"
 ACTIVE: Final = 0
@@ -67,7 +68,7 @@ def _person_id(refs: References, ref: DynamicsRef | None) -> int | None:
     return int(link.marketo.id) if link is not None and not link.deleted else None
 
 
-def mapped(table: TableMapping, extras: Callable[[Mapping[str, Any]], dict[str, Any]]) -> Callable[..., Decision]:
+def mapped(table: TableMapping, extras: Extras) -> Callable[..., Decision]:
     """The mapped fields plus the pipeline's own (keys, computed fields); the sync filter first."""
 
     def decide(row: Mapping[str, Any], refs: References) -> Decision:

@@ -1,0 +1,27 @@
+"""Running `python -m sync` as an admin would: a subprocess configured only by the environment
+given (nothing of the test process's own sync settings leaks in)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_sync_cli(
+    args: list[str], cwd: Path, env: dict[str, str], timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
+    clean.pop("AzureWebJobsStorage", None)
+    return subprocess.run(
+        [sys.executable, "-m", "sync", *args],
+        cwd=cwd,
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
