@@ -94,3 +94,38 @@ def sync_object(world: World, obj: SyncObject) -> None:
     from sync.engine.full_copy import full_copy
 
     full_copy(world.engine, obj)
+
+
+class Crash(BaseException):
+    """The process dies here: nothing after this point runs, nothing in memory survives."""
+
+
+def crash_after_marketo_writes(world: World, obj: SyncObject, monkeypatch: Any, page_size: int) -> None:
+    """Copy page 1 of `obj`; then page 2 reaches Marketo and the process dies before its checkpoint;
+    then a new process (a new engine) finishes the copy. The caller checks nothing was lost or
+    duplicated."""
+    from sync.engine.full_copy import begin_full_copy, copy_step, full_copy
+
+    world.engine.dataverse.changes.page_size = world.engine.dataverse.modified_since.page_size = page_size
+    checkpoint = begin_full_copy(world.engine, obj)
+    checkpoint, _ = copy_step(world.engine, checkpoint, set())
+    saves = world.store.checkpoints.save
+
+    def dies(*args: Any, **kwargs: Any) -> Any:
+        raise Crash
+
+    monkeypatch.setattr(world.store.checkpoints, "save", dies)
+    writes = world.marketo_writes()
+    try:
+        copy_step(world.engine, checkpoint, set())
+    except Crash:
+        pass
+    else:
+        raise AssertionError("the crash did not happen")
+    assert world.marketo_writes() > writes, "page 2 should have reached Marketo before the crash"
+    monkeypatch.setattr(world.store.checkpoints, "save", saves)
+    engine = world.restart()
+    engine.dataverse.changes.page_size = engine.dataverse.modified_since.page_size = page_size
+    resumed = world.store.checkpoints.get(obj, D2M)
+    assert resumed is not None and resumed.etag == checkpoint.etag, "the checkpoint moved past page 1"
+    full_copy(engine, obj)

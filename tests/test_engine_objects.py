@@ -16,7 +16,7 @@ from sync.engine.run import run_once
 from sync.objects import FULL_COPY_ORDER, Direction, SyncObject
 from sync.store.checkpoints import Phase
 from sync.store.runs import RunOutcome
-from tests.sync_support import World, by_key
+from tests.sync_support import World, by_key, crash_after_marketo_writes
 
 SEED = 12
 D2M = Direction.DYNAMICS_TO_MARKETO
@@ -219,36 +219,13 @@ def test_an_object_still_in_its_full_copy_is_skipped_by_runs_and_says_so(world: 
     assert never.outcome is RunOutcome.SKIPPED and "no full copy yet" in never.message
 
 
-class Crash(BaseException):
-    """The process dies here: nothing after this point runs, nothing in memory survives."""
-
-
 @pytest.mark.parametrize("obj", OBJECTS, ids=[o.value for o in OBJECTS])
 def test_a_crash_between_the_marketo_write_and_the_checkpoint_loses_and_duplicates_nothing(
     world: World, obj: SyncObject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for earlier in FULL_COPY_ORDER[: FULL_COPY_ORDER.index(obj)]:
         full_copy(world.engine, earlier)
-    world.engine.dataverse.changes.page_size = 5  # 12 rows: three pages
-    checkpoint = begin_full_copy(world.engine, obj)
-    checkpoint, _ = copy_step(world.engine, checkpoint, set())
-    saves = world.store.checkpoints.save
-
-    def dies(*args: Any, **kwargs: Any) -> Any:
-        raise Crash
-
-    monkeypatch.setattr(world.store.checkpoints, "save", dies)
-    writes = world.marketo_writes()
-    with pytest.raises(Crash):
-        copy_step(world.engine, checkpoint, set())  # page 2 reaches Marketo, then the process dies
-    assert world.marketo_writes() > writes
-    monkeypatch.setattr(world.store.checkpoints, "save", saves)
-
-    engine = world.restart()
-    engine.dataverse.changes.page_size = 5
-    resumed = world.store.checkpoints.get(obj, D2M)
-    assert resumed is not None and resumed.etag == checkpoint.etag  # never moved past page 1
-    full_copy(engine, obj)
+    crash_after_marketo_writes(world, obj, monkeypatch, page_size=5)  # 12 rows: three pages
     _assert_equal(world, SPECS[obj])  # every row once: nothing lost, nothing duplicated
 
 

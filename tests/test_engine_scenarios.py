@@ -16,7 +16,7 @@ from sync.store.links import DynamicsRef
 from sync.store.notices import SHARED_EMAIL
 from sync.store.runs import RunOutcome
 from tests.emulator_support import control, fault
-from tests.sync_support import World, by_key
+from tests.sync_support import World, by_key, crash_after_marketo_writes
 
 D2M = Direction.DYNAMICS_TO_MARKETO
 
@@ -126,11 +126,23 @@ def test_stakeholders_and_the_customer_contact_become_opportunity_roles(world: W
         (persons[buyer.lower()]["id"], "Customer", True),
         (persons[champion.lower()]["id"], "Champion", False),
     }
+    later = world.create(
+        "connection",
+        {
+            "record1id_opportunity@odata.bind": f"/opportunities({opportunity})",
+            "record2id_contact@odata.bind": f"/contacts({buyer})",
+            "record2roleid@odata.bind": f"/connectionroles({role})",
+        },
+    )
     world.delete("connection", connection)
     world.update("opportunity", opportunity, {"customerid_account@odata.bind": f"/accounts({account})"})
     record = run_once(world.engine, SyncObject.OPPORTUNITY_ROLE)
     assert record.outcome is RunOutcome.SUCCEEDED, record.message
-    assert world.marketo_rows("opportunityrole") == []
+    remaining = world.marketo_rows("opportunityrole")
+    assert [(r["leadId"], r["role"]) for r in remaining] == [(persons[buyer.lower()]["id"], "Champion")]
+    quiet = run_once(world.engine, SyncObject.OPPORTUNITY_ROLE)
+    assert (quiet.written, quiet.marketo_calls) == (0, 0)
+    assert world.store.links.get_by_dynamics(DynamicsRef(table="connection", id=later)) is not None
 
 
 def test_a_role_whose_contact_is_not_in_marketo_yet_waits_in_the_errors_table(world: World) -> None:
@@ -218,3 +230,28 @@ def test_two_new_records_sharing_the_email_of_one_unlinked_person_link_one_and_c
     assert persons[first.lower()]["id"] == existing.id
     assert persons[second.lower()]["id"] != existing.id
     assert len(world.marketo_rows("lead")) == 2
+
+
+def test_a_crash_mid_copy_of_opportunity_roles_loses_and_duplicates_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contacts = _contacts(world, 7)
+    opportunity = world.create("opportunity", {"name": "Deal"})
+    role = world.create("connectionrole", {"name": "Influencer", "category": 1000})
+    for contact in contacts:
+        world.create(
+            "connection",
+            {
+                "record1id_opportunity@odata.bind": f"/opportunities({opportunity})",
+                "record2id_contact@odata.bind": f"/contacts({contact})",
+                "record2roleid@odata.bind": f"/connectionroles({role})",
+            },
+        )
+    full_copy(world.engine, SyncObject.CONTACT)
+    full_copy(world.engine, SyncObject.OPPORTUNITY)
+    crash_after_marketo_writes(world, SyncObject.OPPORTUNITY_ROLE, monkeypatch, page_size=3)
+    persons = _persons(world)
+    roles = world.marketo_rows("opportunityrole")
+    assert sorted(r["leadId"] for r in roles) == sorted(persons[c.lower()]["id"] for c in contacts)
+    record = run_once(world.engine, SyncObject.OPPORTUNITY_ROLE)
+    assert (record.outcome, record.marketo_calls) == (RunOutcome.SUCCEEDED, 0)  # nothing left to write

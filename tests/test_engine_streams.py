@@ -16,7 +16,7 @@ from sync.store.errors import ErrorBackoff
 from sync.store.runs import RunOutcome
 from sync.store.tables import Table
 from tests.dataverse_support import write_project_table
-from tests.sync_support import World, by_key
+from tests.sync_support import World, by_key, crash_after_marketo_writes
 
 D2M = Direction.DYNAMICS_TO_MARKETO
 MAPPING = """
@@ -137,3 +137,12 @@ def test_store_writes_per_synced_record_are_two_for_persons_and_one_for_other_ob
         assert writes[Table.LINKS] == 120 and writes[Table.LINKS_BY_MARKETO] == 120 * (per_record - 1)
         assert writes[Table.CHECKPOINTS] == 5  # start, three pages, turn incremental
         assert sum(writes.values()) == 120 * per_record + 5
+
+
+def test_a_crash_mid_copy_of_a_custom_table_loses_and_duplicates_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projects = [world.create("new_project", {"new_name": f"P{n}"}) for n in range(7)]
+    crash_after_marketo_writes(world, SyncObject.CUSTOM, monkeypatch, page_size=3)
+    rows = world.marketo_rows("customobject/dynamicsProject_c")
+    assert sorted(r["projectId"] for r in rows) == sorted(p.lower() for p in projects)
