@@ -4,6 +4,7 @@ budget, retries with backoff until parked, and the store writes each synced reco
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from sync.engine.full_copy import full_copy
 from sync.engine.run import run_once
 from sync.objects import Direction, SyncObject
+from sync.reporting.status import status_report
 from sync.store.errors import ErrorBackoff
 from sync.store.runs import RunOutcome
 from sync.store.tables import Table
@@ -53,6 +55,10 @@ def test_a_custom_table_reaches_its_custom_object_linked_to_the_contacts_person(
     loose = world.create("new_project", {"new_name": "Gemini"})
     full_copy(world.engine, SyncObject.CONTACT)
     full_copy(world.engine, SyncObject.CUSTOM)
+    tracked = world.engine.tables["new_project"].change_tracking
+    report = status_report(world.store, datetime.now(UTC))
+    custom = next(o for o in report["objects"] if o["object"] == "custom")
+    assert custom["directions"][0]["streams"]["new_project"]["read_mode"] == ("tracking" if tracked else "modifiedon")
     person = by_key(world.marketo_rows("lead"), "dynamicsId")[contact.lower()]
     projects = _projects(world)
     assert (projects[project.lower()]["projectName"], projects[project.lower()]["budget"]) == ("Apollo", 1200.5)
@@ -65,7 +71,7 @@ def test_a_custom_table_reaches_its_custom_object_linked_to_the_contacts_person(
     assert record.outcome is RunOutcome.SUCCEEDED, record.message
     projects = _projects(world)
     assert projects[project.lower()]["budget"] == 99.0
-    if world.engine.tables["new_project"].change_tracking:
+    if tracked:
         assert loose.lower() not in projects  # the deletion came with the delta
     else:
         assert loose.lower() in projects  # a modifiedon cursor cannot see deletions...

@@ -108,6 +108,7 @@ def settle(
     store.links.upsert_many(links, index=pipeline.indexed)
     store.links.delete_many(dropped, index=pipeline.indexed)
     _record(store, obj, pipeline, failures)
+    known_errors.update(f.ref.id for f in failures)  # a later success in this run clears them
     store.errors.resolve_many(obj, D2M, [i for i in done if i in known_errors])
     stopping = [f for f in failures if f.kind in RUN_STOPPING]
     if stopping:

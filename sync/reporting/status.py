@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sync.engine.cursor import ObjectCursor
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER
 from sync.store import SyncStore
 from sync.store.notices import SHARED_EMAIL
@@ -18,6 +19,14 @@ NOT_STARTED = "not_started"
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def _streams(cursor: str | None) -> dict[str, dict[str, Any]]:
+    """How each of the object's tables is read, and how far the full copy got; never the links."""
+    return {
+        name: {"read_mode": stream.mode.value, "copied": stream.complete, "rows_read": stream.read}
+        for name, stream in ObjectCursor.parse(cursor).streams.items()
+    }
 
 
 def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) -> dict[str, Any]:
@@ -35,6 +44,7 @@ def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) 
                     "direction": direction.value,
                     "phase": checkpoint.phase.value if checkpoint else NOT_STARTED,
                     "counters": checkpoint.counters if checkpoint else {},
+                    "streams": _streams(checkpoint.cursor if checkpoint else None),
                     "checkpoint_updated_at": _iso(checkpoint.updated_at) if checkpoint else None,
                     "last_runs": [r.model_dump(mode="json", exclude={"object", "direction"}) for r in runs],
                 }

@@ -29,6 +29,12 @@ def status_table(report: dict[str, Any]) -> str:
             last, read, written, failed, lag = _last_run(direction)
             phase = direction["phase"] + (" (running)" if item["running"] else "")
             rows.append((item["object"], direction["direction"], phase, last, read, written, failed, lag, error_text))
+            for stream, state in (direction.get("streams") or {}).items():
+                if state["read_mode"] == "modifiedon":
+                    notes.append(
+                        f"{item['object']}: {stream} has no change tracking: read by modifiedon, deletions found "
+                        "by a reconcile every 6 hours"
+                    )
             runs = direction.get("last_runs") or []
             if runs and runs[0]["outcome"] in ("failed", "skipped") and runs[0].get("message"):
                 notes.append(f"{item['object']}: {runs[0]['message']}")
