@@ -3,6 +3,15 @@
 Data, not code: the functions layer registers one timer per entry, settings read one schedule per
 entry, and the full copy walks them in this order so that owners and companies exist before the
 persons and opportunities that point at them.
+
+Leads and contacts flow both ways. Dynamics → Marketo is read per table (`lead`, `contact`);
+Marketo → Dynamics is one stream, Marketo's person activity log, read by `person` for both:
+one call a minute carries every change of every person, where a reader per table would pay twice.
+Its full copy is only the position it starts from, taken before leads and contacts are copied so
+that Marketo edits made during their copy are merged afterwards.
+
+Leads are copied before contacts: a contact made by qualifying a lead takes over the lead's
+Marketo person, which must exist by then (behaviour §4).
 """
 
 from __future__ import annotations
@@ -16,8 +25,9 @@ class SyncObject(StrEnum):
     SYSTEMUSER = "systemuser"
     TEAM = "team"
     ACCOUNT = "account"
-    CONTACT = "contact"
+    PERSON = "person"
     LEAD = "lead"
+    CONTACT = "contact"
     OPPORTUNITY = "opportunity"
     OPPORTUNITY_ROLE = "opportunityrole"
     CUSTOM = "custom"
@@ -29,23 +39,13 @@ class Direction(StrEnum):
 
 
 # Full-copy order (behaviour §2): referenced records first.
-FULL_COPY_ORDER: tuple[SyncObject, ...] = (
-    SyncObject.SYSTEMUSER,
-    SyncObject.TEAM,
-    SyncObject.ACCOUNT,
-    SyncObject.CONTACT,
-    SyncObject.LEAD,
-    SyncObject.OPPORTUNITY,
-    SyncObject.OPPORTUNITY_ROLE,
-    SyncObject.CUSTOM,
-)
+FULL_COPY_ORDER: tuple[SyncObject, ...] = tuple(SyncObject)
 
-# Which directions each object syncs in (behaviour §1).
+# Which direction each object's runs move (behaviour §1).
 DIRECTIONS: dict[SyncObject, tuple[Direction, ...]] = {
-    obj: (
-        (Direction.DYNAMICS_TO_MARKETO, Direction.MARKETO_TO_DYNAMICS)
-        if obj in (SyncObject.LEAD, SyncObject.CONTACT)
-        else (Direction.DYNAMICS_TO_MARKETO,)
-    )
+    obj: (Direction.MARKETO_TO_DYNAMICS,) if obj is SyncObject.PERSON else (Direction.DYNAMICS_TO_MARKETO,)
     for obj in FULL_COPY_ORDER
 }
+
+# The Dynamics tables whose records are Marketo persons, both ways.
+PERSON_TABLES: tuple[SyncObject, ...] = (SyncObject.LEAD, SyncObject.CONTACT)

@@ -103,6 +103,20 @@ class Activity:
             body["primaryAttributeValue"] = self.primary
         return body
 
+    def generic_wire(self) -> dict[str, Any]:
+        """As `GET /rest/v1/activities.json` sends it: no `fields`; a data value change names its
+        field by id (primaryAttributeValueId) and carries the values as attributes."""
+        body = self.wire()
+        changed = body.pop("fields", None)
+        if changed:
+            body["primaryAttributeValueId"] = changed[0]["id"]
+            body["attributes"] = [
+                {"name": "New Value", "value": changed[0]["newValue"]},
+                {"name": "Old Value", "value": changed[0]["oldValue"]},
+                *self.attributes,
+            ]
+        return body
+
 
 class ActivityLog:
     """Append-only, in time order, so a paging token is a position and `since` is a bisection."""
@@ -142,6 +156,10 @@ class PersonDatabase:
         self.next_id = 1
         self.activities = ActivityLog()
         self._indexes: dict[str, dict[Any, set[int]]] = {}
+
+    def field_id(self, name: str) -> int:
+        """The field's id as describe reports it (its position among the fields, from 1)."""
+        return list(self.fields).index(name) + 1
 
     def searchable(self) -> list[str]:
         return [f.name for f in self.fields.values() if f.searchable]
@@ -215,7 +233,7 @@ class PersonDatabase:
                 epoch,
                 fields=[
                     {
-                        "id": len(self.activities.items) + 1,
+                        "id": self.field_id(name),
                         "name": name,
                         "newValue": None if new is None else str(new),
                         "oldValue": None if old is None else str(old),

@@ -145,6 +145,7 @@ class MarketoService(EmulatorService):
         yield Rule(f"{rest}/leads/<int:winner_id>/merge.json", endpoint="leads_merge", methods=["POST"])
         yield Rule(f"{rest}/leads/partitions.json", endpoint="lead_partitions", methods=["GET"])
         yield Rule(f"{rest}/activities/pagingtoken.json", endpoint="paging_token", methods=["GET"])
+        yield Rule(f"{rest}/activities.json", endpoint="activities", methods=["GET"])
         yield Rule(f"{rest}/activities/leadchanges.json", endpoint="lead_changes", methods=["GET"])
         yield Rule(f"{rest}/activities/deletedleads.json", endpoint="deleted_leads", methods=["GET"])
         yield Rule(f"{rest}/stats/usage.json", endpoint="usage", methods=["GET"])
@@ -549,7 +550,7 @@ class MarketoService(EmulatorService):
 
         return self._rest(request, handler)
 
-    def _scan(self, request: Request, wanted: Callable[[Any], bool]) -> dict[str, Any]:
+    def _scan(self, request: Request, wanted: Callable[[Any], bool], generic: bool = False) -> dict[str, Any]:
         token = request.args.get("nextPageToken")
         if not token:
             raise MarketoError("701", detail="nextPageToken")
@@ -568,7 +569,8 @@ class MarketoService(EmulatorService):
                     found.append(items[cursor])
                 cursor += 1
             more = cursor < len(items)
-        return envelope([a.wire() for a in found], nextPageToken=encode_token("a", cursor), moreResult=more)
+        shaped = [a.generic_wire() if generic else a.wire() for a in found]
+        return envelope(shaped, nextPageToken=encode_token("a", cursor), moreResult=more)
 
     def on_lead_changes(self, request: Request) -> Response:
         def handler() -> dict[str, Any]:
@@ -585,6 +587,35 @@ class MarketoService(EmulatorService):
                 return activity.type_id == ACTIVITY_CHANGE_DATA_VALUE and activity.fields[0]["name"] in fields
 
             return self._scan(request, wanted)
+
+        return self._rest(request, handler)
+
+    def on_activities(self, request: Request) -> Response:
+        """Activities of up to 10 types after a paging token (deletions older than 14 days pruned)."""
+
+        def handler() -> dict[str, Any]:
+            raw = list_param(request.args.get("activityTypeIds"))
+            if not raw:
+                raise MarketoError("701", detail="activityTypeIds")
+            try:
+                types = {int(x) for x in raw}
+            except ValueError:
+                raise MarketoError(
+                    "1003", detail=f"Invalid activityTypeIds '{request.args['activityTypeIds']}'"
+                ) from None
+            if len(types) > 10:
+                raise MarketoError("1003", detail="activityTypeIds may hold at most 10 ids")
+            lead_ids = {int(x) for x in list_param(request.args.get("leadIds"))}
+            if len(lead_ids) > 30:
+                raise MarketoError("1003", detail="leadIds may hold at most 30 ids")
+            horizon = self.clock.now() - DELETED_LEAD_RETENTION_S
+
+            def wanted(activity: Any) -> bool:
+                if activity.type_id not in types or (lead_ids and activity.lead_id not in lead_ids):
+                    return False
+                return bool(activity.type_id != ACTIVITY_DELETE_LEAD or activity.epoch >= horizon)
+
+            return self._scan(request, wanted, generic=True)
 
         return self._rest(request, handler)
 

@@ -73,19 +73,23 @@ def settle(
     failures = list(plan.failures)
     done: list[str] = []
     links: list[Link] = list(plan.to_filter)
+    qualified: list[Link] = []
     dropped: list[Link] = []
     for upsert, outcome in zip(plan.upserts, upserted, strict=True):
         if outcome.failure is not None or outcome.marketo_id is None:
             failures.append(outcome.failure or _missing_id(upsert.ref))
             continue
+        synced = outcome.synced if outcome.synced is not None else (upsert.values if pipeline.keeps_synced else {})
         links.append(
             Link(
                 dynamics=upsert.ref,
                 marketo=MarketoRef(object=pipeline.target.name, id=outcome.marketo_id),
-                fingerprint=upsert.fingerprint,
-                synced=upsert.values if pipeline.keeps_synced else {},
+                fingerprint=outcome.fingerprint or upsert.fingerprint,
+                synced=synced,
             )
         )
+        if outcome.takes_over is not None:
+            qualified.append(outcome.takes_over.model_copy(update={"qualified_into": upsert.ref.id}))
         done.append(upsert.ref.id)
         if isinstance(outcome, PersonOutcome) and outcome.shared_with:
             store.notices.note(
@@ -106,6 +110,7 @@ def settle(
         else:
             dropped.append(removal.link)
     store.links.upsert_many(links, index=pipeline.indexed)
+    store.links.upsert_many(qualified, index=False)  # the person's index now names the contact
     store.links.delete_many(dropped, index=pipeline.indexed)
     _record(store, obj, pipeline, failures)
     known_errors.update(f.ref.id for f in failures)  # a later success in this run clears them

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.marketo.connection import MarketoConnection
+from sync.engine.person_merge import PersonMerge
 from sync.engine.person_target import PersonTarget
 from sync.engine.pipelines import (
     OPPORTUNITY_COLUMNS,
@@ -20,16 +22,18 @@ from sync.engine.pipelines import (
     customer_references,
     mapped,
     opportunity_extras,
+    originating_lead_references,
     person_extras,
     sales_person_extras,
     stakeholder_decide,
     stakeholder_references,
+    taking_over,
     team_member_decide,
     with_columns,
 )
 from sync.engine.targets import LeadDatabaseTarget, OpportunityRoleTarget
 from sync.mapping.resolve import ResolvedMapping
-from sync.objects import SyncObject
+from sync.objects import PERSON_TABLES, SyncObject
 
 STAKEHOLDER_COLUMNS = ("_record1id_value", "_record2id_value", "_record2roleid_value", "statecode")
 
@@ -44,7 +48,10 @@ ONE_WAY: Final[tuple[tuple[SyncObject, str, str, Extras, tuple[str, ...]], ...]]
 
 
 def build_pipelines(
-    mapping: ResolvedMapping, tables: Mapping[str, TableDefinition], marketo: MarketoConnection
+    mapping: ResolvedMapping,
+    tables: Mapping[str, TableDefinition],
+    marketo: MarketoConnection,
+    dataverse: DataverseConnection,
 ) -> dict[SyncObject, list[Pipeline]]:
     m = mapping.tables
     targets = {
@@ -52,7 +59,8 @@ def build_pipelines(
         "company": LeadDatabaseTarget("company", marketo.companies, "externalCompanyId"),
         "opportunity": LeadDatabaseTarget("opportunity", marketo.opportunities, "externalOpportunityId"),
     }
-    persons = PersonTarget(marketo.persons, mapping.person_fields, mapping.delete_persons)
+    merger = PersonMerge(marketo.persons, dataverse, mapping.person_fields, tables)
+    persons = PersonTarget(marketo.persons, mapping.person_fields, merger, mapping.delete_persons)
     roles = OpportunityRoleTarget(marketo.opportunity_roles)
     out: dict[SyncObject, list[Pipeline]] = {obj: [] for obj in SyncObject}
 
@@ -76,20 +84,23 @@ def build_pipelines(
                 team_member_decide,
             )
         )
-    for obj in (SyncObject.CONTACT, SyncObject.LEAD):
+    for obj in PERSON_TABLES:
         name = obj.value
-        out[obj].append(
-            Pipeline(
-                obj,
-                name,
-                tables[name],
-                with_columns(m[name]),
-                persons,
-                mapped(m[name], person_extras(name, mapping.person_fields)),
-                keeps_synced=True,
-                indexed=True,
-            )
+        decide = mapped(m[name], person_extras(name, mapping.person_fields))
+        contact = obj is SyncObject.CONTACT
+        pipeline = Pipeline(
+            obj,
+            name,
+            tables[name],
+            with_columns(m[name], "statecode", *(["_originatingleadid_value"] if contact else [])),
+            persons,
+            taking_over(decide) if contact else decide,
+            originating_lead_references if contact else (lambda row: []),
+            keeps_synced=True,
+            indexed=True,
         )
+        persons.bind(pipeline, m[name])
+        out[obj].append(pipeline)
     if "connection" in tables:
         out[SyncObject.OPPORTUNITY_ROLE].append(
             Pipeline(

@@ -51,7 +51,7 @@ class PageStep:
         referenced = {ref for row in rows for ref in pipeline.references(row)}
         persons = self.store.links.get_many_by_dynamics(referenced) if referenced else {}
         decisions = [(ref, pipeline.decide(row, persons)) for ref, row in zip(refs, rows, strict=True)]
-        plan = plan_page(decisions, removed, links)
+        plan = plan_page(decisions, removed, links, dict(zip(refs, rows, strict=True)))
         upserted = pipeline.target.upsert(plan.upserts)
         deletions = pipeline.target.remove(plan.removals)
         keeps = self.keeps_deleted_links and pipeline.target.name == "person"

@@ -21,13 +21,25 @@ from typing import Any, Final
 from sync.connectors.http.failures import FailureKind
 from sync.connectors.marketo.persons import PersonApi
 from sync.engine.matching import MatchKind, match_person
+from sync.engine.person_merge import MergeItem, PersonMerge
+from sync.engine.pipelines import Pipeline
 from sync.engine.plan import Failure, Removal, Upsert
 from sync.engine.targets import Outcome, result_outcome
+from sync.mapping.resolve import TableMapping
 from sync.mapping.schema import PersonFields
+from sync.store.links import Link, MarketoRef
 
 NOT_FOUND: Final = "1004"
 # Marketo has this email already (1005), several times (1007), or earlier in the same input (1036).
 TAKEN: Final = frozenset({"1005", "1007", "1036"})
+
+
+@dataclass(frozen=True)
+class _Merge:
+    n: int  # the upsert's place in the batch
+    upsert: Upsert
+    item: MergeItem
+    predecessor: Link | None = None  # a qualified lead's link, taken over
 
 
 @dataclass(frozen=True)
@@ -38,45 +50,59 @@ class PersonOutcome(Outcome):
 class PersonTarget:
     name = "person"
 
-    def __init__(self, api: PersonApi, fields: PersonFields, delete_persons: bool = False) -> None:
-        self.api, self.fields, self.delete_persons = api, fields, delete_persons
+    def __init__(self, api: PersonApi, fields: PersonFields, merger: PersonMerge, delete_persons: bool = False) -> None:
+        self.api, self.fields, self.merger, self.delete_persons = api, fields, merger, delete_persons
+        self._tables: dict[str, tuple[Pipeline, TableMapping]] = {}
+
+    def bind(self, pipeline: Pipeline, mapping: TableMapping) -> None:
+        """The lead and contact pipelines this target writes for (the merge needs their mapping)."""
+        self._tables[pipeline.stream] = (pipeline, mapping)
 
     # upserts
 
     def upsert(self, upserts: Sequence[Upsert]) -> list[Outcome]:
+        if not upserts:
+            return []
         outcomes: dict[int, Outcome] = {}
-        linked = [(n, u) for n, u in enumerate(upserts) if u.link is not None and not u.link.deleted]
-        fresh = [(n, u) for n, u in enumerate(upserts) if u.link is None or u.link.deleted]
-        fresh += self._update_linked(linked, outcomes)
+        fresh: list[tuple[int, Upsert]] = []
+        merges: list[_Merge] = []
+        for n, u in enumerate(upserts):
+            if u.takes_over is not None:  # a qualified lead's contact: the lead's person, the contact's values
+                link = Link(dynamics=u.ref, marketo=u.takes_over.marketo, synced=u.takes_over.synced)
+                merges.append(_Merge(n, u, MergeItem(link, u.row, known_base=False), u.takes_over))
+            elif u.link is not None and not u.link.deleted:
+                merges.append(_Merge(n, u, MergeItem(u.link, u.row)))
+            else:
+                fresh.append((n, u))
+        fresh += self._merge(merges, outcomes)
         with_email = [(n, u) for n, u in fresh if u.values.get("email")]
         self._create_by_id_field([(n, u) for n, u in fresh if not u.values.get("email")], outcomes)
         self._match(self._create_by_email(with_email, outcomes), outcomes)
         return [outcomes[n] for n in range(len(upserts))]
 
-    def _update_linked(
-        self, linked: list[tuple[int, Upsert]], outcomes: dict[int, Outcome]
-    ) -> list[tuple[int, Upsert]]:
-        """Returns the records whose person Marketo no longer has: they are created again."""
-        if not linked:
+    def _merge(self, merges: Sequence[_Merge], outcomes: dict[int, Outcome]) -> list[tuple[int, Upsert]]:
+        """Merge linked records both ways; returns those whose person Marketo no longer has (§7:
+        they get a new one)."""
+        if not merges:
             return []
-        sent: list[tuple[int, Upsert]] = []
-        records = []
-        for n, u in linked:
-            assert u.link is not None
-            base = {} if u.link.filtered else u.link.synced
-            changed = {k: v for k, v in u.values.items() if k not in base or base[k] != v}
-            if not changed:  # nothing Marketo lacks (the stored values were already these)
-                outcomes[n] = Outcome(u.ref, u.link.marketo.id)
-                continue
-            sent.append((n, u))
-            records.append({**changed, "id": int(u.link.marketo.id)})
-        results = self.api.upsert(records, action="updateOnly", lookup_field="id") if records else []
-        gone = []
-        for (n, u), result in zip(sent, results, strict=True):
-            if not result.ok and result.reason is not None and result.reason.code == NOT_FOUND:
-                gone.append((n, u))
+        pipeline, mapping = self._tables[merges[0].upsert.ref.table]
+        results = self.merger.reconcile(pipeline, mapping, [m.item for m in merges])
+        gone: list[tuple[int, Upsert]] = []
+        for merged, result in zip(merges, results, strict=True):
+            n, ref, predecessor = merged.n, merged.item.link.dynamics, merged.predecessor
+            if result.gone == "marketo":
+                gone.append((n, merged.upsert))
+            elif result.gone == "dynamics":
+                failure = Failure(
+                    ref, "merge", "gone", "the record was deleted while it was read", FailureKind.TRANSIENT
+                )
+                outcomes[n] = Outcome(ref, None, failure)
+            elif result.failure is not None:
+                outcomes[n] = Outcome(ref, result.marketo_id, result.failure)
             else:
-                outcomes[n] = result_outcome(u.ref, result, "update")
+                outcomes[n] = Outcome(
+                    ref, result.marketo_id, None, result.synced, result.fingerprint, takes_over=predecessor
+                )
         return gone
 
     def _create_by_id_field(self, pairs: list[tuple[int, Upsert]], outcomes: dict[int, Outcome]) -> None:
@@ -148,11 +174,16 @@ class PersonTarget:
                         FailureKind.BAD_RECORD,
                     ),
                 )
-        if link:
-            results = self.api.upsert(
-                [{**u.values, "id": person_id} for _, u, person_id in link], action="updateOnly", lookup_field="id"
+        # first matching (or a link rebuilt from the person's Dynamics id): a merge with no base
+        matched = [
+            _Merge(
+                n, u, MergeItem(Link(dynamics=u.ref, marketo=MarketoRef(object="person", id=str(pid))), u.row, False)
             )
-            outcomes.update({n: result_outcome(u.ref, r, "link") for (n, u, _), r in zip(link, results, strict=True)})
+            for n, u, pid in link
+        ]
+        for n, u in self._merge(matched, outcomes):
+            failure = Failure(u.ref, "link", NOT_FOUND, "the matched person is gone", FailureKind.TRANSIENT)
+            outcomes[n] = Outcome(u.ref, None, failure)
         if own:
             results = self.api.upsert([u.values for _, u, _ in own], action="createDuplicate")
             for (n, u, others), result in zip(own, results, strict=True):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sync.connectors.dataverse.metadata import TableDefinition
-from sync.engine.plan import Decision, Pending, Skip
+from sync.engine.plan import Decision, Pending, Skip, TakeOver
 from sync.engine.targets import MarketoTarget
 from sync.mapping.records import FORMATTED, LOOKUP_TABLE, Mapped, marketo_values, passes_filter
 from sync.mapping.resolve import TableMapping
@@ -115,6 +115,30 @@ def opportunity_extras(row: Mapping[str, Any]) -> dict[str, Any]:
 def person_extras(table: str, fields: PersonFields) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
     primary = f"{table}id"
     return lambda row: {fields.id: str(row[primary]).lower(), fields.type: table, fields.deleted: False}
+
+
+def originating_lead_references(row: Mapping[str, Any]) -> list[DynamicsRef]:
+    lead, _ = _lookup(row, "originatingleadid")
+    return [DynamicsRef(table="lead", id=lead)] if lead else []
+
+
+def taking_over(decide: Callable[[Mapping[str, Any], References], Decision]) -> Callable[..., Decision]:
+    """A contact qualified from a linked lead takes over the lead's person instead of making one."""
+
+    def decide_contact(row: Mapping[str, Any], refs: References) -> Decision:
+        decision = decide(row, refs)
+        lead, _ = _lookup(row, "originatingleadid")
+        predecessor = refs.get(DynamicsRef(table="lead", id=lead)) if lead else None
+        if (
+            isinstance(decision, Mapped)
+            and predecessor is not None
+            and not predecessor.deleted
+            and not predecessor.qualified_into
+        ):
+            return TakeOver(decision, predecessor)
+        return decision
+
+    return decide_contact
 
 
 def team_member_decide(row: Mapping[str, Any], refs: References) -> Decision:

@@ -34,7 +34,15 @@ class Pending:
     reason: str
 
 
-Decision = Mapped | Skip | Pending
+@dataclass(frozen=True)
+class TakeOver:
+    """A contact qualified from a linked lead: it takes over the lead's Marketo person (§4)."""
+
+    mapped: Mapped
+    predecessor: Link
+
+
+Decision = Mapped | Skip | Pending | TakeOver
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,8 @@ class Upsert:
     values: dict[str, Any]
     fingerprint: str
     link: Link | None
+    row: Mapping[str, Any] = field(default_factory=dict)  # the Dynamics row (times, state, every field)
+    takes_over: Link | None = None  # the qualified lead's link, whose person this record takes
 
 
 @dataclass(frozen=True)
@@ -78,10 +88,21 @@ def plan_page(
     decisions: Sequence[tuple[DynamicsRef, Decision]],
     deleted: Sequence[DynamicsRef],
     links: Mapping[DynamicsRef, Link],
+    rows: Mapping[DynamicsRef, Mapping[str, Any]] | None = None,
 ) -> Plan:
     plan = Plan()
     for ref, decision in decisions:
         link = links.get(ref)
+        if link is not None and link.qualified_into:
+            plan.unchanged += 1  # a qualified lead: its contact owns the person now
+            continue
+        row = (rows or {}).get(ref, {})
+        if isinstance(decision, TakeOver):
+            if link is None:
+                values = decision.mapped.values
+                plan.upserts.append(Upsert(ref, values, fingerprint(values), None, row, decision.predecessor))
+                continue
+            decision = decision.mapped
         if isinstance(decision, Skip):
             if decision is Skip.FILTERED and link is not None and not link.filtered:
                 plan.to_filter.append(link.model_copy(update={"filtered": True}))
@@ -99,9 +120,11 @@ def plan_page(
         if _live(link) and link is not None and link.fingerprint == print_:
             plan.unchanged += 1
             continue
-        plan.upserts.append(Upsert(ref, decision.values, print_, link))
+        plan.upserts.append(Upsert(ref, decision.values, print_, link, row))
     for ref in deleted:
         link = links.get(ref)
+        if link is not None and link.qualified_into:
+            continue  # the person is the contact's; the lead's deletion changes nothing in Marketo
         if link is None or not link.deleted:
             plan.removals.append(Removal(ref, link))
     return plan

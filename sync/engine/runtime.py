@@ -49,7 +49,7 @@ class Engine:
         source = str(settings.sync.mapping_file) if settings.sync.mapping_file else "(defaults)"
         mapping = resolve(file, schemas, source)
         created = ensure_owned_fields(marketo.persons, mapping.person_fields)
-        pipelines = build_pipelines(mapping, dict(schemas.tables), marketo)
+        pipelines = build_pipelines(mapping, dict(schemas.tables), marketo, dataverse)
         return cls(
             settings,
             store or SyncStore.from_settings(settings.storage),

@@ -18,7 +18,7 @@ from sync.connectors.marketo.envelope import RecordResult
 from sync.connectors.marketo.lead_database import LeadDatabaseApi
 from sync.connectors.marketo.policy import reason_kind
 from sync.engine.plan import Failure, Removal, Upsert
-from sync.store.links import DynamicsRef
+from sync.store.links import DynamicsRef, Link
 
 NOT_FOUND = "1013"  # deleting what Marketo no longer has: the goal is reached
 
@@ -28,6 +28,9 @@ class Outcome:
     ref: DynamicsRef
     marketo_id: str | None = None
     failure: Failure | None = None
+    synced: dict[str, Any] | None = None  # a merge decided what the link holds (else: the values written)
+    fingerprint: str | None = None  # likewise, for the next Dynamics read
+    takes_over: Link | None = None  # a qualified lead's link, now the contact's
 
 
 class MarketoTarget(Protocol):

@@ -35,10 +35,12 @@ def dynamics_value(row: Mapping[str, Any], mapping: FieldMapping) -> Any:
     return row.get(name)
 
 
-def marketo_values(row: Mapping[str, Any], table: TableMapping) -> Mapped:
+def marketo_values(row: Mapping[str, Any], table: TableMapping, *, every_field: bool = False) -> Mapped:
+    """The row's values in Marketo's terms: the fields that flow to Marketo, or (`every_field`)
+    every mapped field, as the three-way merge compares them."""
     values: dict[str, Any] = {}
     problems: list[str] = []
-    for mapping in table.to_marketo_fields():
+    for mapping in table.fields if every_field else table.to_marketo_fields():
         try:
             values[mapping.marketo] = to_marketo(dynamics_value(row, mapping), mapping.spec)
         except TransformError as error:

@@ -186,9 +186,23 @@ class _Resolver:
             self.problems.append(f"{label}: the Dynamics column is read-only; use direction to_marketo")
             return None
         lookup_value = getattr(rule, "lookup_value", LookupValue.ID)
-        if direction.to_dynamics and kind is FieldType.LOOKUP and lookup_value is LookupValue.NAME:
-            self.problems.append(f"{label}: a lookup mapped by name cannot be written back; use direction to_marketo")
+        lookup_target = rule.lookup_target
+        if direction.to_dynamics and kind is FieldType.OWNER:
+            self.problems.append(
+                f"{label}: owners are changed in Dynamics through the 'change owner' flow action, not the mapping; "
+                "use direction to_marketo"
+            )
             return None
+        if direction.to_dynamics and kind is FieldType.LOOKUP:
+            if lookup_value is LookupValue.NAME or len(column.targets) != 1:
+                how = (
+                    "by name"
+                    if lookup_value is LookupValue.NAME
+                    else f"to several tables ({', '.join(column.targets)})"
+                )
+                self.problems.append(f"{label}: a lookup {how} cannot be written back; use direction to_marketo")
+                return None
+            lookup_target = lookup_target or column.targets[0]
         spec = ValueSpec(
             kind,
             f"{rule.dynamics} → {rule.marketo}",
@@ -198,7 +212,7 @@ class _Resolver:
             rule.option_value,
             lookup_value,
         )
-        return FieldMapping(rule.dynamics, rule.marketo, direction, rule.winner or winner, spec, rule.lookup_target)
+        return FieldMapping(rule.dynamics, rule.marketo, direction, rule.winner or winner, spec, lookup_target)
 
     def table_mapping(
         self,

@@ -67,6 +67,7 @@ class Link(BaseModel):
     synced: dict[str, Any] = Field(default_factory=dict)
     deleted: bool = False  # the Dynamics record was deleted (the Marketo person stays, marked)
     filtered: bool = False  # the sync filter turned false: updates stop until it turns true again
+    qualified_into: str = ""  # a qualified lead: the contact that took over its person (never written again)
     updated_at: datetime | None = None
 
 
@@ -262,6 +263,7 @@ class LinkStore:
             "synced": json.dumps(link.synced, sort_keys=True, default=str),
             "deleted": link.deleted,
             "filtered": link.filtered,
+            "qualified_into": link.qualified_into,
             "updated_at": now,
         }
 
@@ -274,5 +276,6 @@ class LinkStore:
             synced=json.loads(entity.get("synced") or "{}"),
             deleted=bool(entity.get("deleted", False)),
             filtered=bool(entity.get("filtered", False)),
+            qualified_into=str(entity.get("qualified_into") or ""),
             updated_at=entity.get("updated_at"),
         )

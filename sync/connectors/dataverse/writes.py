@@ -54,6 +54,28 @@ class DataverseWriter:
                 outcomes += self._isolate(table, chunk)
         return outcomes
 
+    def update_many(self, table: TableDefinition, records: Sequence[tuple[str, dict[str, Any]]]) -> list[WriteOutcome]:
+        """Update existing records only (a record deleted meanwhile is not re-created: it fails
+        with 404). UpdateMultiple per 500; a refused chunk goes again as $batch PATCHes with
+        If-Match: * so only the bad records fail."""
+        outcomes: list[WriteOutcome] = []
+        for start in range(0, len(records), UPSERT_CHUNK):
+            chunk = records[start : start + UPSERT_CHUNK]
+            targets = [
+                {**columns, table.primary_id: record_id, "@odata.type": f"Microsoft.Dynamics.CRM.{table.logical_name}"}
+                for record_id, columns in chunk
+            ]
+            try:
+                self.client.request(
+                    "POST", f"{table.entity_set}/Microsoft.Dynamics.CRM.UpdateMultiple", json={"Targets": targets}
+                )
+                outcomes += [WriteOutcome(record_id, True, False) for record_id, _ in chunk]
+            except DataverseError as error:
+                if error.retried or record_kind(error.status) is not FailureKind.BAD_RECORD:
+                    raise
+                outcomes += self._isolate(table, chunk, headers={"If-Match": "*"})
+        return outcomes
+
     def _upsert_multiple(
         self, table: TableDefinition, chunk: Sequence[tuple[str, dict[str, Any]]]
     ) -> list[WriteOutcome]:
@@ -75,9 +97,15 @@ class DataverseWriter:
             for (record_id, _), was_created in zip(chunk, created, strict=True)
         ]
 
-    def _isolate(self, table: TableDefinition, chunk: Sequence[tuple[str, dict[str, Any]]]) -> list[WriteOutcome]:
+    def _isolate(
+        self,
+        table: TableDefinition,
+        chunk: Sequence[tuple[str, dict[str, Any]]],
+        headers: dict[str, str] | None = None,
+    ) -> list[WriteOutcome]:
         operations = [
-            BatchOperation("PATCH", f"{table.entity_set}({record_id})", columns) for record_id, columns in chunk
+            BatchOperation("PATCH", f"{table.entity_set}({record_id})", columns, dict(headers or {}))
+            for record_id, columns in chunk
         ]
         answers = batch.run(self.client, operations, continue_on_error=True)
         if len(answers) != len(chunk):

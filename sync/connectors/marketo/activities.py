@@ -47,6 +47,13 @@ class ActivityApi:
         params = {"fields": ",".join(fields), "batchSize": PAGE_SIZE}
         return self._pages("/rest/v1/activities/leadchanges.json", params, token)
 
+    def read_activities(self, token: str, type_ids: Sequence[int]) -> Iterator[ActivityPage]:
+        """Activities of up to 10 types in one stream (`activities.json`): one call carries new
+        persons, data value changes and deletions together. A data value change names its field
+        by id (primaryAttributeValueId; see PersonApi.field_ids) and carries New / Old Value."""
+        params = {"activityTypeIds": ",".join(map(str, type_ids)), "batchSize": PAGE_SIZE}
+        return self._pages("/rest/v1/activities.json", params, token)
+
     def read_deletes(self, token: str) -> Iterator[ActivityPage]:
         """Persons deleted after `token` (Marketo keeps these 14 days)."""
         return self._pages("/rest/v1/activities/deletedleads.json", {"batchSize": PAGE_SIZE}, token)

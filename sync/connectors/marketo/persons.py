@@ -75,6 +75,11 @@ class PersonApi:
         fields = {f["name"]: PersonField.model_validate(f) for f in described.get("fields", [])}
         return PersonSchema(fields=fields, searchable=tuple(tuple(s) for s in described.get("searchableFields", [])))
 
+    def field_ids(self) -> dict[int, str]:
+        """Field id → REST name (describe.json): how activities name a changed field."""
+        envelope = self.client.call("GET", "/rest/v1/leads/describe.json")
+        return {int(f["id"]): str(f["rest"]["name"]) for f in envelope.result if f.get("rest")}
+
     def create_fields(self, specs: Sequence[dict[str, Any]]) -> list[RecordResult]:
         return self.client.call(
             "POST", "/rest/v1/leads/schema/fields.json", json={"input": list(specs)}
