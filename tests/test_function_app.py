@@ -88,17 +88,16 @@ def test_status_endpoint_reports_every_object_with_its_runs_and_errors(app_env: 
         "systemuser",
         "team",
         "account",
-        "contact",
+        "person",
         "lead",
+        "contact",
         "opportunity",
         "opportunityrole",
         "custom",
     ]
     assert by_object["contact"]["errors"] == {"waiting_retry": 1, "parked": 0}
-    assert [d["direction"] for d in by_object["lead"]["directions"]] == [
-        "dynamics_to_marketo",
-        "marketo_to_dynamics",
-    ]
+    assert [d["direction"] for d in by_object["lead"]["directions"]] == ["dynamics_to_marketo"]
+    assert [d["direction"] for d in by_object["person"]["directions"]] == ["marketo_to_dynamics"]
     assert by_object["account"]["directions"][0]["phase"] == "not_started"
     assert "secret-value" not in response.get_body().decode()
 
@@ -118,9 +117,9 @@ def test_errors_endpoint_exports_csv_and_refuses_unknown_objects(app_env: SyncSt
     rows = list(csv.DictReader(io.StringIO(csv_response.get_body().decode())))
     assert [(r["record_id"], r["code"], r["direction"]) for r in rows] == [("77", "0x80040217", "marketo_to_dynamics")]
 
-    bad = _call(functions["sync_errors"], "GET", "sync/errors", {"object": "person"})
+    bad = _call(functions["sync_errors"], "GET", "sync/errors", {"object": "persons"})
     assert bad.status_code == 400
-    assert "unknown object 'person'; use one of: systemuser" in json.loads(bad.get_body())["error"]
+    assert "unknown object 'persons'; use one of: systemuser" in json.loads(bad.get_body())["error"]
 
 
 def test_retry_endpoint_makes_parked_errors_due_again(app_env: SyncStore) -> None:

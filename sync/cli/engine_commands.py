@@ -15,7 +15,7 @@ from sync.engine.check import Status, run_check
 from sync.engine.full_copy import Progress, full_copy
 from sync.engine.run import run_once
 from sync.engine.runtime import Engine
-from sync.objects import FULL_COPY_ORDER, Direction, SyncObject
+from sync.objects import DIRECTIONS, FULL_COPY_ORDER, SyncObject
 from sync.settings import Settings
 from sync.store.runs import RunOutcome, RunRecord
 
@@ -107,7 +107,7 @@ def run_command(settings: Settings, objects: Sequence[SyncObject], once: bool) -
         while True:
             started = time.monotonic()
             for obj in objects:
-                if engine.store.checkpoints.get(obj, Direction.DYNAMICS_TO_MARKETO) is None:
+                if engine.store.checkpoints.get(obj, DIRECTIONS[obj][0]) is None:
                     _copy(engine, obj, again=False)
                 record = run_once(engine, obj)
                 _say(record)

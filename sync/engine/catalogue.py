@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.engine.person_merge import PersonMerge
@@ -51,7 +50,7 @@ def build_pipelines(
     mapping: ResolvedMapping,
     tables: Mapping[str, TableDefinition],
     marketo: MarketoConnection,
-    dataverse: DataverseConnection,
+    merger: PersonMerge,
 ) -> dict[SyncObject, list[Pipeline]]:
     m = mapping.tables
     targets = {
@@ -59,7 +58,6 @@ def build_pipelines(
         "company": LeadDatabaseTarget("company", marketo.companies, "externalCompanyId"),
         "opportunity": LeadDatabaseTarget("opportunity", marketo.opportunities, "externalOpportunityId"),
     }
-    merger = PersonMerge(marketo.persons, dataverse, mapping.person_fields, tables)
     persons = PersonTarget(marketo.persons, mapping.person_fields, merger, mapping.delete_persons)
     roles = OpportunityRoleTarget(marketo.opportunity_roles)
     out: dict[SyncObject, list[Pipeline]] = {obj: [] for obj in SyncObject}

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from sync.engine.apply import PageCounts
 from sync.engine.cursor import ObjectCursor
 from sync.engine.page import PageResult
+from sync.engine.person_stream import PersonStream
 from sync.engine.runtime import Engine
-from sync.objects import Direction, SyncObject
+from sync.objects import PERSON_TABLES, Direction, SyncObject
 from sync.store.checkpoints import Checkpoint, Phase
 
 D2M = Direction.DYNAMICS_TO_MARKETO
@@ -35,6 +36,11 @@ class Progress:
 def begin_full_copy(engine: Engine, obj: SyncObject, *, again: bool = False) -> Checkpoint:
     """The object's full-copy checkpoint: made when missing, reset when `again` (a re-baseline
     the admin asked for), else the one under way (resumed where it stopped)."""
+    stream = PersonStream(engine)
+    if obj is SyncObject.PERSON:
+        return stream.begin()  # Marketo's side starts from the current position: nothing to copy
+    if obj in PERSON_TABLES:
+        stream.begin()  # before the persons are copied, so Marketo edits made meanwhile are merged after
     store = engine.store
     current = store.checkpoints.get(obj, D2M)
     if current is not None and current.phase is Phase.FULL_COPY:

@@ -28,17 +28,19 @@ from sync.connectors.http.deadline import Deadline, within
 from sync.connectors.http.failures import ConnectorError
 from sync.engine.apply import PageCounts
 from sync.engine.cursor import ObjectCursor, StreamCursor
+from sync.engine.person_stream import PersonStream
 from sync.engine.pipelines import Pipeline
 from sync.engine.runtime import Engine
 from sync.engine.streams import StreamReader, reconcile_due
 from sync.mapping.transforms import parse_datetime
-from sync.objects import Direction, SyncObject
+from sync.objects import DIRECTIONS, PERSON_TABLES, Direction, SyncObject
 from sync.settings import FUNCTION_TIMEOUT_S
 from sync.store.checkpoints import Checkpoint, CheckpointConflict, Phase
 from sync.store.leases import Lease, LeaseLost
 from sync.store.runs import RunOutcome, RunRecord
 
 D2M: Final = Direction.DYNAMICS_TO_MARKETO
+M2D: Final = Direction.MARKETO_TO_DYNAMICS
 RECONCILE_EVERY_S: Final = 6 * 3600.0
 # Failures of the run's own machinery, by kind: Table Storage down is an outage; a lost lease or
 # checkpoint means another run took over (this one stops; nothing is lost).
@@ -72,11 +74,36 @@ class _Run:
         return self.pages == 1 or time.monotonic() - self.started < self.budget_s
 
     def execute(self, checkpoint: Checkpoint) -> None:
-        known = {e.record_id for e in self.store.errors.list(self.obj)}
         with within(self.deadline):
+            if self.obj is SyncObject.PERSON:
+                self.follow_persons(checkpoint)
+                return
+            known = {e.record_id for e in self.store.errors.list(self.obj)}
             self.retry_due(known)
             for pipeline in self.engine.pipelines[self.obj]:
                 checkpoint = self.catch_up(checkpoint, pipeline, known)
+
+    def follow_persons(self, checkpoint: Checkpoint) -> None:
+        """Marketo → Dynamics: failed merges due again, a re-baseline if deletions may have been
+        missed, then activity pages until caught up or out of time."""
+        stream = PersonStream(self.engine)
+        known = {e.record_id for t in PERSON_TABLES for e in self.store.errors.list(t) if e.direction is M2D}
+        self.counts.add(stream.retry_due(known))
+        if stream.stale(checkpoint, datetime.now(UTC)):
+            checkpoint, counts = stream.rebaseline(checkpoint, known)
+            self.counts.add(counts)
+            self.notes.append(
+                "the paging token was last read more than 14 days ago: every linked person was checked "
+                f"({counts.removed} deletion(s) found, {counts.written} merged) before reading on from now"
+            )
+        while self.may_start_page():
+            checkpoint, counts, caught_up = stream.copy_page(checkpoint, known)
+            self.counts.add(counts)
+            if self.lease is not None:
+                self.lease = self.store.leases.renew(self.lease, self.lease_for)
+            if caught_up:
+                return
+        self.caught_up = False
 
     def retry_due(self, known: set[str]) -> None:
         due: dict[str, list[str]] = defaultdict(list)
@@ -143,8 +170,9 @@ def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) 
     """One incremental run of `obj`; returns (and stores) its run record."""
     store = engine.store
     started_at = datetime.now(UTC)
+    direction = DIRECTIONS[obj][0]
     record = RunRecord(
-        run_id=uuid.uuid4().hex[:12], object=obj, direction=D2M, started_at=started_at, outcome=RunOutcome.RUNNING
+        run_id=uuid.uuid4().hex[:12], object=obj, direction=direction, started_at=started_at, outcome=RunOutcome.RUNNING
     )
     run = _Run(engine, obj, budget_s or engine.settings.sync.run_budget_s)
     marketo_before, dataverse_before = engine.marketo.client.limiter.calls_made, engine.dataverse.client.calls
@@ -160,7 +188,7 @@ def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) 
             f"another run holds the lease ({holder.owner if holder else '?'}{until})",
         )
     try:
-        checkpoint = store.checkpoints.get(obj, D2M)
+        checkpoint = store.checkpoints.get(obj, direction)
         if checkpoint is None:
             return _finish(engine, record, RunOutcome.SKIPPED, "no full copy yet: start one (python -m sync full-copy)")
         if checkpoint.phase is Phase.FULL_COPY:

@@ -18,6 +18,7 @@ from sync.connectors.marketo.connection import MarketoConnection
 from sync.engine.catalogue import build_pipelines
 from sync.engine.owned_fields import ensure_owned_fields
 from sync.engine.page import PageStep
+from sync.engine.person_merge import PersonMerge
 from sync.engine.pipelines import Pipeline
 from sync.engine.schemas import read_schemas
 from sync.engine.streams import StreamReader
@@ -37,6 +38,7 @@ class Engine:
     mapping: ResolvedMapping
     tables: dict[str, TableDefinition]
     pipelines: dict[SyncObject, list[Pipeline]]
+    merger: PersonMerge
     owned_fields_created: list[str] = field(default_factory=list)
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
@@ -49,7 +51,8 @@ class Engine:
         source = str(settings.sync.mapping_file) if settings.sync.mapping_file else "(defaults)"
         mapping = resolve(file, schemas, source)
         created = ensure_owned_fields(marketo.persons, mapping.person_fields)
-        pipelines = build_pipelines(mapping, dict(schemas.tables), marketo, dataverse)
+        merger = PersonMerge(marketo.persons, dataverse, mapping.person_fields, dict(schemas.tables))
+        pipelines = build_pipelines(mapping, dict(schemas.tables), marketo, merger)
         return cls(
             settings,
             store or SyncStore.from_settings(settings.storage),
@@ -58,6 +61,7 @@ class Engine:
             mapping,
             dict(schemas.tables),
             pipelines,
+            merger,
             created,
         )
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sync.engine.cursor import ObjectCursor
-from sync.objects import DIRECTIONS, FULL_COPY_ORDER
+from sync.objects import DIRECTIONS, FULL_COPY_ORDER, Direction
 from sync.store import SyncStore
 from sync.store.notices import SHARED_EMAIL
 
@@ -44,7 +44,9 @@ def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) 
                     "direction": direction.value,
                     "phase": checkpoint.phase.value if checkpoint else NOT_STARTED,
                     "counters": checkpoint.counters if checkpoint else {},
-                    "streams": _streams(checkpoint.cursor if checkpoint else None),
+                    "streams": _streams(checkpoint.cursor)
+                    if checkpoint and direction is Direction.DYNAMICS_TO_MARKETO
+                    else {},
                     "checkpoint_updated_at": _iso(checkpoint.updated_at) if checkpoint else None,
                     "last_runs": [r.model_dump(mode="json", exclude={"object", "direction"}) for r in runs],
                 }

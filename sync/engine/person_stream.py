@@ -1,0 +1,250 @@
+"""Marketo → Dynamics for leads and contacts: Marketo's activity log after a stored paging token.
+
+One call a page carries new persons (12), data value changes (13) and deletions (37) together,
+300 activities at most; a quiet minute costs one call (1,440 a day with 1-minute timers).
+
+Per page:
+- deletions of linked persons drop the link and note it (behaviour §7); the Dynamics record
+  stays, and gets a new person if it changes later;
+- changes to linked persons are first compared with what the link says was last synced: the
+  sync's own writes come back this way and are dropped with no read and no write (no echoes);
+- the rest are merged both ways (`person_merge.py`), a batch per table;
+- new persons Marketo made on its own are not created in Dynamics (the native sync's default;
+  the "sync person" flow action does it on request).
+A paging token not read for 14 days may have missed deletions Marketo no longer keeps: the
+stream re-baselines by checking every linked person (300 a call) before taking a new token.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict
+
+from sync.connectors.marketo.activities import ActivityPage
+from sync.engine.apply import PageCounts
+from sync.engine.person_merge import MergeItem, MergeOutcome
+from sync.engine.runtime import Engine
+from sync.mapping.resolve import TableMapping
+from sync.mapping.transforms import TransformError, to_dynamics
+from sync.objects import PERSON_TABLES, Direction, SyncObject
+from sync.store.checkpoints import Checkpoint, Phase
+from sync.store.links import DynamicsRef, Link, MarketoRef
+
+NEW_PERSON: Final = 12
+VALUE_CHANGE: Final = 13
+DELETION: Final = 37
+ACTIVITY_TYPES: Final = (NEW_PERSON, VALUE_CHANGE, DELETION)
+DELETIONS_KEPT: Final = timedelta(days=14)  # Marketo prunes deleted-lead activities after this
+M2D: Final = Direction.MARKETO_TO_DYNAMICS
+PERSON_DELETED: Final = "person_deleted"
+
+
+class PersonCursor(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    token: str
+    read_at: datetime  # when the stream last read a page: deletions older than 14 days are gone
+
+    @classmethod
+    def parse(cls, text: str | None) -> PersonCursor | None:
+        return cls.model_validate_json(text) if text else None
+
+
+def _new_value(activity: Mapping[str, Any]) -> Any:
+    return next((a.get("value") for a in activity.get("attributes", []) if a.get("name") == "New Value"), None)
+
+
+class PersonStream:
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.store = engine, engine.store
+        self.mappings: dict[str, TableMapping] = {t.value: engine.mapping.table(t.value) for t in PERSON_TABLES}
+        self.pipelines = {p.stream: p for t in PERSON_TABLES for p in engine.pipelines[t]}
+        self._field_names: dict[int, str] = {}
+
+    # position
+
+    def begin(self) -> Checkpoint:
+        """The stream's checkpoint, made at the current position when missing (its 'full copy')."""
+        current = self.store.checkpoints.get(SyncObject.PERSON, M2D)
+        if current is not None:
+            return current
+        now = datetime.now(UTC)
+        cursor = PersonCursor(token=self.engine.marketo.activities.paging_token(now), read_at=now)
+        checkpoint = Checkpoint(
+            object=SyncObject.PERSON, direction=M2D, phase=Phase.INCREMENTAL, cursor=cursor.model_dump_json()
+        )
+        return self.store.checkpoints.save(checkpoint)
+
+    def stale(self, checkpoint: Checkpoint, now: datetime) -> bool:
+        cursor = PersonCursor.parse(checkpoint.cursor)
+        return cursor is not None and now - cursor.read_at > DELETIONS_KEPT
+
+    # one page
+
+    def copy_page(self, checkpoint: Checkpoint, known: set[str]) -> tuple[Checkpoint, PageCounts, bool]:
+        cursor = PersonCursor.parse(checkpoint.cursor)
+        assert cursor is not None
+        page: ActivityPage = next(iter(self.engine.marketo.activities.read_activities(cursor.token, ACTIVITY_TYPES)))
+        counts = self.process(page.activities, known)
+        moved = PersonCursor(token=page.next_token, read_at=datetime.now(UTC))
+        saved = self.store.checkpoints.save(checkpoint.advanced(cursor=moved.model_dump_json()))
+        return saved, counts, not page.more
+
+    def process(self, activities: list[dict[str, Any]], known: set[str]) -> PageCounts:
+        counts = PageCounts(read=len(activities))
+        deleted = {int(a["leadId"]) for a in activities if a.get("activityTypeId") == DELETION}
+        changes: dict[int, dict[str, Any]] = defaultdict(dict)  # person → field → newest value
+        for activity in activities:
+            if activity.get("activityTypeId") == VALUE_CHANGE and int(activity["leadId"]) not in deleted:
+                name = self._field_name(activity.get("primaryAttributeValueId"))
+                if name is not None:
+                    changes[int(activity["leadId"])][name] = _new_value(activity)
+        refs = [MarketoRef(object="person", id=str(i)) for i in deleted | set(changes)]
+        links = self.store.links.get_many_by_marketo(refs) if refs else {}
+        gone = [links[r] for r in refs if int(r.id) in deleted and r in links]
+        self._drop(gone)
+        counts.removed = len(gone)
+        live = {int(r.id): link for r, link in links.items() if int(r.id) in changes and self._live(link)}
+        by_table: dict[str, list[Link]] = defaultdict(list)
+        for person_id, link in live.items():
+            if self._echo(link, changes[person_id]):
+                counts.unchanged += 1
+            else:
+                by_table[link.dynamics.table].append(link)
+        for table, table_links in by_table.items():
+            counts.add(self.merge(table, table_links, known))
+        return counts
+
+    # merging
+
+    def merge(self, table: str, links: list[Link], known: set[str]) -> PageCounts:
+        pipeline, mapping = self.pipelines[table], self.mappings[table]
+        outcomes = self.engine.merger.reconcile(pipeline, mapping, [MergeItem(link) for link in links])
+        return self.settle(table, links, outcomes, known)
+
+    def settle(self, table: str, links: list[Link], outcomes: list[MergeOutcome], known: set[str]) -> PageCounts:
+        counts = PageCounts()
+        kept: list[Link] = []
+        gone: list[Link] = []
+        done: list[str] = []
+        obj = SyncObject(table)
+        for link, outcome in zip(links, outcomes, strict=True):
+            if outcome.gone == "marketo":
+                gone.append(link)
+            elif outcome.failure is not None:
+                counts.failed += 1
+                failure = outcome.failure
+                self.store.errors.record_failure(
+                    obj,
+                    M2D,
+                    link.dynamics.id,
+                    operation=failure.operation,
+                    code=failure.code,
+                    message=failure.message,
+                    dynamics_id=link.dynamics.id,
+                    marketo_id=link.marketo.id,
+                    kind=failure.kind.value,
+                    table=table,
+                )
+                known.add(link.dynamics.id)
+            elif outcome.synced is not None:
+                kept.append(link.model_copy(update={"synced": outcome.synced, "fingerprint": outcome.fingerprint}))
+                counts.written += int(outcome.wrote_dynamics or outcome.wrote_marketo)
+                counts.unchanged += int(not (outcome.wrote_dynamics or outcome.wrote_marketo))
+                done.append(link.dynamics.id)
+        self.store.links.upsert_many(kept, index=False)  # the index already names these persons
+        self._drop(gone)
+        self.store.errors.resolve_many(obj, M2D, [i for i in done if i in known])
+        counts.removed += len(gone)
+        return counts
+
+    def retry_due(self, known: set[str]) -> PageCounts:
+        counts = PageCounts()
+        for table in (t.value for t in PERSON_TABLES):
+            obj = SyncObject(table)
+            due = [e for e in self.store.errors.due(obj) if e.direction is M2D]
+            if not due:
+                continue
+            links = self.store.links.get_many_by_dynamics(DynamicsRef(table=table, id=e.record_id) for e in due)
+            live = [link for link in links.values() if self._live(link)]
+            if live:
+                counts.add(self.merge(table, live, known))
+        return counts
+
+    def rebaseline(self, checkpoint: Checkpoint, known: set[str]) -> tuple[Checkpoint, PageCounts]:
+        """Every linked person checked against Marketo (300 a call): the deleted ones are dropped,
+        the changed ones merged; then reading resumes from now."""
+        counts = PageCounts()
+        for table in (t.value for t in PERSON_TABLES):
+            batch: list[Link] = []
+            for link in self.store.links.iter_table(table):
+                if self._live(link):
+                    batch.append(link)
+                if len(batch) == 300:
+                    counts.add(self._check(table, batch, known))
+                    batch = []
+            if batch:
+                counts.add(self._check(table, batch, known))
+        now = datetime.now(UTC)
+        cursor = PersonCursor(token=self.engine.marketo.activities.paging_token(now), read_at=now)
+        return self.store.checkpoints.save(checkpoint.advanced(cursor=cursor.model_dump_json())), counts
+
+    def _check(self, table: str, links: list[Link], known: set[str]) -> PageCounts:
+        mapping = self.mappings[table]
+        names = ["id", *(f.marketo for f in mapping.fields)]
+        found = {
+            int(p["id"]): p for p in self.engine.marketo.persons.query("id", [ln.marketo.id for ln in links], names)
+        }
+        gone = [link for link in links if int(link.marketo.id) not in found]
+        self._drop(gone)
+        changed = [
+            link
+            for link in links
+            if int(link.marketo.id) in found
+            and not self._echo(link, {k: found[int(link.marketo.id)].get(k) for k in names[1:]})
+        ]
+        counts = self.merge(table, changed, known) if changed else PageCounts()
+        counts.removed += len(gone)
+        return counts
+
+    # helpers
+
+    def _field_name(self, field_id: Any) -> str | None:
+        if field_id is None:
+            return None
+        if int(field_id) not in self._field_names:
+            self._field_names = self.engine.marketo.persons.field_ids()  # a field made since: read again
+        return self._field_names.get(int(field_id))
+
+    @staticmethod
+    def _live(link: Link) -> bool:
+        return not link.deleted and not link.filtered and not link.qualified_into
+
+    def _echo(self, link: Link, changed: Mapping[str, Any]) -> bool:
+        """Every changed field that Dynamics takes from Marketo already holds what was last synced."""
+        fields = {f.marketo: f for f in self.mappings[link.dynamics.table].fields if f.direction.to_dynamics}
+        for name, value in changed.items():
+            mapping = fields.get(name)
+            if mapping is None:
+                continue
+            try:
+                if to_dynamics(value, mapping.spec) != to_dynamics(link.synced.get(name), mapping.spec):
+                    return False
+            except TransformError:
+                return False
+        return True
+
+    def _drop(self, links: Iterable[Link]) -> None:
+        dropped = list(links)
+        for link in dropped:
+            self.store.links.delete(link)
+            self.store.notices.note(
+                PERSON_DELETED,
+                SyncObject(link.dynamics.table),
+                link.dynamics.id,
+                {"marketo_id": link.marketo.id, "dropped_at": datetime.now(UTC).isoformat()},
+            )
