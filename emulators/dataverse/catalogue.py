@@ -344,6 +344,22 @@ TEAMMEMBERSHIP = TableDef(
         Column("versionnumber", "BigInt", read_only=True),
     ),
 )
+TASK = TableDef(
+    "task",
+    "tasks",
+    "activityid",
+    "subject",
+    display="Task",
+    columns=(
+        Column("activityid", "Uniqueidentifier"),
+        _s("subject", 200),
+        Column("description", "Memo", 2000),
+        Column("scheduledend", "DateTime"),
+        Column("regardingobjectid", "Lookup", targets=("lead", "contact", "account", "opportunity")),
+        Column("statecode", "State", options=((0, "Open"), (1, "Completed"), (2, "Canceled"))),
+        *_common(),
+    ),
+)
 STANDARD_TABLES: Final = (
     LEAD,
     CONTACT,
@@ -354,6 +370,7 @@ STANDARD_TABLES: Final = (
     SYSTEMUSER,
     TEAM,
     TEAMMEMBERSHIP,
+    TASK,
 )
 
 

@@ -25,6 +25,7 @@ STANDARD_TABLES: Final = (
     "lead",
     "opportunity",
     "connection",
+    "task",
 )
 MAPPED_TABLES: Final = ("lead", "contact", "account", "opportunity", "systemuser", "team")
 
