@@ -137,7 +137,9 @@ def run_demo() -> int:
                 f"{changed['account'] not in companies}; opportunity roles: {roles}; "
                 f"the private contact's title stayed {by_id[changed['private']].get('title')!r}."
             )
-            _say("\nA second run finds nothing to do and writes nothing (the person stream reads back the sync's own writes and drops them):")
+            _say(
+                "\nA second run finds nothing to do and writes nothing (the person stream reads back the sync's own writes and drops them):"
+            )
             _sync(env, "run", "--once")
             _sync(env, "status")
             dynamics.close()
