@@ -138,7 +138,8 @@ def run_demo() -> int:
                 f"the private contact's title stayed {by_id[changed['private']].get('title')!r}."
             )
             _say(
-                "\nA second run finds nothing to do and writes nothing (the person stream reads back the sync's own writes and drops them):"
+                "\nA second run finds nothing to do and writes nothing "
+                "(the person stream reads back the sync's own writes and drops them):"
             )
             _sync(env, "run", "--once")
             _sync(env, "status")
