@@ -216,3 +216,23 @@ def test_a_lost_store_is_rebuilt_from_the_ids_on_the_records_with_nothing_duplic
     assert after == before and len(world.marketo_rows("lead")) == 6
     for record_id in [*contacts, no_email]:
         assert world.store.links.get_by_dynamics(DynamicsRef(table="contact", id=record_id)) is not None
+
+
+def test_a_refreshed_dynamics_org_rebaselines_every_stream_and_keeps_the_links(world: World) -> None:
+    from sync.engine.org_identity import ORG_CHANGED, ORG_KEY
+
+    contacts = [world.create("contact", {"lastname": f"S{n}", "emailaddress1": f"s{n}@example.com"}) for n in range(3)]
+    _copy(world)
+    persons = {p["dynamicsId"]: p["id"] for p in world.marketo_rows("lead")}
+    world.store.meta.put(ORG_KEY, "00000000-0000-0000-0000-00000000dead")  # the store was written for another org
+    world.update("contact", contacts[0], {"jobtitle": "Changed in the refreshed org"})
+    engine = world.restart()  # the start notices
+    assert [n.detail["previous"] for n in world.store.notices.list(ORG_CHANGED, SyncObject.PERSON)] == [
+        "00000000-0000-0000-0000-00000000dead"
+    ]
+    writes = world.marketo_writes()
+    record = run_once(engine, SyncObject.CONTACT)
+    assert record.outcome is RunOutcome.SUCCEEDED, record.message
+    assert record.read == 3 and world.marketo_writes() - writes == 1  # every row read, one written
+    assert _person(world, contacts[0])["title"] == "Changed in the refreshed org"
+    assert {p["dynamicsId"]: p["id"] for p in world.marketo_rows("lead")} == persons  # same persons, linked

@@ -17,6 +17,7 @@ from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.engine.catalogue import build_pipelines
 from sync.engine.owned_fields import ensure_owned_fields
+from sync.engine.org_identity import check_organization
 from sync.engine.page import PageStep
 from sync.engine.person_merge import PersonMerge
 from sync.engine.pipelines import Pipeline
@@ -51,11 +52,13 @@ class Engine:
         source = str(settings.sync.mapping_file) if settings.sync.mapping_file else "(defaults)"
         mapping = resolve(file, schemas, source)
         created = ensure_owned_fields(marketo.persons, mapping.person_fields)
+        store = store or SyncStore.from_settings(settings.storage)
+        check_organization(store, dataverse)
         merger = PersonMerge(marketo.persons, dataverse, mapping.person_fields, dict(schemas.tables))
         pipelines = build_pipelines(mapping, dict(schemas.tables), marketo, merger)
         return cls(
             settings,
-            store or SyncStore.from_settings(settings.storage),
+            store,
             dataverse,
             marketo,
             mapping,

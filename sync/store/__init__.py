@@ -12,6 +12,7 @@ from sync.store.checkpoints import CheckpointStore
 from sync.store.errors import ErrorBackoff, ErrorStore
 from sync.store.leases import LeaseStore
 from sync.store.links import LinkStore
+from sync.store.meta import MetaStore
 from sync.store.notices import NoticeStore
 from sync.store.runs import RunStore
 from sync.store.tables import StoreTables, service_client
@@ -34,6 +35,7 @@ class SyncStore:
         self.errors = ErrorStore(tables, backoff, clock)
         self.runs = RunStore(tables)
         self.notices = NoticeStore(tables, clock)
+        self.meta = MetaStore(tables)
 
     @classmethod
     def open(

@@ -19,6 +19,7 @@ class Table(StrEnum):
     ERRORS = "Errors"
     RUNS = "Runs"
     NOTICES = "Notices"
+    META = "Meta"
 
 
 _ENDPOINT_SCHEMES: Final = ("https://", "http://")
