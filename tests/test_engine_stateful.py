@@ -246,7 +246,7 @@ def test_random_work_on_both_sides_converges_without_loss_or_duplicates(
         marketo = start_in_process("marketo", https=True, state_dir=tmp_path / f"mk{n}")
         return make_world(lambda **kw: dataverse, lambda **kw: marketo, storage_connection, f"st{n}x")
 
-    SyncMachine.world_factory = staticmethod(world)  # type: ignore[assignment]
+    SyncMachine.world_factory = staticmethod(world)
     machine = settings(
         max_examples=5,
         stateful_step_count=10,

@@ -236,3 +236,14 @@ def test_a_refreshed_dynamics_org_rebaselines_every_stream_and_keeps_the_links(w
     assert record.read == 3 and world.marketo_writes() - writes == 1  # every row read, one written
     assert _person(world, contacts[0])["title"] == "Changed in the refreshed org"
     assert {p["dynamicsId"]: p["id"] for p in world.marketo_rows("lead")} == persons  # same persons, linked
+
+
+def test_a_quiet_marketo_costs_one_call_a_cycle_so_1464_a_day_with_one_minute_timers(world: World) -> None:
+    world.create("contact", {"lastname": "Idle", "emailaddress1": "idle@example.com"})
+    _copy(world)
+    _cycle(world)
+    _cycle(world)
+    before = world.engine.marketo.client.limiter.calls_made
+    for _ in range(10):
+        _cycle(world)
+    assert world.engine.marketo.client.limiter.calls_made - before == 10  # the person stream's one page

@@ -393,3 +393,14 @@ def test_a_query_whose_encoded_uri_would_pass_8_kb_never_gets_a_414(marketo: Run
     emails = [f"a+b+c+d+e+{n:03d}@x.co" for n in range(300)]  # 5.8 KB as text, 9.9 KB once %-encoded
     conn.persons.upsert([{"email": e} for e in emails])
     assert len(conn.persons.query("email", emails, ["email"])) == 300
+
+
+def test_usage_is_read_every_refresh_while_busy_and_hourly_when_idle(start_marketo: Any) -> None:
+    marketo = start_marketo(time_scale=100.0)  # Marketo's 20 s window as the client's 0.2 s
+    conn = marketo_connection(marketo, usage_refresh_s=0.0)
+    for _ in range(5):
+        conn.persons.query("email", ["idle@example.com"], ["email"])
+    assert route_count(marketo, "usage") == 1  # the first call; then idle: not again within the hour
+    for n in range(100):
+        conn.persons.query("email", [f"busy{n}@example.com"], ["email"])
+    assert route_count(marketo, "usage") == 2  # a hundred calls since: busy, read again

@@ -16,8 +16,8 @@ from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.engine.catalogue import build_pipelines
-from sync.engine.owned_fields import ensure_owned_fields
 from sync.engine.org_identity import check_organization
+from sync.engine.owned_fields import ensure_owned_fields
 from sync.engine.page import PageStep
 from sync.engine.person_merge import PersonMerge
 from sync.engine.pipelines import Pipeline

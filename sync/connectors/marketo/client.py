@@ -40,6 +40,8 @@ from sync.connectors.transport import HttpTransport
 
 USAGE_PATH: Final = "/rest/v1/stats/usage.json"
 MAX_URI_BYTES: Final = 8000  # Marketo refuses URIs over 8 KB (414); keep a little headroom
+IDLE_USAGE_REFRESH_S: Final = 3600.0
+BUSY_CALLS: Final = 100  # calls since the last usage read that make the sync "busy"
 
 
 def _error_for(rule: Rule, code: str, message: str, request_id: str | None, wait_s: float | None) -> MarketoError:
@@ -99,6 +101,7 @@ class MarketoClient:
         self.call_deadline_s = call_deadline_s
         self._usage_refresh_s = usage_refresh_s
         self._usage_read_at = float("-inf")
+        self._usage_calls_at = 0
         self._usage_lock = threading.Lock()
 
     # calls
@@ -174,10 +177,16 @@ class MarketoClient:
         return total
 
     def _refresh_usage_if_due(self) -> None:
+        """Marketo's own count of today's calls (other integrations spend the quota too): read every
+        `usage_refresh_s` while the sync is busy, hourly when it is idle, so that a quiet instance
+        with 1-minute timers spends 24 calls a day on it, not 288."""
         with self._usage_lock:  # claim the read, so concurrent callers do not all make it
-            if time.monotonic() - self._usage_read_at < self._usage_refresh_s:
+            elapsed = time.monotonic() - self._usage_read_at
+            busy = self.limiter.calls_made - self._usage_calls_at >= BUSY_CALLS
+            if elapsed < self._usage_refresh_s or (not busy and elapsed < IDLE_USAGE_REFRESH_S):
                 return
             self._usage_read_at = time.monotonic()
+            self._usage_calls_at = self.limiter.calls_made
         self._read_usage()
 
     def _attempt(self, request: _Request, deadline: Deadline) -> Envelope | bytes:
