@@ -76,9 +76,15 @@ def test_polling_stops_when_done_or_at_the_deadline() -> None:
         clock.now += seconds
 
     done = poll_until(
-        lambda: next(states), lambda s: s == "Complete", interval_s=2, deadline=Deadline.after(60, clock), what="x"
+        lambda: next(states),
+        lambda s: s == "Complete",
+        interval_s=2,
+        deadline=Deadline.after(60, clock),
+        what="x",
+        sleep=sleep,
     )
-    assert done == "Complete"
+    assert done == "Complete" and slept == [2, 2]
+    slept.clear()
     with pytest.raises(TimeoutError, match="bulk import 7 still not done at the deadline"):
         poll_until(
             lambda: "Queued",
