@@ -1,4 +1,5 @@
-"""Random work on both sides, interleaved with sync cycles, injected faults and crashes
+"""Random work on both sides (creates, edits, deletes, qualifications, Marketo deletions and
+merges), interleaved with sync cycles, injected faults and crashes
 (Hypothesis stateful testing, against both emulators and Azurite). After the last cycle:
 
 - every live Dynamics lead and contact has exactly one Marketo person with its id, and no two
@@ -135,6 +136,22 @@ class SyncMachine(RuleBasedStateMachine):
         self.world.engine.marketo.persons.delete([person["id"]])
         record.person_deleted = True
         record.edits = {c: {"dynamics": s["dynamics"]} for c, s in record.edits.items() if "dynamics" in s}
+
+    @precondition(lambda self: len(self._linked()) >= 2)
+    @rule(data=st.data())
+    def merge_in_marketo(self, data: st.DataObject) -> None:
+        """Two persons merged in Marketo: the survivor keeps its link; the loser's record loses its
+        person (and its Marketo edits) until it changes in Dynamics, like a deletion."""
+        survivor, loser = data.draw(
+            st.lists(st.sampled_from(self._linked()), min_size=2, max_size=2, unique_by=lambda r: r.id)
+        )
+        kept, merged = self._person(survivor), self._person(loser)
+        assert kept is not None and merged is not None
+        self.world.engine.marketo.client.call(
+            "POST", f"/rest/v1/leads/{kept['id']}/merge.json", params={"leadId": merged["id"]}
+        )
+        loser.person_deleted = True
+        loser.edits = {c: {"dynamics": s["dynamics"]} for c, s in loser.edits.items() if "dynamics" in s}
 
     # the sync
 

@@ -247,3 +247,20 @@ def test_a_quiet_marketo_costs_one_call_a_cycle_so_1464_a_day_with_one_minute_ti
     for _ in range(10):
         _cycle(world)
     assert world.engine.marketo.client.limiter.calls_made - before == 10  # the person stream's one page
+
+
+def test_a_paging_token_marketo_no_longer_accepts_rebaselines_instead_of_failing(world: World) -> None:
+    contact = world.create("contact", {"lastname": "Token", "emailaddress1": "t@example.com"})
+    _copy(world)
+    _edit_in_marketo(world, _person(world, contact)["id"], title="Seen by the re-check")
+    checkpoint = world.store.checkpoints.get(SyncObject.PERSON, M2D)
+    assert checkpoint is not None
+    from sync.engine.person_stream import PersonCursor
+
+    cursor = PersonCursor.model_validate_json(checkpoint.cursor or "")
+    broken = cursor.model_copy(update={"token": "NOT-A-TOKEN"})
+    world.store.checkpoints.save(checkpoint.advanced(cursor=broken.model_dump_json()))
+    record = run_once(world.engine, SyncObject.PERSON)
+    assert record.outcome is RunOutcome.SUCCEEDED, record.message
+    assert "is no longer accepted by Marketo: every linked person was checked" in record.message
+    assert _row(world, "contact", contact)["jobtitle"] == "Seen by the re-check"

@@ -26,6 +26,7 @@ from azure.core.exceptions import AzureError
 from sync.connectors.dataverse.errors import ChangeTokenExpired
 from sync.connectors.http.deadline import Deadline, within
 from sync.connectors.http.failures import ConnectorError
+from sync.connectors.marketo.errors import MarketoFatal
 from sync.engine.apply import PageCounts
 from sync.engine.cursor import ObjectCursor, StreamCursor
 from sync.engine.person_stream import PersonStream
@@ -51,6 +52,7 @@ FAILURE_KIND: Final[dict[type[BaseException], str]] = {
     PermissionError: "auth/config",
 }
 SAFETY_S: Final = 30.0  # between the hard deadline and the function timeout
+INVALID_VALUE: Final = "1003"  # Marketo's answer to a paging token it no longer accepts
 
 
 class _Run:
@@ -90,20 +92,30 @@ class _Run:
         known = {e.record_id for t in PERSON_TABLES for e in self.store.errors.list(t) if e.direction is M2D}
         self.counts.add(stream.retry_due(known))
         if stream.stale(checkpoint, datetime.now(UTC)):
-            checkpoint, counts = stream.rebaseline(checkpoint, known)
-            self.counts.add(counts)
-            self.notes.append(
-                "the paging token was last read more than 14 days ago: every linked person was checked "
-                f"({counts.removed} deletion(s) found, {counts.written} merged) before reading on from now"
-            )
+            checkpoint = self._recheck_persons(stream, checkpoint, known, "was last read more than 14 days ago")
         while self.may_start_page():
-            checkpoint, counts, caught_up = stream.copy_page(checkpoint, known)
+            try:
+                checkpoint, counts, caught_up = stream.copy_page(checkpoint, known)
+            except MarketoFatal as error:
+                if error.code != INVALID_VALUE or "nextPageToken" not in error.message:
+                    raise
+                checkpoint = self._recheck_persons(stream, checkpoint, known, "is no longer accepted by Marketo")
+                continue
             self.counts.add(counts)
             if self.lease is not None:
                 self.lease = self.store.leases.renew(self.lease, self.lease_for)
             if caught_up:
                 return
         self.caught_up = False
+
+    def _recheck_persons(self, stream: PersonStream, checkpoint: Checkpoint, known: set[str], why: str) -> Checkpoint:
+        checkpoint, counts = stream.rebaseline(checkpoint, known)
+        self.counts.add(counts)
+        self.notes.append(
+            f"the paging token {why}: every linked person was checked ({counts.removed} deletion(s) found, "
+            f"{counts.written} merged) before reading on from now"
+        )
+        return checkpoint
 
     def retry_due(self, known: set[str]) -> None:
         due: dict[str, list[str]] = defaultdict(list)
