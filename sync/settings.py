@@ -25,6 +25,7 @@ FUNCTION_TIMEOUT_S: Final = 600  # host.json functionTimeout
 KEY_VAULT_PREFIX: Final = "@Microsoft.KeyVault("
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,29}$")
+_HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 
 
 def schedule_setting(obj: SyncObject) -> str:
@@ -209,6 +210,18 @@ class SyncSettings(_Section):
         description="How long one incremental run (or one full-copy step) may keep starting new pages, in "
         f"seconds; the page under way still finishes. Below the function timeout ({FUNCTION_TIMEOUT_S} s).",
     )
+    webhook_secret: SecretStr | None = Field(
+        None,
+        alias="SYNC_WEBHOOK_SECRET",
+        description="Shared secret Marketo webhooks send in the X-Sync-Secret header (at least 32 characters); "
+        "unset: the webhooks answer 503.",
+    )
+    durable_hub: str = Field(
+        "DynamicsMarketoSync",
+        alias="SYNC_DURABLE_HUB",
+        description="Durable Functions task hub name (host.json reads it): 3-45 letters and digits, starting "
+        "with a letter; give each deployment sharing a storage account its own.",
+    )
     schedules: dict[SyncObject, str] = Field(
         default_factory=lambda: dict.fromkeys(FULL_COPY_ORDER, DEFAULT_SCHEDULE),
         description="Six-field NCRONTAB per object, UTC, from SYNC_SCHEDULE_<OBJECT>.",
@@ -219,6 +232,20 @@ class SyncSettings(_Section):
     def _mapping_file_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"{str(value)!r} does not exist or is not a file")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("is shorter than 32 characters; use a long random value")
+        return value
+
+    @field_validator("durable_hub")
+    @classmethod
+    def _hub_name(cls, value: str) -> str:
+        if not _HUB_NAME.match(value):
+            raise ValueError(f"{value!r} is not 3-45 letters and digits starting with a letter")
         return value
 
     @field_validator("schedules")

@@ -13,8 +13,7 @@ from sync.functions import runtime
 
 def import_function_app() -> ModuleType:
     """A fresh import, as a worker start would do: settings are read again from the environment."""
-    runtime.settings.cache_clear()
-    runtime.store.cache_clear()
+    runtime.reset()
     sys.modules.pop("function_app", None)
     return importlib.import_module("function_app")
 

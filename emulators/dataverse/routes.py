@@ -276,6 +276,8 @@ class DataverseService(EmulatorService):
         if path.startswith("EntityDefinitions"):
             with self.lock:
                 return metadata.answer(self, request, path)
+        if path.startswith("RetrieveTotalRecordCount("):
+            return self._record_counts(request, path)
         match = _KEY.match(path)
         if match is None or match.group("set") not in self.org.by_entity_set:
             segment = match.group("set") if match else path
@@ -470,6 +472,23 @@ class DataverseService(EmulatorService):
                 drop=("$skiptoken", "$deltatoken"),
             )
         return json_reply(body)
+
+    def _record_counts(self, request: Request, path: str) -> Response:
+        """`RetrieveTotalRecordCount(EntityNames=@p1)?@p1=['account','contact']` (Dataverse answers
+        from a snapshot up to 24 hours old; the emulator answers the current counts)."""
+        inner = path[len("RetrieveTotalRecordCount(") :].rstrip(")")
+        raw = inner.split("=", 1)[1] if "=" in inner else ""
+        if raw.startswith("@"):
+            raw = request.args.get(raw, "")
+        names = [n.strip().strip("'\"") for n in raw.strip("[]").split(",") if n.strip()]
+        unknown = [n for n in names if n not in self.org.tables]
+        if not names or unknown:
+            raise bad_request(f"EntityNames must list existing tables; unknown: {', '.join(unknown) or '(none given)'}")
+        with self.lock:
+            values = [len(self.org.table(n).rows) for n in names]
+        context = f"{self._base(request)}{API}/$metadata#Microsoft.Dynamics.CRM.RetrieveTotalRecordCountResponse"
+        collection = {"Count": len(names), "IsReadOnly": False, "Keys": names, "Values": values}
+        return json_reply({"@odata.context": context, "EntityRecordCountCollection": collection})
 
     def _retrieve(self, request: Request, table: TableDef, key: str) -> Response:
         prefer = parse_prefer(request.headers.get("Prefer"))

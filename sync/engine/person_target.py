@@ -190,6 +190,15 @@ class PersonTarget:
                 plain = result_outcome(u.ref, result, "create")
                 outcomes[n] = PersonOutcome(plain.ref, plain.marketo_id, plain.failure, shared_with=others)
 
+    def update(self, records: Sequence[tuple[Link, dict[str, Any]]]) -> list[bool]:
+        """Update persons by their Marketo id (update only)."""
+        if not records:
+            return []
+        results = self.api.upsert(
+            [{**values, "id": int(link.marketo.id)} for link, values in records], action="updateOnly", lookup_field="id"
+        )
+        return [r.ok for r in results]
+
     # removals (behaviour §7)
 
     def remove(self, removals: Sequence[Removal]) -> list[Outcome]:

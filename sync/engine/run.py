@@ -29,6 +29,7 @@ from sync.connectors.http.failures import ConnectorError
 from sync.connectors.marketo.errors import MarketoFatal
 from sync.engine.apply import PageCounts
 from sync.engine.cursor import ObjectCursor, StreamCursor
+from sync.engine.pause import paused
 from sync.engine.person_stream import PersonStream
 from sync.engine.pipelines import Pipeline
 from sync.engine.runtime import Engine
@@ -200,6 +201,9 @@ def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) 
             f"another run holds the lease ({holder.owner if holder else '?'}{until})",
         )
     try:
+        since = paused(store).get(obj)
+        if since is not None:
+            return _finish(engine, record, RunOutcome.SKIPPED, f"paused since {since.isoformat(timespec='seconds')}")
         checkpoint = store.checkpoints.get(obj, direction)
         if checkpoint is None:
             return _finish(engine, record, RunOutcome.SKIPPED, "no full copy yet: start one (python -m sync full-copy)")

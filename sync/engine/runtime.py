@@ -8,9 +8,11 @@ in Marketo (created when missing). A problem stops the start with every problem 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.dataverse.metadata import TableDefinition
@@ -28,6 +30,13 @@ from sync.mapping.resolve import ResolvedMapping, resolve
 from sync.objects import SyncObject
 from sync.settings import Settings
 from sync.store import SyncStore
+
+USAGE_KEY = "marketo_usage"
+
+
+def record_usage(store: SyncStore, total: int, budget: int) -> None:
+    """Marketo's count of today's calls, kept for the status page (which reads the store only)."""
+    store.meta.put(USAGE_KEY, json.dumps({"total": total, "budget": budget, "at": datetime.now(UTC).isoformat()}))
 
 
 @dataclass
@@ -54,6 +63,7 @@ class Engine:
         created = ensure_owned_fields(marketo.persons, mapping.person_fields)
         store = store or SyncStore.from_settings(settings.storage)
         check_organization(store, dataverse)
+        marketo.client.on_usage = lambda total: record_usage(store, total, settings.marketo.daily_call_budget)
         merger = PersonMerge(marketo.persons, dataverse, mapping.person_fields, dict(schemas.tables))
         pipelines = build_pipelines(mapping, dict(schemas.tables), marketo, merger)
         return cls(

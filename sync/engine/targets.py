@@ -64,6 +64,15 @@ class LeadDatabaseTarget:
         results = self.api.upsert([u.values for u in upserts])
         return [result_outcome(u.ref, r, "upsert") for u, r in zip(upserts, results, strict=True)]
 
+    def update(self, records: Sequence[tuple[Link, dict[str, Any]]]) -> list[bool]:
+        """Update only (a record Marketo no longer has is not created again)."""
+        if not records:
+            return []
+        results = self.api.upsert(
+            [{**values, self.key_field: link.dynamics.id} for link, values in records], action="updateOnly"
+        )
+        return [r.ok for r in results]
+
     def remove(self, removals: Sequence[Removal]) -> list[Outcome]:
         if not removals:
             return []

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import azure.functions as func
+import azure.durable_functions as df
 
 from sync.functions.admin_http import bp as admin_http
+from sync.functions.orchestrations import bp as orchestrations
+from sync.functions.timers import bp as timers
+from sync.functions.webhooks import bp as webhooks
 
 
-def blueprints() -> list[func.Blueprint]:
+def blueprints() -> list[df.Blueprint]:
     """Every Blueprint the app registers (function_app.py registers exactly these)."""
-    return [admin_http]
+    return [admin_http, orchestrations, timers, webhooks]

@@ -1,4 +1,6 @@
-"""Admin HTTP endpoints (function key): status, errors (JSON / CSV), retry errors."""
+"""Admin HTTP endpoints (function key): status (JSON), the status page (HTML), errors (JSON or
+CSV), retry errors, start a full copy, resync a field, pause and resume. A bad parameter is a
+400 that names it and the values allowed."""
 
 from __future__ import annotations
 
@@ -6,20 +8,30 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import azure.durable_functions as df
 import azure.functions as func
 
+from sync.engine.pause import pause, resume
+from sync.engine.resync import ResyncError, resync_target
 from sync.functions import runtime
-from sync.objects import SyncObject
+from sync.functions.starts import resync_instance, start_full_copy, start_once
+from sync.objects import DIRECTIONS, FULL_COPY_ORDER, SyncObject
 from sync.reporting.errors_export import errors_as_csv, errors_as_json
 from sync.reporting.status import status_report
+from sync.reporting.status_page import status_page
+from sync.store.checkpoints import Phase
 
-bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions ships it unannotated
+bp = df.Blueprint()
 
 _OBJECTS = ", ".join(o.value for o in SyncObject)
 
 
+class BadRequest(ValueError):
+    pass
+
+
 def _json(body: Any, status: int = 200) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body, indent=2), status_code=status, mimetype="application/json")
+    return func.HttpResponse(json.dumps(body, indent=2, default=str), status_code=status, mimetype="application/json")
 
 
 def _bad_request(message: str) -> func.HttpResponse:
@@ -33,13 +45,32 @@ def _object_param(req: func.HttpRequest) -> SyncObject | None:
     try:
         return SyncObject(raw)
     except ValueError:
-        raise ValueError(f"unknown object {raw!r}; use one of: {_OBJECTS}") from None
+        raise BadRequest(f"unknown object {raw!r}; use one of: {_OBJECTS}") from None
+
+
+def _flag(req: func.HttpRequest, name: str) -> bool:
+    raw = req.params.get(name, "false")
+    if raw not in ("true", "false"):
+        raise BadRequest(f"{name}={raw!r}; use {name}=true or {name}=false, or leave it out")
+    return bool(raw == "true")
+
+
+def _objects(req: func.HttpRequest) -> list[SyncObject]:
+    obj = _object_param(req)
+    return [obj] if obj else list(FULL_COPY_ORDER)
 
 
 @bp.function_name("sync_status")
 @bp.route(route="sync/status", methods=["GET"])
 def sync_status(req: func.HttpRequest) -> func.HttpResponse:
     return _json(status_report(runtime.store(), datetime.now(UTC)))
+
+
+@bp.function_name("sync_dashboard")
+@bp.route(route="sync/dashboard", methods=["GET"])
+def sync_dashboard(req: func.HttpRequest) -> func.HttpResponse:
+    html = status_page(status_report(runtime.store(), datetime.now(UTC)), runtime.store(), datetime.now(UTC))
+    return func.HttpResponse(html, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
 
 @bp.function_name("sync_errors")
@@ -53,7 +84,7 @@ def sync_errors(req: func.HttpRequest) -> func.HttpResponse:
         return _bad_request(f"parked={parked_raw!r}; use parked=true or parked=false, or leave it out")
     try:
         obj = _object_param(req)
-    except ValueError as exc:
+    except BadRequest as exc:
         return _bad_request(str(exc))
     parked = None if parked_raw is None else parked_raw == "true"
     errors = runtime.store().errors.list(obj, parked=parked)
@@ -71,7 +102,69 @@ def sync_errors(req: func.HttpRequest) -> func.HttpResponse:
 def sync_errors_retry(req: func.HttpRequest) -> func.HttpResponse:
     try:
         obj = _object_param(req)
-    except ValueError as exc:
+    except BadRequest as exc:
         return _bad_request(str(exc))
     touched = runtime.store().errors.request_retry(obj)
     return _json({"retry_requested": touched, "object": obj.value if obj else None})
+
+
+@bp.function_name("sync_full_copy")
+@bp.route(route="sync/full-copy", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def sync_full_copy(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Start the full copy of one object (?object=) or of all in order; ?again=true re-baselines."""
+    try:
+        objects, again = _objects(req), _flag(req, "again")
+    except BadRequest as exc:
+        return _bad_request(str(exc))
+    return _json(await start_full_copy(client, objects, again), status=202)
+
+
+@bp.function_name("sync_resync_field")
+@bp.route(route="sync/resync-field", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def sync_resync_field(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Push one mapped field (?field=, Marketo or Dynamics name) for every linked record of ?object=."""
+    try:
+        obj, field = _object_param(req), req.params.get("field", "")
+    except BadRequest as exc:
+        return _bad_request(str(exc))
+    if obj is None or not field:
+        return _bad_request("give object=<object> and field=<a mapped field's Marketo or Dynamics name>")
+    try:
+        resync_target(runtime.engine(), obj, field)
+    except ResyncError as exc:
+        return _bad_request(str(exc))
+    request = {"object": obj.value, "field": field}
+    return _json(await start_once(client, "resync_field", resync_instance(obj, field), request), status=202)
+
+
+@bp.function_name("sync_pause")
+@bp.route(route="sync/pause", methods=["POST"])
+def sync_pause(req: func.HttpRequest) -> func.HttpResponse:
+    try:
+        objects = _objects(req)
+    except BadRequest as exc:
+        return _bad_request(str(exc))
+    newly = pause(runtime.store(), objects, datetime.now(UTC))
+    return _json({"paused": [o.value for o in objects], "newly_paused": [o.value for o in newly]})
+
+
+@bp.function_name("sync_resume")
+@bp.route(route="sync/resume", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def sync_resume(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Resume; an object resumed in the middle of its full copy gets the copy started again."""
+    try:
+        objects = _objects(req)
+    except BadRequest as exc:
+        return _bad_request(str(exc))
+    store = runtime.store()
+    resumed = resume(store, objects)
+    copying = [
+        o
+        for o in resumed
+        if (c := store.checkpoints.get(o, DIRECTIONS[o][0])) is not None and c.phase is Phase.FULL_COPY
+    ]
+    restarted = [await start_full_copy(client, [o]) for o in copying]
+    return _json({"resumed": [o.value for o in resumed], "full_copies": restarted})

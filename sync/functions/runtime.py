@@ -1,11 +1,17 @@
-"""Process-wide objects of the Functions app: settings and the store, made once per worker."""
+"""Process-wide objects of the Functions app: settings, the store and the engine, made once per
+worker (the engine's start reads both schemas and validates the mapping: not per invocation)."""
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 
+from sync.engine.runtime import Engine
 from sync.settings import Settings, load_settings
 from sync.store import SyncStore
+
+_engine_lock = threading.Lock()
+_engine: Engine | None = None
 
 
 @cache
@@ -16,3 +22,22 @@ def settings() -> Settings:
 @cache
 def store() -> SyncStore:
     return SyncStore.from_settings(settings().storage)
+
+
+def engine() -> Engine:
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = Engine.start(settings(), store=store())
+        return _engine
+
+
+def reset() -> None:
+    """Forget everything made (a test's fresh worker)."""
+    global _engine
+    with _engine_lock:
+        if _engine is not None:
+            _engine.close()
+        _engine = None
+    settings.cache_clear()
+    store.cache_clear()

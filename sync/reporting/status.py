@@ -1,20 +1,28 @@
-"""The status report: per object and direction, phase, lease, last runs and errors.
+"""The status report: per object and direction, phase, lease, pause, last runs, last-hour
+throughput, lag, errors by kind; Marketo's quota; and a day of hourly history for the chart.
 
-Built from the store only, so the HTTP endpoint, the CLI and the status page agree. Cursors
-(delta links, paging tokens) are not shown: they say nothing to an admin and can be long.
+Built from the store only, so the HTTP endpoint, the CLI and the status page agree and a page
+load costs no Dynamics or Marketo call. Cursors (delta links, paging tokens) are not shown: they
+say nothing to an admin and can be long.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from collections import defaultdict
+from datetime import datetime, timedelta
 from typing import Any
 
 from sync.engine.cursor import ObjectCursor
+from sync.engine.pause import paused
+from sync.engine.runtime import USAGE_KEY
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER, Direction
 from sync.store import SyncStore
 from sync.store.notices import SHARED_EMAIL
+from sync.store.runs import RunOutcome, RunRecord
 
 NOT_STARTED = "not_started"
+HISTORY_HOURS = 24
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -29,32 +37,59 @@ def _streams(cursor: str | None) -> dict[str, dict[str, Any]]:
     }
 
 
+def _hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _last_hour(runs: list[RunRecord], now: datetime) -> dict[str, int]:
+    recent = [r for r in runs if r.started_at >= now - timedelta(hours=1) and r.outcome is not RunOutcome.RUNNING]
+    return {
+        "runs": len(recent),
+        "read": sum(r.read for r in recent),
+        "written": sum(r.written for r in recent),
+        "failed": sum(r.failed for r in recent),
+    }
+
+
 def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) -> dict[str, Any]:
     checkpoints = {(c.object, c.direction): c for c in store.checkpoints.list()}
+    paused_since = paused(store)
+    day_start = now - timedelta(hours=HISTORY_HOURS)
+    history: dict[datetime, dict[str, float]] = defaultdict(lambda: {"read": 0, "written": 0, "max_lag_s": 0.0})
     objects: list[dict[str, Any]] = []
     for obj in FULL_COPY_ORDER:
         lease = store.leases.current(obj)
-        waiting, parked = store.errors.counts(obj)
         directions = []
         for direction in DIRECTIONS[obj]:
             checkpoint = checkpoints.get((obj, direction))
-            runs = store.runs.recent(obj, direction, limit=runs_per_direction)
+            day = list(store.runs.since(obj, direction, day_start))
+            for run in day:
+                bucket = history[_hour(run.started_at)]
+                bucket["read"] += run.read
+                bucket["written"] += run.written
+                bucket["max_lag_s"] = max(bucket["max_lag_s"], run.lag_seconds or 0.0)
+            last = day[:runs_per_direction] or store.runs.recent(obj, direction, limit=runs_per_direction)
+            latest = next((r for r in last if r.outcome is not RunOutcome.RUNNING), None)
             directions.append(
                 {
                     "direction": direction.value,
                     "phase": checkpoint.phase.value if checkpoint else NOT_STARTED,
                     "counters": checkpoint.counters if checkpoint else {},
+                    "checkpoint_updated_at": _iso(checkpoint.updated_at) if checkpoint else None,
                     "streams": _streams(checkpoint.cursor)
                     if checkpoint and direction is Direction.DYNAMICS_TO_MARKETO
                     else {},
-                    "checkpoint_updated_at": _iso(checkpoint.updated_at) if checkpoint else None,
-                    "last_runs": [r.model_dump(mode="json", exclude={"object", "direction"}) for r in runs],
+                    "last_hour": _last_hour(day, now),
+                    "lag_seconds": latest.lag_seconds if latest else None,
+                    "behind": bool(latest and "time budget" in latest.message),
+                    "last_runs": [r.model_dump(mode="json", exclude={"object", "direction"}) for r in last],
                 }
             )
         objects.append(
             {
                 "object": obj.value,
                 "running": lease is not None and lease.expires_at > now,
+                "paused_since": _iso(paused_since.get(obj)),
                 "lease": None
                 if lease is None
                 else {
@@ -62,7 +97,7 @@ def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) 
                     "acquired_at": _iso(lease.acquired_at),
                     "expires_at": _iso(lease.expires_at),
                 },
-                "errors": {"waiting_retry": waiting, "parked": parked},
+                "errors": store.errors.summary(obj),
                 "shared_emails": [
                     {"email": n.subject, **n.detail, "seen_at": _iso(n.seen_at)}
                     for n in store.notices.list(SHARED_EMAIL, obj, limit=20)
@@ -70,4 +105,14 @@ def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) 
                 "directions": directions,
             }
         )
-    return {"generated_at": now.isoformat(), "objects": objects}
+    usage = store.meta.get(USAGE_KEY)
+    hours = [_hour(now) - timedelta(hours=n) for n in range(HISTORY_HOURS - 1, -1, -1)]
+    return {
+        "generated_at": now.isoformat(),
+        "quota": json.loads(usage) if usage else None,
+        "paused": {o.value: since.isoformat() for o, since in paused_since.items()},
+        "history": [
+            {"hour": h.isoformat(), **history.get(h, {"read": 0, "written": 0, "max_lag_s": 0.0})} for h in hours
+        ],
+        "objects": objects,
+    }

@@ -184,16 +184,24 @@ class ErrorStore:
             yield self._from_entity(entity)
 
     def counts(self, obj: SyncObject) -> tuple[int, int]:
-        """(waiting for retry, parked) for one object; reads only the `parked` column."""
+        """(waiting for retry, parked) for one object."""
+        summary = self.summary(obj)
+        return summary["waiting_retry"], summary["parked"]
+
+    def summary(self, obj: SyncObject) -> dict[str, Any]:
+        """Waiting, parked and per failure kind, for one object; reads two columns only."""
         waiting = parked = 0
+        by_kind: dict[str, int] = {}
         for entity in self._table.query_entities(
-            "PartitionKey eq @pk", parameters={"pk": escape_key(obj)}, select=["parked"]
+            "PartitionKey eq @pk", parameters={"pk": escape_key(obj)}, select=["parked", "kind"]
         ):
             if entity.get("parked"):
                 parked += 1
             else:
                 waiting += 1
-        return waiting, parked
+            kind = str(entity.get("kind") or "unknown")
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+        return {"waiting_retry": waiting, "parked": parked, "by_kind": by_kind}
 
     def request_retry(self, obj: SyncObject | None = None) -> int:
         """Unpark and make due now (the admin's "retry errors"); returns how many rows it touched."""

@@ -152,6 +152,25 @@ class LinkStore:
             for entity in self._links.query_entities("PartitionKey eq @pk", parameters={"pk": pk}):
                 yield self._from_entity(entity)
 
+    def page_table(self, table: str, cursor: str | None, size: int = 300) -> tuple[list[Link], str | None]:
+        """Up to `size` links of one Dynamics table after `cursor` (None: the first page), and the
+        cursor of the next page (None after the last): a resumable walk over every link."""
+        state: dict[str, Any] = json.loads(cursor) if cursor else {"bucket": 0, "token": None}
+        found: list[Link] = []
+        bucket, token = int(state["bucket"]), state.get("token")  # the SDK's token: {"PartitionKey", "RowKey"}
+        while bucket < BUCKETS and len(found) < size:
+            pk = f"{escape_key(table)}~{bucket:x}"
+            pages: Any = self._links.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": pk}, results_per_page=size - len(found)
+            ).by_page(continuation_token=token)
+            found += [self._from_entity(e) for e in next(pages, [])]
+            token = pages.continuation_token
+            if not token:
+                bucket, token = bucket + 1, None
+        if bucket >= BUCKETS:
+            return found, None
+        return found, json.dumps({"bucket": bucket, "token": token})
+
     # writes
 
     def upsert_many(self, links: Sequence[Link], *, index: bool = True) -> None:

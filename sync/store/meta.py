@@ -4,10 +4,12 @@ start, instead of its delta links failing one table at a time)."""
 
 from __future__ import annotations
 
+import contextlib
+
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from sync.store.keys import escape_key
+from sync.store.keys import escape_key, unescape_key
 from sync.store.tables import StoreTables, Table
 
 _PARTITION = "meta"
@@ -23,6 +25,16 @@ class MetaStore:
             return str(self._table.get_entity(_PARTITION, escape_key(key))["value"])
         except ResourceNotFoundError:
             return None
+
+    def items(self, prefix: str) -> dict[str, str]:
+        """Every fact whose key starts with `prefix` (one partition query)."""
+        rows = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": _PARTITION})
+        return {k: str(r["value"]) for r in rows if (k := unescape_key(r["RowKey"])).startswith(prefix)}
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(ResourceNotFoundError):
+            self._table.delete_entity(_PARTITION, escape_key(key))
+            self._tables.wrote(Table.META)
 
     def put(self, key: str, value: str) -> None:
         self._table.upsert_entity(

@@ -72,6 +72,13 @@ class MetadataReader:
             )
         return self._cache[logical_name]
 
+    def record_counts(self, logical_names: list[str]) -> dict[str, int]:
+        """Rows per table (RetrieveTotalRecordCount: a snapshot up to a day old), for progress."""
+        listed = ",".join(f"'{name}'" for name in logical_names)
+        body = self.client.get_json("RetrieveTotalRecordCount(EntityNames=@p1)", params={"@p1": f"[{listed}]"})
+        counts = body.get("EntityRecordCountCollection") or {}
+        return dict(zip(counts.get("Keys", []), (int(v) for v in counts.get("Values", [])), strict=False))
+
     def option_labels(self, logical_name: str) -> dict[str, dict[int, str]]:
         """Picklist, state and status columns → {value: label}."""
         labels: dict[str, dict[int, str]] = {}

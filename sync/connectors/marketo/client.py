@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -102,6 +102,7 @@ class MarketoClient:
         self._usage_refresh_s = usage_refresh_s
         self._usage_read_at = float("-inf")
         self._usage_calls_at = 0
+        self.on_usage: Callable[[int], None] | None = None  # e.g. keep the count for the status page
         self._usage_lock = threading.Lock()
 
     # calls
@@ -174,6 +175,8 @@ class MarketoClient:
         envelope = self.call("GET", USAGE_PATH)
         total = int(envelope.result[0].get("total", 0)) if envelope.result else 0
         self.limiter.record_usage(total)
+        if self.on_usage is not None:
+            self.on_usage(total)
         return total
 
     def _refresh_usage_if_due(self) -> None:

@@ -1,0 +1,93 @@
+"""The steps Durable activities run, as plain JSON in and out: begin a full copy, copy one page,
+resync one page of a field. Each returns at once; waiting (for a quota reset, for a lease
+another run holds) is the orchestration's, as a durable timer.
+
+Activities are delivered at least once: a page repeated after a crash or a redelivery rewrites
+what it wrote, keyed as always, and creates nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Final
+
+from sync.connectors.marketo.errors import MarketoQuotaExhausted
+from sync.engine.cursor import ObjectCursor
+from sync.engine.full_copy import begin_full_copy, copy_step
+from sync.engine.pause import paused
+from sync.engine.resync import resync_page, resync_target
+from sync.engine.runtime import Engine
+from sync.objects import DIRECTIONS, SyncObject
+from sync.store.checkpoints import Phase
+
+LEASE: Final = timedelta(minutes=15)
+
+
+def _total(engine: Engine, obj: SyncObject) -> int | None:
+    tables = list(dict.fromkeys(p.table.logical_name for p in engine.pipelines[obj]))
+    if not tables:
+        return None
+    counts = engine.dataverse.metadata.record_counts(tables)
+    return sum(counts.values())
+
+
+def begin_step(engine: Engine, obj: SyncObject, again: bool) -> dict[str, Any]:
+    checkpoint = begin_full_copy(engine, obj, again=again)
+    done = (
+        sum(s.read for s in ObjectCursor.parse(checkpoint.cursor).streams.values())
+        if obj is not SyncObject.PERSON
+        else 0
+    )
+    return {"object": obj.value, "done": done, "total": _total(engine, obj)}
+
+
+def copy_page_step(engine: Engine, obj: SyncObject) -> dict[str, Any]:
+    """One page of the object's full copy under its lease. Says whether the copy is complete, the
+    object paused, the lease busy, or Marketo's quota spent (with when it resets)."""
+    store = engine.store
+    if obj in paused(store):
+        return {"object": obj.value, "paused": True}
+    lease = store.leases.acquire(obj, f"{engine.owner}:full-copy", LEASE)
+    if lease is None:
+        return {"object": obj.value, "busy": True}
+    try:
+        checkpoint = store.checkpoints.get(obj, DIRECTIONS[obj][0])
+        if checkpoint is None:
+            checkpoint = begin_full_copy(engine, obj)
+        if checkpoint.phase is not Phase.FULL_COPY:
+            return {"object": obj.value, "complete": True, "done": _done(checkpoint.cursor, obj)}
+        known = {e.record_id for e in store.errors.list(obj)}
+        try:
+            _, progress = copy_step(engine, checkpoint, known)
+        except MarketoQuotaExhausted as error:
+            return {"object": obj.value, "quota_reset_at": error.resets_at.isoformat(), "message": error.message}
+        return {
+            "object": obj.value,
+            "complete": progress.complete,
+            "done": progress.done,
+            "written": progress.counts.written,
+            "failed": progress.counts.failed,
+        }
+    finally:
+        store.leases.release(lease)
+
+
+def resync_step(engine: Engine, obj: SyncObject, field: str, cursor: str | None) -> dict[str, Any]:
+    if obj in paused(engine.store):
+        return {"object": obj.value, "paused": True, "cursor": cursor}
+    resync_target(engine, obj, field)
+    page = resync_page(engine, obj, field, cursor)
+    return {
+        "object": obj.value,
+        "read": page.read,
+        "written": page.written,
+        "failed": page.failed,
+        "cursor": page.cursor,
+        "complete": page.cursor is None,
+    }
+
+
+def _done(cursor: str | None, obj: SyncObject) -> int:
+    if obj is SyncObject.PERSON:
+        return 0
+    return sum(s.read for s in ObjectCursor.parse(cursor).streams.values())

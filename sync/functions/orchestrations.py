@@ -1,0 +1,125 @@
+"""Durable Functions: the full copy (every object in dependency order, one singleton
+sub-orchestration per object, instance id `full-copy-<object>`) and "resync a field".
+
+Orchestrators are deterministic: no I/O, the orchestration's clock, plain JSON in and out. Each
+loops over one-page activities (with retries), sets its progress as the custom status
+(`{object, done, total, rate, eta_s}`), waits with durable timers (Marketo's quota reset, a
+lease another run holds), and continues as new every PAGES_PER_GENERATION pages to bound its
+history. The activities are thin: they call the engine's steps (`sync/engine/steps.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import azure.durable_functions as df
+
+from sync.engine.steps import begin_step, copy_page_step, resync_step
+from sync.functions import runtime
+from sync.functions.progress import progress
+from sync.objects import FULL_COPY_ORDER, SyncObject
+
+bp = df.Blueprint()
+
+PAGES_PER_GENERATION: Final = 50
+BUSY_WAIT: Final = timedelta(seconds=30)
+PAGE_RETRY: Final = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=5)
+
+Orchestration = Generator[Any, Any, Any]
+
+
+def object_instance(obj: str) -> str:
+    return f"full-copy-{obj}"
+
+
+@bp.orchestration_trigger(context_name="context")
+def full_copy(context: df.DurableOrchestrationContext) -> Orchestration:
+    """Every object (or those asked for), one after the other, in dependency order."""
+    request = context.get_input() or {}
+    objects = request.get("objects") or [o.value for o in FULL_COPY_ORDER]
+    results = []
+    for obj in objects:
+        child = {"object": obj, "again": bool(request.get("again"))}
+        result = yield context.call_sub_orchestrator("full_copy_object", child, object_instance(obj))
+        results.append(result)
+        if result.get("stopped"):
+            break  # a paused object stops the chain: what depends on it waits for the resume
+    return results
+
+
+@bp.orchestration_trigger(context_name="context")
+def full_copy_object(context: df.DurableOrchestrationContext) -> Orchestration:
+    state = dict(context.get_input() or {})
+    obj = state["object"]
+    if not state.get("begun"):
+        begun = yield context.call_activity("begin_full_copy", {"object": obj, "again": bool(state.get("again"))})
+        state.update(
+            begun=True,
+            total=begun["total"],
+            done_at_start=begun["done"],
+            started_at=context.current_utc_datetime.isoformat(),
+        )
+    for _ in range(PAGES_PER_GENERATION):
+        page = yield context.call_activity_with_retry("copy_page", PAGE_RETRY, {"object": obj})
+        if page.get("paused"):
+            context.set_custom_status({"object": obj, "paused": True})
+            return {"object": obj, "stopped": "paused"}
+        if page.get("busy"):
+            yield context.create_timer(context.current_utc_datetime + BUSY_WAIT)
+            continue
+        if page.get("quota_reset_at"):
+            context.set_custom_status({"object": obj, "waiting_for_quota_until": page["quota_reset_at"]})
+            yield context.create_timer(datetime.fromisoformat(page["quota_reset_at"]))
+            continue
+        context.set_custom_status(
+            progress(
+                obj,
+                page["done"],
+                state.get("total"),
+                datetime.fromisoformat(state["started_at"]),
+                state.get("done_at_start", 0),
+                context.current_utc_datetime,
+            )
+        )
+        if page.get("complete"):
+            return {"object": obj, "complete": True, "done": page["done"]}
+    context.continue_as_new(state)
+    return None
+
+
+@bp.orchestration_trigger(context_name="context")
+def resync_field(context: df.DurableOrchestrationContext) -> Orchestration:
+    state = dict(context.get_input() or {})
+    for _ in range(PAGES_PER_GENERATION):
+        request = {"object": state["object"], "field": state["field"], "cursor": state.get("cursor")}
+        page = yield context.call_activity_with_retry("resync_page", PAGE_RETRY, request)
+        if page.get("paused"):
+            return {**state, "stopped": "paused"}
+        state.update(
+            cursor=page["cursor"],
+            read=state.get("read", 0) + page["read"],
+            written=state.get("written", 0) + page["written"],
+            failed=state.get("failed", 0) + page["failed"],
+        )
+        context.set_custom_status({k: state.get(k) for k in ("object", "field", "read", "written", "failed")})
+        if page.get("complete"):
+            return {**state, "complete": True}
+    context.continue_as_new(state)
+    return None
+
+
+@bp.activity_trigger(input_name="request")
+def begin_full_copy(request: dict[str, Any]) -> dict[str, Any]:
+    return begin_step(runtime.engine(), SyncObject(request["object"]), bool(request.get("again")))
+
+
+@bp.activity_trigger(input_name="request")
+def copy_page(request: dict[str, Any]) -> dict[str, Any]:
+    return copy_page_step(runtime.engine(), SyncObject(request["object"]))
+
+
+@bp.activity_trigger(input_name="request")
+def resync_page(request: dict[str, Any]) -> dict[str, Any]:
+    return resync_step(runtime.engine(), SyncObject(request["object"]), request["field"], request.get("cursor"))
