@@ -82,6 +82,6 @@ class History:
             "isReplaying": False,
             "parentInstanceId": None,
         }
-        state = json.loads(orchestrator(json.dumps(body)))
+        state: dict[str, Any] = json.loads(orchestrator(json.dumps(body)))
         state["flat"] = [action for group in state.get("actions", []) for action in group]
         return state
