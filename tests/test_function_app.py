@@ -1,69 +1,151 @@
+"""The Functions app as the worker sees it: indexed the way the worker indexes it (every function,
+binding, route and auth level), then its timers and HTTP handlers called with the Functions
+types against the emulators and Azurite. The Durable client is the one stand-in: it needs the
+Functions host, which cannot run here."""
+
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
+import azure.durable_functions as df
 import azure.functions as func
 import pytest
+from azure.functions.timer import TimerRequest
 
-from sync.objects import Direction, SyncObject
-from sync.settings import SettingsError
+from emulators.app_settings import app_settings
+from emulators.launch import RunningEmulator
+from sync.engine.full_copy import full_copy
+from sync.functions import runtime
+from sync.objects import FULL_COPY_ORDER, Direction, SyncObject
+from sync.settings import SettingsError, schedule_setting
 from sync.store import SyncStore
 from tests.functions_app import import_function_app, index_functions
 
-BASE_ENV = {
-    "DATAVERSE_URL": "https://contoso.crm.dynamics.com",
-    "MARKETO_BASE_URL": "https://123-ABC-456.mktorest.com",
-    "MARKETO_CLIENT_ID": "client",
-    "MARKETO_CLIENT_SECRET": "secret-value",
-}
+SECRET = "s" * 40
+
+
+class DurableClientStandIn:
+    """What the timers and endpoints ask of the Durable client: status and start."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, str, Any]] = []
+        self.statuses: dict[str, Any] = {}
+
+    async def get_status(self, instance_id: str) -> Any:
+        return self.statuses.get(instance_id)
+
+    async def start_new(self, name: str, instance_id: str, request: Any) -> str:
+        self.started.append((name, instance_id, request))
+        self.statuses[instance_id] = SimpleNamespace(runtime_status=df.OrchestrationRuntimeStatus.Running)
+        return instance_id
 
 
 @pytest.fixture
-def app_env(monkeypatch: pytest.MonkeyPatch, storage_connection: str, table_prefix: str) -> Iterator[SyncStore]:
-    for name, value in BASE_ENV.items():
+def app(
+    monkeypatch: pytest.MonkeyPatch,
+    start_dataverse: Callable[..., RunningEmulator],
+    start_marketo: Callable[..., RunningEmulator],
+    storage_connection: str,
+    table_prefix: str,
+) -> Iterator[dict[str, func.Function]]:
+    dataverse, marketo = start_dataverse(seed_count=3), start_marketo()
+    env = app_settings(
+        dataverse.info,
+        marketo.info,
+        storage=storage_connection,
+        SYNC_TABLE_PREFIX=table_prefix,
+        MARKETO_RATE_LIMIT_WINDOW_S="0.2",
+        SYNC_WEBHOOK_SECRET=SECRET,
+    )
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("SYNC_STORAGE_CONNECTION", storage_connection)
-    monkeypatch.setenv("SYNC_TABLE_PREFIX", table_prefix)
-    store = SyncStore.open(storage_connection, table_prefix)
-    yield store
-    store.tables.drop_all()
+    functions = index_functions(import_function_app())
+    yield functions
+    runtime.store().tables.drop_all()
+    runtime.reset()
 
 
-def _call(fn: func.Function, method: str, route: str, params: dict[str, str] | None = None) -> func.HttpResponse:
-    req = func.HttpRequest(method=method, url=f"http://localhost/api/{route}", body=b"", params=params or {})
-    response = fn.get_user_function()(req)
+def _call(fn: func.Function, method: str, route: str, *args: Any, **request: Any) -> func.HttpResponse:
+    req = func.HttpRequest(
+        method=method,
+        url=f"http://localhost/api/{route}",
+        body=request.get("body", b""),
+        params=request.get("params", {}),
+        headers=request.get("headers", {}),
+    )
+    user: Any = fn.get_user_function()
+    # the Durable client binding: past the SDK's middleware, which builds the client from the host's JSON
+    result = user.__wrapped__(req, client=args[0]) if args else user(req)
+    response = asyncio.run(result) if asyncio.iscoroutine(result) else result
     assert isinstance(response, func.HttpResponse)
     return response
 
 
-def _binding(fn: func.Function, binding_type: str) -> dict[str, Any]:
-    bindings = json.loads(fn.get_function_json())["bindings"]
-    return next(b for b in bindings if b["type"] == binding_type)
+def _body(response: func.HttpResponse) -> Any:
+    return json.loads(response.get_body())
 
 
-def test_the_worker_indexes_the_admin_endpoints_behind_a_function_key(app_env: SyncStore) -> None:
-    functions = index_functions(import_function_app())
-    assert {"sync_status", "sync_errors", "sync_errors_retry"} <= set(functions)
-    expected = {
-        "sync_status": ("sync/status", ["GET"]),
-        "sync_errors": ("sync/errors", ["GET"]),
-        "sync_errors_retry": ("sync/errors/retry", ["POST"]),
-    }
-    for name, (route, methods) in expected.items():
-        trigger = _binding(functions[name], "httpTrigger")
-        assert trigger["route"] == route
-        assert [m.upper() for m in trigger["methods"]] == methods
-        assert trigger["authLevel"].upper() == "FUNCTION"
+def _bindings(fn: func.Function) -> dict[str, dict[str, Any]]:
+    return {b["type"]: b for b in json.loads(fn.get_function_json())["bindings"]}
 
 
-def test_a_bad_configuration_stops_indexing_with_every_problem_listed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    for name in [*BASE_ENV, "SYNC_STORAGE_CONNECTION", "AzureWebJobsStorage"]:
+ROUTES = {
+    "sync_status": ("sync/status", "GET", "FUNCTION", False),
+    "sync_dashboard": ("sync/dashboard", "GET", "FUNCTION", False),
+    "sync_errors": ("sync/errors", "GET", "FUNCTION", False),
+    "sync_errors_retry": ("sync/errors/retry", "POST", "FUNCTION", False),
+    "sync_full_copy": ("sync/full-copy", "POST", "FUNCTION", True),
+    "sync_resync_field": ("sync/resync-field", "POST", "FUNCTION", True),
+    "sync_pause": ("sync/pause", "POST", "FUNCTION", False),
+    "sync_resume": ("sync/resume", "POST", "FUNCTION", True),
+    "webhook_sync_person": ("sync/person", "POST", "ANONYMOUS", False),
+    "webhook_change_owner": ("sync/owner", "POST", "ANONYMOUS", False),
+    "webhook_create_task": ("sync/task", "POST", "ANONYMOUS", False),
+}
+
+
+def test_the_worker_indexes_every_function_with_its_trigger_route_and_auth(app: dict[str, func.Function]) -> None:
+    timers = {f"timer_{o.value}" for o in FULL_COPY_ORDER}
+    durable = {"full_copy", "full_copy_object", "resync_field", "begin_full_copy", "copy_page", "resync_page"}
+    assert set(app) == set(ROUTES) | timers | durable
+    for name, (route, method, auth, uses_client) in ROUTES.items():
+        bindings = _bindings(app[name])
+        trigger = bindings["httpTrigger"]
+        assert (trigger["route"], [m.upper() for m in trigger["methods"]], trigger["authLevel"].upper()) == (
+            route,
+            [method],
+            auth,
+        )
+        assert ("durableClient" in bindings) is uses_client
+    for obj in FULL_COPY_ORDER:
+        bindings = _bindings(app[f"timer_{obj.value}"])
+        timer = bindings["timerTrigger"]
+        assert (timer["schedule"], timer["runOnStartup"], timer["useMonitor"]) == (
+            f"%{schedule_setting(obj)}%",
+            False,
+            True,
+        )
+        assert "durableClient" in bindings
+    for name in ("full_copy", "full_copy_object", "resync_field"):
+        assert "orchestrationTrigger" in _bindings(app[name])
+    for name in ("begin_full_copy", "copy_page", "resync_page"):
+        assert "activityTrigger" in _bindings(app[name])
+
+
+def test_a_bad_configuration_stops_indexing_with_every_problem_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "DATAVERSE_URL",
+        "MARKETO_BASE_URL",
+        "MARKETO_CLIENT_ID",
+        "SYNC_STORAGE_CONNECTION",
+        "AzureWebJobsStorage",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(
         "MARKETO_CLIENT_SECRET", "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/mkto)"
@@ -76,58 +158,169 @@ def test_a_bad_configuration_stops_indexing_with_every_problem_listed(
     assert "MARKETO_CLIENT_SECRET: is an unresolved Key Vault reference" in message
 
 
-def test_status_endpoint_reports_every_object_with_its_runs_and_errors(app_env: SyncStore) -> None:
-    app_env.errors.record_failure(
-        SyncObject.CONTACT, Direction.DYNAMICS_TO_MARKETO, "g1", operation="push", code="1003", message="bad email"
+def _tick(app: dict[str, func.Function], obj: SyncObject, client: DurableClientStandIn) -> None:
+    timer = TimerRequest(past_due=False)
+    user: Any = app[f"timer_{obj.value}"].get_user_function()
+    asyncio.run(user.__wrapped__(timer, client=client))
+
+
+def test_a_timer_starts_the_full_copy_of_an_object_that_has_none_once(app: dict[str, func.Function]) -> None:
+    client = DurableClientStandIn()
+    _tick(app, SyncObject.ACCOUNT, client)
+    _tick(app, SyncObject.ACCOUNT, client)  # the copy is under way: not started twice
+    assert client.started == [("full_copy_object", "full-copy-account", {"object": "account", "again": False})]
+
+
+def test_a_timer_runs_one_incremental_run_and_records_it(app: dict[str, func.Function]) -> None:
+    engine = runtime.engine()
+    full_copy(engine, SyncObject.ACCOUNT)
+    account = engine.dataverse.writer.create(engine.tables["account"], {"name": "Timer Ltd"})
+    _tick(app, SyncObject.ACCOUNT, DurableClientStandIn())
+    (run,) = engine.store.runs.recent(SyncObject.ACCOUNT, Direction.DYNAMICS_TO_MARKETO, limit=1)
+    assert (run.outcome.value, run.read, run.written) == ("succeeded", 1, 1)
+    assert account
+
+
+def test_full_copy_endpoint_starts_singletons_and_names_bad_parameters(app: dict[str, func.Function]) -> None:
+    client = DurableClientStandIn()
+    started = _call(app["sync_full_copy"], "POST", "sync/full-copy", client, params={"object": "contact"})
+    again = _call(app["sync_full_copy"], "POST", "sync/full-copy", client, params={"object": "contact"})
+    assert (started.status_code, _body(started)["instance_id"], _body(started)["started"]) == (
+        202,
+        "full-copy-contact",
+        True,
     )
-    functions = index_functions(import_function_app())
-    response = _call(functions["sync_status"], "GET", "sync/status")
-    body = json.loads(response.get_body())
-    by_object = {o["object"]: o for o in body["objects"]}
-    assert list(by_object) == [
-        "systemuser",
-        "team",
-        "account",
-        "person",
-        "lead",
-        "contact",
-        "opportunity",
-        "opportunityrole",
-        "custom",
-    ]
-    assert by_object["contact"]["errors"] == {"waiting_retry": 1, "parked": 0}
-    assert [d["direction"] for d in by_object["lead"]["directions"]] == ["dynamics_to_marketo"]
-    assert [d["direction"] for d in by_object["person"]["directions"]] == ["marketo_to_dynamics"]
-    assert by_object["account"]["directions"][0]["phase"] == "not_started"
-    assert "secret-value" not in response.get_body().decode()
-
-
-def test_errors_endpoint_exports_csv_and_refuses_unknown_objects(app_env: SyncStore) -> None:
-    app_env.errors.record_failure(
-        SyncObject.LEAD,
-        Direction.MARKETO_TO_DYNAMICS,
-        "77",
-        operation="update",
-        code="0x80040217",
-        message="does not exist",
-        marketo_id="77",
+    assert _body(again) == {"instance_id": "full-copy-contact", "started": False, "reason": "already under way"}
+    everything = _call(app["sync_full_copy"], "POST", "sync/full-copy", client, params={"again": "true"})
+    assert _body(everything)["reason"] == "already copying: contact"
+    bad = _call(app["sync_full_copy"], "POST", "sync/full-copy", client, params={"again": "perhaps"})
+    assert (bad.status_code, _body(bad)["error"]) == (
+        400,
+        "again='perhaps'; use again=true or again=false, or leave it out",
     )
-    functions = index_functions(import_function_app())
-    csv_response = _call(functions["sync_errors"], "GET", "sync/errors", {"format": "csv", "object": "lead"})
-    rows = list(csv.DictReader(io.StringIO(csv_response.get_body().decode())))
-    assert [(r["record_id"], r["code"], r["direction"]) for r in rows] == [("77", "0x80040217", "marketo_to_dynamics")]
-
-    bad = _call(functions["sync_errors"], "GET", "sync/errors", {"object": "persons"})
-    assert bad.status_code == 400
-    assert "unknown object 'persons'; use one of: systemuser" in json.loads(bad.get_body())["error"]
 
 
-def test_retry_endpoint_makes_parked_errors_due_again(app_env: SyncStore) -> None:
-    for _ in range(app_env.errors.backoff.park_after):
-        app_env.errors.record_failure(
-            SyncObject.CONTACT, Direction.DYNAMICS_TO_MARKETO, "g1", operation="push", code="1003", message="bad email"
+def test_resync_field_endpoint_refuses_an_unmapped_field_and_starts_a_mapped_one(app: dict[str, func.Function]) -> None:
+    client = DurableClientStandIn()
+    bad = _call(
+        app["sync_resync_field"], "POST", "sync/resync-field", client, params={"object": "lead", "field": "nope"}
+    )
+    assert bad.status_code == 400 and "no mapped field 'nope'" in _body(bad)["error"]
+    good = _call(
+        app["sync_resync_field"], "POST", "sync/resync-field", client, params={"object": "lead", "field": "title"}
+    )
+    assert good.status_code == 202 and client.started[0][:2] == ("resync_field", "resync-lead-title")
+
+
+def test_pause_stops_runs_and_resume_restarts_an_interrupted_full_copy(app: dict[str, func.Function]) -> None:
+    client = DurableClientStandIn()
+    paused = _call(app["sync_pause"], "POST", "sync/pause", params={"object": "contact"})
+    assert _body(paused)["newly_paused"] == ["contact"]
+    _tick(app, SyncObject.CONTACT, client)
+    assert client.started == []  # a paused object's copy is not started either
+    status = _body(_call(app["sync_status"], "GET", "sync/status"))
+    assert list(status["paused"]) == ["contact"]
+    engine = runtime.engine()
+    from sync.engine.full_copy import begin_full_copy
+
+    begin_full_copy(engine, SyncObject.CONTACT)  # a copy that was under way when the pause came
+    resumed = _call(app["sync_resume"], "POST", "sync/resume", client, params={"object": "contact"})
+    assert _body(resumed)["resumed"] == ["contact"]
+    assert client.started[0][1] == "full-copy-contact"
+
+
+def test_status_dashboard_and_errors_endpoints_report_from_the_store(app: dict[str, func.Function]) -> None:
+    store: SyncStore = runtime.store()
+    store.errors.record_failure(
+        SyncObject.CONTACT,
+        Direction.DYNAMICS_TO_MARKETO,
+        "g1",
+        operation="upsert",
+        code="1003",
+        message="bad email",
+        kind="bad_record",
+    )
+    status = _body(_call(app["sync_status"], "GET", "sync/status"))
+    contact = next(o for o in status["objects"] if o["object"] == "contact")
+    assert contact["errors"] == {"waiting_retry": 1, "parked": 0, "by_kind": {"bad_record": 1}}
+    page = _call(app["sync_dashboard"], "GET", "sync/dashboard").get_body().decode()
+    assert "<title>Dynamics ↔ Marketo sync — status</title>" in page and "bad_record 1" in page
+    rows = list(
+        csv.DictReader(
+            io.StringIO(_call(app["sync_errors"], "GET", "sync/errors", params={"format": "csv"}).get_body().decode())
         )
-    functions = index_functions(import_function_app())
-    response = _call(functions["sync_errors_retry"], "POST", "sync/errors/retry", {"object": "contact"})
-    assert json.loads(response.get_body())["retry_requested"] == 1
-    assert [e.record_id for e in app_env.errors.due(SyncObject.CONTACT)] == ["g1"]
+    )
+    assert [(r["record_id"], r["kind"]) for r in rows] == [("g1", "bad_record")]
+    bad = _call(app["sync_errors"], "GET", "sync/errors", params={"object": "persons"})
+    assert bad.status_code == 400 and "unknown object 'persons'; use one of: systemuser" in _body(bad)["error"]
+    retried = _call(app["sync_errors_retry"], "POST", "sync/errors/retry", params={"object": "contact"})
+    assert _body(retried)["retry_requested"] == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "message"),
+    [
+        ({}, b"{}", 401, "missing or wrong X-Sync-Secret header"),
+        ({"X-Sync-Secret": "wrong"}, b"{}", 401, "missing or wrong X-Sync-Secret header"),
+        ({"X-Sync-Secret": SECRET}, b"not json", 400, "the body is not JSON"),
+        ({"X-Sync-Secret": SECRET}, b"[1]", 400, "the body must be a JSON object"),
+        ({"X-Sync-Secret": SECRET}, b"{}", 400, "personId: Field required"),
+        ({"X-Sync-Secret": SECRET}, b'{"personId": -4}', 400, "personId: Input should be greater than 0"),
+        (
+            {"X-Sync-Secret": SECRET},
+            b'{"personId": 5, "table": "account"}',
+            400,
+            "table: Input should be 'lead' or 'contact'",
+        ),
+        ({"X-Sync-Secret": SECRET}, b'{"personId": 5, "color": "red"}', 400, "color: Extra inputs are not permitted"),
+        ({"X-Sync-Secret": SECRET}, b'{"personId": 99999}', 422, "Marketo has no person 99999"),
+    ],
+)
+def test_the_sync_person_webhook_answers_bad_requests_with_a_4xx_naming_the_problem(
+    app: dict[str, func.Function], headers: dict[str, str], body: bytes, status: int, message: str
+) -> None:
+    response = _call(app["webhook_sync_person"], "POST", "sync/person", headers=headers, body=body)
+    assert (response.status_code, message in _body(response)["error"]) == (status, True)
+
+
+def test_the_webhooks_carry_out_the_flow_actions(app: dict[str, func.Function]) -> None:
+    engine = runtime.engine()
+    person = engine.marketo.persons.upsert([{"email": "hook@example.com", "lastName": "Hook"}])[0].id
+    headers = {"X-Sync-Secret": SECRET}
+    synced = _call(
+        app["webhook_sync_person"],
+        "POST",
+        "sync/person",
+        headers=headers,
+        body=json.dumps({"personId": person}).encode(),
+    )
+    assert synced.status_code == 200 and _body(synced)["how"] == "created"
+    task = _call(
+        app["webhook_create_task"],
+        "POST",
+        "sync/task",
+        headers=headers,
+        body=json.dumps({"personId": person, "subject": "Call back"}).encode(),
+    )
+    assert task.status_code == 200 and _body(task)["taskId"]
+    user = str(engine.dataverse.client.get_json("WhoAmI")["UserId"])
+    owner = _call(
+        app["webhook_change_owner"],
+        "POST",
+        "sync/owner",
+        headers=headers,
+        body=json.dumps({"personId": person, "salesPersonId": user}).encode(),
+    )
+    assert owner.status_code == 200 and _body(owner)["owner"] == user
+
+
+def test_webhooks_answer_503_until_a_secret_is_configured(
+    app: dict[str, func.Function], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SYNC_WEBHOOK_SECRET")
+    runtime.settings.cache_clear()
+    response = _call(app["webhook_sync_person"], "POST", "sync/person", body=b"{}")
+    assert (response.status_code, _body(response)["error"]) == (
+        503,
+        "webhooks are not configured: set SYNC_WEBHOOK_SECRET",
+    )
