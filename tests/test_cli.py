@@ -22,7 +22,13 @@ def test_status_reads_local_settings_json_like_func_start(
 ) -> None:
     store = SyncStore.open(storage_connection, table_prefix)
     store.errors.record_failure(
-        SyncObject.LEAD, Direction.DYNAMICS_TO_MARKETO, "g", operation="push", code="1003", message="x"
+        SyncObject.LEAD,
+        Direction.DYNAMICS_TO_MARKETO,
+        "g",
+        operation="push",
+        code="1003",
+        message="x",
+        kind="bad_record",
     )
     values = {
         "DATAVERSE_URL": "https://contoso.crm.dynamics.com",
@@ -40,7 +46,7 @@ def test_status_reads_local_settings_json_like_func_start(
         store.tables.drop_all()
     assert status.returncode == 0, status.stderr
     lead = next(o for o in json.loads(status.stdout)["objects"] if o["object"] == "lead")
-    assert lead["errors"] == {"waiting_retry": 1, "parked": 0}
+    assert lead["errors"] == {"waiting_retry": 1, "parked": 0, "by_kind": {"bad_record": 1}}
     assert config.returncode == 0
     assert "cli-secret" not in config.stdout
     assert "AccountKey" not in config.stdout
