@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
+from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from sync.objects import FULL_COPY_ORDER, SyncObject
@@ -251,7 +252,11 @@ class SyncSettings(_Section):
     @field_validator("schedules")
     @classmethod
     def _ncrontab(cls, value: dict[SyncObject, str]) -> dict[SyncObject, str]:
-        bad = [f"{schedule_setting(o)}={e!r}" for o, e in value.items() if len(e.split()) != 6]
+        bad = [
+            f"{schedule_setting(o)}={e!r}"
+            for o, e in value.items()
+            if len(e.split()) != 6 or not croniter.is_valid(e, second_at_beginning=True)
+        ]
         if bad:
             raise ValueError(
                 f"{', '.join(bad)}: not a six-field NCRONTAB "

@@ -1,5 +1,5 @@
-"""The CLI's sync commands: `check`, `full-copy` and `run`, on the engine the Functions use.
-Progress goes to stderr (bars on a terminal), results to stdout."""
+"""The CLI's sync commands: `check`, `full-copy`, `run` and `resync-field`, on the engine the
+Functions use. Progress goes to stderr (bars with done / total, rate and ETA), results to stdout."""
 
 from __future__ import annotations
 
@@ -8,13 +8,18 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Never
 
 from tqdm import tqdm
 
+from sync.cli.schedules import Schedules, run_schedules
 from sync.engine.check import Status, run_check
 from sync.engine.full_copy import Progress, full_copy
+from sync.engine.pause import paused
+from sync.engine.resync import resync_page, resync_target
 from sync.engine.run import run_once
 from sync.engine.runtime import Engine
+from sync.engine.steps import record_total
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER, SyncObject
 from sync.settings import Settings
 from sync.store.runs import RunOutcome, RunRecord
@@ -64,10 +69,12 @@ def _lease(engine: Engine, obj: SyncObject) -> Iterator[_HeldLease]:
 def _copy(engine: Engine, obj: SyncObject, again: bool) -> None:
     with (
         _lease(engine, obj) as held,
-        tqdm(desc=f"{obj.value:<16}", unit=" rows", file=sys.stderr, disable=None, leave=True) as bar,
+        _bar(obj.value, record_total(engine, obj)) as bar,
     ):
 
         def on_page(progress: Progress) -> None:
+            if bar.total is not None and progress.done > bar.total:
+                bar.total = progress.done  # the row count is a snapshot up to a day old
             bar.update(progress.done - bar.n)
             held.renew()
 
@@ -98,26 +105,59 @@ def _say(record: RunRecord) -> None:
     print(f"{line} — {record.message}" if record.message else line)
 
 
+def _bar(name: str, total: int | None) -> tqdm[Never]:
+    return tqdm(desc=f"{name:<16}", total=total, unit=" rows", file=sys.stderr, leave=True)
+
+
+def _fire(engine: Engine, obj: SyncObject) -> RunRecord:
+    """What an object's timer does: its full copy first when it has no checkpoint (and is not
+    paused), else one incremental run."""
+    if engine.store.checkpoints.get(obj, DIRECTIONS[obj][0]) is None and obj not in paused(engine.store):
+        _copy(engine, obj, again=False)
+    record = run_once(engine, obj)
+    _say(record)
+    return record
+
+
 def run_command(settings: Settings, objects: Sequence[SyncObject], once: bool) -> int:
-    """`--once`: one run per object (an object with no checkpoint gets its full copy first, as
-    the app starts it automatically). Without it: a cycle every minute until interrupted."""
+    """`--once`: one run per object. Without it: each object on its own NCRONTAB schedule, as the
+    Functions host fires the timers, until interrupted."""
     engine = Engine.start(settings)
-    failed = False
     try:
-        while True:
-            started = time.monotonic()
-            for obj in objects:
-                if engine.store.checkpoints.get(obj, DIRECTIONS[obj][0]) is None:
-                    _copy(engine, obj, again=False)
-                record = run_once(engine, obj)
-                _say(record)
-                failed = failed or record.outcome is RunOutcome.FAILED
-            if once:
-                return 1 if failed else 0
-            time.sleep(max(0.0, 60.0 - (time.monotonic() - started)))
+        if once:
+            records = [_fire(engine, obj) for obj in objects]
+            return 1 if any(r.outcome is RunOutcome.FAILED for r in records) else 0
+        schedules = Schedules.starting(settings.sync.schedules, objects, datetime.now(UTC))
+        print(f"following the schedules ({', '.join(f'{o.value}: {schedules.expressions[o]}' for o in objects)})")
+        run_schedules(schedules, lambda obj: _fire(engine, obj), lambda: datetime.now(UTC), time.sleep)
+        return 0
     except KeyboardInterrupt:
         print(f"stopped at {datetime.now(UTC).isoformat(timespec='seconds')}")
         return 0
+    finally:
+        engine.close()
+
+
+def resync_command(settings: Settings, obj: SyncObject, name: str) -> int:
+    """Push one mapped field to Marketo for every linked record of the object, page by page."""
+    engine = Engine.start(settings)
+    try:
+        pipeline, field = resync_target(engine, obj, name)
+        total = engine.dataverse.metadata.record_counts([pipeline.table.logical_name]).get(pipeline.table.logical_name)
+        read = written = failed = 0
+        cursor: str | None = None
+        with _bar(f"{obj.value}.{field.marketo}", total) as bar:
+            while True:
+                page = resync_page(engine, obj, name, cursor)
+                read, written, failed = read + page.read, written + page.written, failed + page.failed
+                if bar.total is not None and read > bar.total:
+                    bar.total = read
+                bar.update(page.read)
+                if page.cursor is None:
+                    break
+                cursor = page.cursor
+        print(f"{obj.value} {field.marketo}: {read} links visited, {written} written, {failed} failed")
+        return 1 if failed else 0
     finally:
         engine.close()
 

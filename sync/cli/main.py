@@ -8,15 +8,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sync.cli.local_settings import apply_local_settings
+from sync.cli.store_commands import errors_command, pause_command, resume_command, status_command
 from sync.mapping.load import MappingError
-from sync.objects import SyncObject
-from sync.reporting.errors_export import errors_as_csv, errors_as_json
-from sync.reporting.status import status_report
-from sync.reporting.status_text import status_table
+from sync.objects import FULL_COPY_ORDER, SyncObject
 from sync.settings import SettingsError, load_settings
 from sync.store import SyncStore
 
@@ -38,17 +35,22 @@ def _parser() -> argparse.ArgumentParser:
     copy = sub.add_parser("full-copy", help="copy every record of an object (all objects in order by default)")
     copy.add_argument("--object", type=SyncObject, choices=list(SyncObject), metavar="OBJECT")
     copy.add_argument("--again", action="store_true", help="start over (re-baseline), writing only what differs")
-    run = sub.add_parser("run", help="incremental runs: --once, or every minute until interrupted")
+    run = sub.add_parser("run", help="incremental runs: --once, or on the objects' schedules until interrupted")
     run.add_argument("--once", action="store_true", help="one run per object, then exit")
     run.add_argument("--object", type=SyncObject, choices=list(SyncObject), metavar="OBJECT")
     status = sub.add_parser("status", help="the status report (a table; --json for the report itself)")
     status.add_argument("--json", action="store_true")
-    errors = sub.add_parser("errors", help="export sync errors")
-    errors.add_argument("--format", choices=("json", "csv"), default="json")
+    errors = sub.add_parser("errors", help="export sync errors (JSON, or CSV); --retry makes them due now first")
+    errors.add_argument("--csv", action="store_true", help="CSV instead of JSON")
+    errors.add_argument("--retry", action="store_true", help="unpark the errors and make them due at the next run")
     errors.add_argument("--object", type=SyncObject, choices=list(SyncObject), metavar="OBJECT")
     errors.add_argument("--parked", choices=("true", "false"))
-    retry = sub.add_parser("retry-errors", help="unpark errors and make them due now")
-    retry.add_argument("--object", type=SyncObject, choices=list(SyncObject), metavar="OBJECT")
+    resync = sub.add_parser("resync-field", help="push one mapped field to Marketo for every linked record")
+    resync.add_argument("object", type=SyncObject, choices=list(SyncObject), metavar="OBJECT")
+    resync.add_argument("field", metavar="FIELD", help="the field's Marketo name or Dynamics column")
+    for name, says in (("pause", "pause"), ("resume", "resume")):
+        command = sub.add_parser(name, help=f"{says} one object's sync, or every object's")
+        command.add_argument("object", type=SyncObject, choices=list(SyncObject), metavar="OBJECT", nargs="?")
     sub.add_parser("demo", help="run the local demo against emulators and Azurite")
     return parser
 
@@ -77,29 +79,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Configuration OK.")
         print(json.dumps(settings.summary(), indent=2, default=str))
         return 0
-    if args.command in ("check", "full-copy", "run"):
+    if args.command in ("check", "full-copy", "run", "resync-field"):
         from sync.cli import engine_commands as commands
+        from sync.engine.resync import ResyncError
 
         try:
             if args.command == "check":
                 return commands.check(settings)
             if args.command == "full-copy":
                 return commands.full_copy_command(settings, commands.objects_of(args.object), args.again)
+            if args.command == "resync-field":
+                return commands.resync_command(settings, args.object, args.field)
             return commands.run_command(settings, commands.objects_of(args.object), args.once)
-        except MappingError as exc:
+        except (MappingError, ResyncError) as exc:
             print(exc, file=sys.stderr)
             return EXIT_CONFIG
     store = SyncStore.from_settings(settings.storage)
     if args.command == "status":
-        report = status_report(store, datetime.now(UTC))
-        print(json.dumps(report, indent=2) if args.json else status_table(report))
-    elif args.command == "errors":
+        return status_command(store, args.json)
+    if args.command == "errors":
         parked = None if args.parked is None else args.parked == "true"
-        rows = store.errors.list(args.object, parked=parked)
-        if args.format == "csv":
-            sys.stdout.write(errors_as_csv(rows))
-        else:
-            print(json.dumps(errors_as_json(rows), indent=2))
-    elif args.command == "retry-errors":
-        print(f"retry requested for {store.errors.request_retry(args.object)} error(s)")
-    return 0
+        return errors_command(store, args.object, parked, args.csv, args.retry)
+    objects = [args.object] if args.object is not None else list(FULL_COPY_ORDER)
+    return pause_command(store, objects) if args.command == "pause" else resume_command(store, objects)

@@ -23,7 +23,8 @@ from sync.store.checkpoints import Phase
 LEASE: Final = timedelta(minutes=15)
 
 
-def _total(engine: Engine, obj: SyncObject) -> int | None:
+def record_total(engine: Engine, obj: SyncObject) -> int | None:
+    """Rows of the object's Dynamics tables (a snapshot up to a day old): a progress bar's total."""
     tables = list(dict.fromkeys(p.table.logical_name for p in engine.pipelines[obj]))
     if not tables:
         return None
@@ -38,7 +39,7 @@ def begin_step(engine: Engine, obj: SyncObject, again: bool) -> dict[str, Any]:
         if obj is not SyncObject.PERSON
         else 0
     )
-    return {"object": obj.value, "done": done, "total": _total(engine, obj)}
+    return {"object": obj.value, "done": done, "total": record_total(engine, obj)}
 
 
 def copy_page_step(engine: Engine, obj: SyncObject) -> dict[str, Any]:

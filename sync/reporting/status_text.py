@@ -28,6 +28,8 @@ def status_table(report: dict[str, Any]) -> str:
         for direction in item["directions"]:
             last, read, written, failed, lag = _last_run(direction)
             phase = direction["phase"] + (" (running)" if item["running"] else "")
+            if item.get("paused_since"):
+                phase += f" (paused since {item['paused_since'][:16].replace('T', ' ')})"
             rows.append((item["object"], direction["direction"], phase, last, read, written, failed, lag, error_text))
             for stream, state in (direction.get("streams") or {}).items():
                 if state["read_mode"] == "modifiedon":
@@ -46,4 +48,13 @@ def status_table(report: dict[str, Any]) -> str:
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
-    return "\n".join([f"Status at {report['generated_at'][:19].replace('T', ' ')} UTC", *lines, *notes])
+    return "\n".join([f"Status at {report['generated_at'][:19].replace('T', ' ')} UTC", *lines, *notes, _quota(report)])
+
+
+def _quota(report: dict[str, Any]) -> str:
+    quota = report.get("quota")
+    if not quota:
+        return "Marketo API calls today: not read yet"
+    share = 100 * quota["total"] / quota["budget"] if quota["budget"] else 0.0
+    as_of = quota["at"][:16].replace("T", " ")
+    return f"Marketo API calls today: {quota['total']:,} of {quota['budget']:,} ({share:.1f} %), as of {as_of} UTC"

@@ -1,0 +1,66 @@
+"""`python -m sync run` without `--once`: the objects' timers as the Functions host would fire
+them, from the same `SYNC_SCHEDULE_<OBJECT>` settings (six-field NCRONTAB, seconds first, UTC).
+
+Like the host's timer with `use_monitor`, a tick missed while an earlier run was still going is
+run once when the loop is free again, never once per missed tick; objects whose ticks coincide
+run in full-copy order (accounts before the contacts that name them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from croniter import croniter
+
+from sync.objects import FULL_COPY_ORDER, SyncObject
+
+
+def next_tick(expression: str, after: datetime) -> datetime:
+    """The first tick of a six-field NCRONTAB expression strictly after `after` (UTC)."""
+    ticks = croniter(expression, after, second_at_beginning=True)
+    tick: datetime = ticks.get_next(datetime)
+    return tick
+
+
+@dataclass
+class Schedules:
+    """When each object's timer next fires."""
+
+    expressions: dict[SyncObject, str]
+    due: dict[SyncObject, datetime] = field(default_factory=dict)
+
+    @classmethod
+    def starting(cls, expressions: dict[SyncObject, str], objects: Sequence[SyncObject], now: datetime) -> Schedules:
+        chosen = {obj: expressions[obj] for obj in objects}
+        return cls(chosen, {obj: next_tick(expr, now) for obj, expr in chosen.items()})
+
+    def next_due(self) -> datetime:
+        return min(self.due.values())
+
+    def take_due(self, now: datetime) -> list[SyncObject]:
+        """The objects whose tick has come, in full-copy order; each is re-armed after `now`."""
+        ready = [obj for obj in FULL_COPY_ORDER if obj in self.due and self.due[obj] <= now]
+        for obj in ready:
+            self.due[obj] = next_tick(self.expressions[obj], now)
+        return ready
+
+
+def run_schedules(
+    schedules: Schedules,
+    fire: Callable[[SyncObject], object],
+    clock: Callable[[], datetime],
+    sleep: Callable[[float], None],
+    ticks: int | None = None,
+) -> None:
+    """Fire each object when its timer is due, until interrupted (or after `ticks` firings)."""
+    fired = 0
+    while ticks is None or fired < ticks:
+        wait = (schedules.next_due() - clock()).total_seconds()
+        if wait > 0:
+            sleep(wait)
+            continue
+        for obj in schedules.take_due(clock()):
+            fire(obj)
+            fired += 1
