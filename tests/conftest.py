@@ -7,12 +7,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import azure.functions as func
 import pytest
 
+from emulators.app_settings import app_settings
 from emulators.azurite import AzuriteTable
 from emulators.launch import RunningEmulator, start_in_process
+from sync.functions import runtime
 from sync.store import SyncStore
 from sync.store.tables import StoreTables, service_client
+from tests.functions_app import WEBHOOK_SECRET, import_function_app, index_functions
 from tests.sync_support import World, make_world
 
 _prefixes = itertools.count(1)
@@ -103,3 +107,36 @@ def make_sync_world(
     for world in made:
         world.engine.close()
         world.store.tables.drop_all()
+
+
+@pytest.fixture
+def app_emulators(
+    start_dataverse: Callable[..., RunningEmulator], start_marketo: Callable[..., RunningEmulator]
+) -> tuple[RunningEmulator, RunningEmulator]:
+    """Dataverse (three rows a table) and Marketo, for the Functions app."""
+    return start_dataverse(seed_count=3), start_marketo()
+
+
+@pytest.fixture
+def app(
+    monkeypatch: pytest.MonkeyPatch,
+    app_emulators: tuple[RunningEmulator, RunningEmulator],
+    storage_connection: str,
+    table_prefix: str,
+) -> Iterator[dict[str, func.Function]]:
+    """The Functions app indexed as the worker does, its settings pointing at fresh emulators and tables."""
+    dataverse, marketo = app_emulators
+    env = app_settings(
+        dataverse.info,
+        marketo.info,
+        storage=storage_connection,
+        SYNC_TABLE_PREFIX=table_prefix,
+        MARKETO_RATE_LIMIT_WINDOW_S="0.2",
+        SYNC_WEBHOOK_SECRET=WEBHOOK_SECRET,
+    )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    functions = index_functions(import_function_app())
+    yield functions
+    runtime.store().tables.drop_all()
+    runtime.reset()

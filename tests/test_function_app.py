@@ -9,86 +9,20 @@ import asyncio
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
-from types import SimpleNamespace
 from typing import Any
 
-import azure.durable_functions as df
 import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest
 
-from emulators.app_settings import app_settings
-from emulators.launch import RunningEmulator
 from sync.engine.full_copy import full_copy
 from sync.functions import runtime
 from sync.objects import FULL_COPY_ORDER, Direction, SyncObject
 from sync.settings import SettingsError, schedule_setting
 from sync.store import SyncStore
-from tests.functions_app import import_function_app, index_functions
-
-SECRET = "s" * 40
-
-
-class DurableClientStandIn:
-    """What the timers and endpoints ask of the Durable client: status and start."""
-
-    def __init__(self) -> None:
-        self.started: list[tuple[str, str, Any]] = []
-        self.statuses: dict[str, Any] = {}
-
-    async def get_status(self, instance_id: str) -> Any:
-        return self.statuses.get(instance_id)
-
-    async def start_new(self, name: str, instance_id: str, request: Any) -> str:
-        self.started.append((name, instance_id, request))
-        self.statuses[instance_id] = SimpleNamespace(runtime_status=df.OrchestrationRuntimeStatus.Running)
-        return instance_id
-
-
-@pytest.fixture
-def app(
-    monkeypatch: pytest.MonkeyPatch,
-    start_dataverse: Callable[..., RunningEmulator],
-    start_marketo: Callable[..., RunningEmulator],
-    storage_connection: str,
-    table_prefix: str,
-) -> Iterator[dict[str, func.Function]]:
-    dataverse, marketo = start_dataverse(seed_count=3), start_marketo()
-    env = app_settings(
-        dataverse.info,
-        marketo.info,
-        storage=storage_connection,
-        SYNC_TABLE_PREFIX=table_prefix,
-        MARKETO_RATE_LIMIT_WINDOW_S="0.2",
-        SYNC_WEBHOOK_SECRET=SECRET,
-    )
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    functions = index_functions(import_function_app())
-    yield functions
-    runtime.store().tables.drop_all()
-    runtime.reset()
-
-
-def _call(fn: func.Function, method: str, route: str, *args: Any, **request: Any) -> func.HttpResponse:
-    req = func.HttpRequest(
-        method=method,
-        url=f"http://localhost/api/{route}",
-        body=request.get("body", b""),
-        params=request.get("params", {}),
-        headers=request.get("headers", {}),
-    )
-    user: Any = fn.get_user_function()
-    # the Durable client binding: past the SDK's middleware, which builds the client from the host's JSON
-    result = user.__wrapped__(req, client=args[0]) if args else user(req)
-    response = asyncio.run(result) if asyncio.iscoroutine(result) else result
-    assert isinstance(response, func.HttpResponse)
-    return response
-
-
-def _body(response: func.HttpResponse) -> Any:
-    return json.loads(response.get_body())
+from tests.functions_app import WEBHOOK_SECRET, DurableClientStandIn, import_function_app
+from tests.functions_app import call_function as _call
+from tests.functions_app import response_json as _body
 
 
 def _bindings(fn: func.Function) -> dict[str, dict[str, Any]]:
@@ -262,18 +196,23 @@ def test_status_dashboard_and_errors_endpoints_report_from_the_store(app: dict[s
     [
         ({}, b"{}", 401, "missing or wrong X-Sync-Secret header"),
         ({"X-Sync-Secret": "wrong"}, b"{}", 401, "missing or wrong X-Sync-Secret header"),
-        ({"X-Sync-Secret": SECRET}, b"not json", 400, "the body is not JSON"),
-        ({"X-Sync-Secret": SECRET}, b"[1]", 400, "the body must be a JSON object"),
-        ({"X-Sync-Secret": SECRET}, b"{}", 400, "personId: Field required"),
-        ({"X-Sync-Secret": SECRET}, b'{"personId": -4}', 400, "personId: Input should be greater than 0"),
+        ({"X-Sync-Secret": WEBHOOK_SECRET}, b"not json", 400, "the body is not JSON"),
+        ({"X-Sync-Secret": WEBHOOK_SECRET}, b"[1]", 400, "the body must be a JSON object"),
+        ({"X-Sync-Secret": WEBHOOK_SECRET}, b"{}", 400, "personId: Field required"),
+        ({"X-Sync-Secret": WEBHOOK_SECRET}, b'{"personId": -4}', 400, "personId: Input should be greater than 0"),
         (
-            {"X-Sync-Secret": SECRET},
+            {"X-Sync-Secret": WEBHOOK_SECRET},
             b'{"personId": 5, "table": "account"}',
             400,
             "table: Input should be 'lead' or 'contact'",
         ),
-        ({"X-Sync-Secret": SECRET}, b'{"personId": 5, "color": "red"}', 400, "color: Extra inputs are not permitted"),
-        ({"X-Sync-Secret": SECRET}, b'{"personId": 99999}', 422, "Marketo has no person 99999"),
+        (
+            {"X-Sync-Secret": WEBHOOK_SECRET},
+            b'{"personId": 5, "color": "red"}',
+            400,
+            "color: Extra inputs are not permitted",
+        ),
+        ({"X-Sync-Secret": WEBHOOK_SECRET}, b'{"personId": 99999}', 422, "Marketo has no person 99999"),
     ],
 )
 def test_the_sync_person_webhook_answers_bad_requests_with_a_4xx_naming_the_problem(
@@ -286,7 +225,7 @@ def test_the_sync_person_webhook_answers_bad_requests_with_a_4xx_naming_the_prob
 def test_the_webhooks_carry_out_the_flow_actions(app: dict[str, func.Function]) -> None:
     engine = runtime.engine()
     person = engine.marketo.persons.upsert([{"email": "hook@example.com", "lastName": "Hook"}])[0].id
-    headers = {"X-Sync-Secret": SECRET}
+    headers = {"X-Sync-Secret": WEBHOOK_SECRET}
     synced = _call(
         app["webhook_sync_person"],
         "POST",

@@ -1,0 +1,116 @@
+"""The status page in a real headless Chromium: served as `GET sync/dashboard` answers it, it
+renders the numbers `GET sync/status` reports (per object phase, pause, last-hour throughput,
+errors by kind, Marketo's quota, what failed and why), draws its chart, shows no secret, and a
+screenshot of it is produced (`build/status-page.png`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+from bs4 import BeautifulSoup, Tag
+
+from emulators.launch import RunningEmulator
+from sync.connectors.dataverse.connection import DataverseConnection
+from sync.engine.full_copy import full_copy
+from sync.engine.pause import pause
+from sync.engine.run import run_once
+from sync.engine.runtime import record_usage
+from sync.functions import runtime
+from sync.objects import Direction, SyncObject
+from sync.settings import DataverseSettings, load_section
+from tests.browser_support import chromium, dump_dom, screenshot, serving
+from tests.emulator_support import fault
+from tests.functions_app import WEBHOOK_SECRET, call_function, response_json
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cell(row: Tag, name: str) -> str:
+    cell = row.select_one(f"td.{name}")
+    assert cell is not None, f"no td.{name} in {row}"
+    return cell.get_text(" ", strip=True)
+
+
+def _sync_some(dataverse: RunningEmulator) -> None:
+    """Real runs: accounts and contacts copied, a contact edited and carried, leads paused, a
+    record Marketo refuses, an account run failing on a Dataverse permission error."""
+    engine = runtime.engine()
+    for obj in (SyncObject.ACCOUNT, SyncObject.CONTACT):
+        full_copy(engine, obj)
+    dynamics = DataverseConnection.from_settings(load_section(DataverseSettings, dict(os.environ)))
+    contact = str(dynamics.client.get_json("contacts", params={"$select": "contactid"})["value"][0]["contactid"])
+    dynamics.writer.update(dynamics.metadata.describe("contact"), contact, {"jobtitle": "Head of Status Pages"})
+    dynamics.close()
+    assert run_once(engine, SyncObject.CONTACT).written == 1
+    pause(engine.store, [SyncObject.LEAD], datetime.now(UTC))
+    engine.store.errors.record_failure(
+        SyncObject.CONTACT,
+        Direction.DYNAMICS_TO_MARKETO,
+        "c-1",
+        operation="upsert",
+        code="1003",
+        message="Invalid email",
+        kind="bad_record",
+    )
+    fault(dataverse, path="/api/data/v9.2/accounts", status=403, error_code="0x80040220", times=50)
+    assert run_once(engine, SyncObject.ACCOUNT).outcome.value == "failed"
+    record_usage(engine.store, 12_345, 50_000)
+
+
+def test_the_status_page_renders_in_chromium_the_numbers_the_status_json_reports(
+    app: dict[str, func.Function], app_emulators: tuple[RunningEmulator, RunningEmulator], tmp_path: Path
+) -> None:
+    browser = chromium()
+    _sync_some(app_emulators[0])
+    report: dict[str, Any] = response_json(call_function(app["sync_status"], "GET", "sync/status"))
+    page = call_function(app["sync_dashboard"], "GET", "sync/dashboard")
+
+    with serving(page.get_body(), page.mimetype or "text/html") as url:
+        dom = BeautifulSoup(dump_dom(browser, url), "html.parser")
+        shot = screenshot(browser, url, tmp_path / "status-page.png")
+
+    for item in report["objects"]:
+        for direction in item["directions"]:
+            row = dom.select_one(f'tr[data-object="{item["object"]}"][data-direction="{direction["direction"]}"]')
+            assert row is not None, item["object"]
+            assert _cell(row, "written") == str(direction["last_hour"]["written"])
+            assert _cell(row, "phase").startswith(direction["phase"].replace("_", " "))
+            errors = item["errors"]
+            assert _cell(row, "errors").startswith(f"{errors['waiting_retry']} waiting, {errors['parked']} parked")
+            for kind, count in errors["by_kind"].items():
+                assert f"{kind} {count}" in _cell(row, "errors")
+    contact = dom.select_one('tr[data-object="contact"]')
+    lead = dom.select_one('tr[data-object="lead"]')
+    assert contact is not None and lead is not None
+    assert _cell(contact, "written") == "1" and "bad_record 1" in _cell(contact, "errors")
+    assert "paused since" in _cell(lead, "phase")
+    quota = dom.select_one("#quota")
+    assert quota is not None and "12,345 / 50,000" in quota.get_text(" ", strip=True)
+    failures = dom.select_one("#failures")
+    assert failures is not None
+    account_run = next(o for o in report["objects"] if o["object"] == "account")["directions"][0]["last_runs"][0]
+    assert account_run["outcome"] == "failed" and account_run["message"][:40] in failures.get_text(" ", strip=True)
+    assert dom.select_one("#chart svg") is not None
+
+    text = str(dom)
+    settings = runtime.settings()
+    for secret in (
+        settings.marketo.client_secret.get_secret_value(),
+        settings.dataverse.client_secret.get_secret_value() if settings.dataverse.client_secret else None,
+        WEBHOOK_SECRET,
+        "AccountKey",
+    ):
+        assert not secret or secret not in text
+
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", png[16:24]) == (1280, 1400)  # IHDR: the window we asked for
+    assert len(png) > 20_000  # a rendered page, not a blank one
+    (ROOT / "build").mkdir(exist_ok=True)
+    shutil.copy(shot, ROOT / "build" / "status-page.png")
