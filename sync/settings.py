@@ -164,6 +164,12 @@ class MarketoSettings(_Connector):
         alias="MARKETO_DAILY_CALL_BUDGET",
         description="Marketo calls per day this sync may use (default 80% of 50,000).",
     )
+    shared_limits: bool = Field(
+        True,
+        alias="MARKETO_SHARED_LIMITS",
+        description="Share the rate, concurrency and daily limits among all processes through Table "
+        "Storage (they are per subscription); false only when one process calls Marketo.",
+    )
 
     @field_validator("base_url")
     @classmethod

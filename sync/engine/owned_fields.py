@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from sync.connectors.marketo.persons import PersonApi
 from sync.mapping.schema import PersonFields
 
+ALREADY_EXISTS = "1005"  # another process (the app scaled out) created the field at the same moment
+
 
 @dataclass(frozen=True)
 class OwnedField:
@@ -35,7 +37,9 @@ def ensure_owned_fields(persons: PersonApi, fields: PersonFields) -> list[str]:
     specs = [{"name": f.name, "displayName": f.display_name, "dataType": f.data_type} for f in missing]
     results = persons.create_fields(specs)
     refused = [
-        (f.name, r.reason.message if r.reason else r.status) for f, r in zip(missing, results, strict=True) if not r.ok
+        (f.name, r.reason.message if r.reason else r.status)
+        for f, r in zip(missing, results, strict=True)
+        if not r.ok and not (r.reason and r.reason.code == ALREADY_EXISTS)
     ]
     if refused:
         names = ", ".join(f"{name} ({why})" for name, why in refused)
@@ -43,4 +47,7 @@ def ensure_owned_fields(persons: PersonApi, fields: PersonFields) -> list[str]:
             f"Marketo refused to create the person fields {names}; give the API user's role "
             "'Read-Write Schema Custom Field', or create them in Admin > Field Management"
         )
-    return [f.name for f in missing]
+    raced = [f.name for f, r in zip(missing, results, strict=True) if not r.ok]
+    if raced and not set(raced) <= set(persons.describe().fields):
+        raise RuntimeError(f"Marketo said the person fields {', '.join(raced)} exist but does not describe them")
+    return [f.name for f, r in zip(missing, results, strict=True) if r.ok]

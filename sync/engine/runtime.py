@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,6 +19,7 @@ from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.engine.catalogue import build_pipelines
+from sync.engine.marketo_shares import SharedMarketoLimits
 from sync.engine.org_identity import check_organization
 from sync.engine.owned_fields import ensure_owned_fields
 from sync.engine.page import PageStep
@@ -51,18 +53,32 @@ class Engine:
     merger: PersonMerge
     owned_fields_created: list[str] = field(default_factory=list)
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    shares: SharedMarketoLimits | None = None  # this process's part of Marketo's limits
 
     @classmethod
     def start(cls, settings: Settings, *, store: SyncStore | None = None) -> Engine:
+        store = store or SyncStore.from_settings(settings.storage)
         dataverse = DataverseConnection.from_settings(settings.dataverse)
         marketo = MarketoConnection.from_settings(settings.marketo)
-        file = load_mapping(settings.sync.mapping_file)
-        schemas = read_schemas(dataverse, marketo, file)
-        source = str(settings.sync.mapping_file) if settings.sync.mapping_file else "(defaults)"
-        mapping = resolve(file, schemas, source)
-        created = ensure_owned_fields(marketo.persons, mapping.person_fields)
-        store = store or SyncStore.from_settings(settings.storage)
-        check_organization(store, dataverse)
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        shares = (
+            SharedMarketoLimits(store.marketo_shares, marketo.client.limiter, owner).start()
+            if settings.marketo.shared_limits
+            else None
+        )
+        try:
+            file = load_mapping(settings.sync.mapping_file)
+            schemas = read_schemas(dataverse, marketo, file)
+            source = str(settings.sync.mapping_file) if settings.sync.mapping_file else "(defaults)"
+            mapping = resolve(file, schemas, source)
+            created = ensure_owned_fields(marketo.persons, mapping.person_fields)
+            check_organization(store, dataverse)
+        except BaseException:
+            if shares is not None:
+                shares.close()
+            dataverse.close()
+            marketo.close()
+            raise
         marketo.client.on_usage = lambda total: record_usage(store, total, settings.marketo.daily_call_budget)
         merger = PersonMerge(marketo.persons, dataverse, mapping.person_fields, dict(schemas.tables))
         pipelines = build_pipelines(mapping, dict(schemas.tables), marketo, merger)
@@ -76,11 +92,15 @@ class Engine:
             pipelines,
             merger,
             created,
+            owner,
+            shares,
         )
 
     def step(self) -> PageStep:
         return PageStep(self.store, StreamReader(self.dataverse), keeps_deleted_links=not self.mapping.delete_persons)
 
     def close(self) -> None:
+        if self.shares is not None:
+            self.shares.close()
         self.dataverse.close()
         self.marketo.close()

@@ -12,6 +12,7 @@ from sync.store.checkpoints import CheckpointStore
 from sync.store.errors import ErrorBackoff, ErrorStore
 from sync.store.leases import LeaseStore
 from sync.store.links import LinkStore
+from sync.store.marketo_shares import MarketoShareStore
 from sync.store.meta import MetaStore
 from sync.store.notices import NoticeStore
 from sync.store.runs import RunStore
@@ -36,6 +37,7 @@ class SyncStore:
         self.runs = RunStore(tables)
         self.notices = NoticeStore(tables, clock)
         self.meta = MetaStore(tables)
+        self.marketo_shares = MarketoShareStore(tables, clock)
 
     @classmethod
     def open(

@@ -29,7 +29,7 @@ class LeadDatabaseApi:
             body = {"action": action, "dedupeBy": dedupe_by, "input": list(batch)}
             return self.client.call("POST", f"{self.path}.json", json=body).record_results()
 
-        return run_in_order(chunks(records), call, self.client.limiter.max_concurrency)
+        return run_in_order(chunks(records), call, self.client.limiter.workers)
 
     def query(
         self, filter_type: str, values: Sequence[str | dict[str, Any]], fields: Sequence[str] = ()
@@ -58,7 +58,7 @@ class LeadDatabaseApi:
             body = {"deleteBy": delete_by, "input": list(batch)}
             return self.client.call("POST", f"{self.path}/delete.json", json=body).record_results()
 
-        return run_in_order(chunks(records), call, self.client.limiter.max_concurrency)
+        return run_in_order(chunks(records), call, self.client.limiter.workers)
 
     def describe(self) -> dict[str, Any]:
         envelope = self.client.call("GET", f"{self.path}/describe.json")

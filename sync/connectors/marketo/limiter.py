@@ -12,6 +12,12 @@ are the exception rather than the way it finds the limit:
   `MarketoQuotaExhausted` naming the reset time;
 - deadline: a caller never waits for a slot past its deadline; it gets DeadlineExceeded (kind
   `throttled`) at once when the window cannot free a slot in time, instead of sleeping in vain.
+
+The limits are Marketo's per subscription, not per process: when several processes call at once
+(the app scaled out, a CLI beside it), `sync.engine.marketo_shares` gives each its share of them
+through `share` (calls and concurrency, valid until a lease runs out), `add_window_calls` (calls
+another process made through a share just handed over, still in Marketo's window) and `refill`
+(the daily budget drawn from a shared count in chunks).
 """
 
 from __future__ import annotations
@@ -62,6 +68,47 @@ class MarketoLimiter:
         self._day: date = self._today()
         self._used_today = 0
         self.calls_made = 0
+        self._valid_until: float | None = None  # monotonic end of a shared grant; None: not shared
+        self._refill: Callable[[], int] | None = None
+        self._allowance = 0
+        self.workers = max_concurrency  # the most calls in flight ever: what thread pools size to
+
+    def draw_daily_from(self, refill: Callable[[], int]) -> None:
+        """Spend the daily budget from a count shared by processes: `refill` draws a chunk of
+        calls from it and says how many it got (0 once the day's budget is spent)."""
+        with self._lock:
+            self._refill, self._allowance = refill, 0
+
+    def share(self, calls: int, max_concurrency: int, valid_until: float) -> None:
+        """This process's part of the subscription's limits until `valid_until` (monotonic);
+        past it, no call starts until the share is renewed."""
+        with self._lock:
+            self.calls, self.max_concurrency, self._valid_until = calls, max_concurrency, valid_until
+            self._lock.notify_all()
+
+    def add_window_calls(self, ages_s: list[float]) -> None:
+        """Calls another process made `ages_s` seconds ago through a share this one now holds:
+        they still count in Marketo's window."""
+        now = time.monotonic()
+        with self._lock:
+            self._ended.extend(now - age for age in ages_s if age < self.window_s)
+
+    def window_call_ages(self) -> list[float]:
+        """How long ago this process's calls still in the window ended, newest first."""
+        now = time.monotonic()
+        with self._lock:
+            return sorted(now - t for t in self._ended if t > now - self.window_s)
+
+    def settle(self, at_most: int, timeout_s: float) -> bool:
+        """Wait until no more than `at_most` calls are in flight (True), or `timeout_s` passes."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._open <= at_most, timeout=timeout_s)
+
+    def unused_allowance(self) -> int:
+        """Calls drawn from the shared daily budget and not made (handed back at close)."""
+        with self._lock:
+            spare, self._allowance = self._allowance, 0
+            return spare
 
     def _today(self) -> date:
         return self._wall_clock().astimezone(MARKETO_DAY_ZONE).date()
@@ -69,7 +116,7 @@ class MarketoLimiter:
     def _roll_day(self) -> None:
         today = self._today()
         if today != self._day:
-            self._day, self._used_today = today, 0
+            self._day, self._used_today, self._allowance = today, 0, 0
 
     @property
     def used_today(self) -> int:
@@ -84,6 +131,8 @@ class MarketoLimiter:
             self._used_today = max(self._used_today, total_today)
 
     def _wait_needed(self, now: float) -> float:
+        if self._valid_until is not None and now >= self._valid_until:
+            return 0.1  # the shared grant ran out: wait for its renewal
         horizon = now - self.window_s
         self._ended = [t for t in self._ended if t > horizon]
         if self._open >= self.max_concurrency:
@@ -99,12 +148,15 @@ class MarketoLimiter:
         with self._lock:
             while True:
                 self._roll_day()
-                if self._used_today >= self.daily_budget:
+                if self._refill is not None and self._allowance == 0:
+                    self._allowance = self._refill()
+                shared_spent = self._refill is not None and self._allowance == 0
+                if self._used_today >= self.daily_budget or shared_spent:
                     resets_at = next_reset(self._wall_clock())
+                    used = "by all processes together" if shared_spent else f"({self._used_today} calls today)"
                     raise MarketoQuotaExhausted(
                         "budget",
-                        f"daily Marketo call budget of {self.daily_budget} used "
-                        f"({self._used_today} calls today); "
+                        f"daily Marketo call budget of {self.daily_budget} used {used}; "
                         f"calls resume at {resets_at.isoformat()} (midnight US Central). "
                         "Raise MARKETO_DAILY_CALL_BUDGET to allow more.",
                         resets_at,
@@ -124,6 +176,7 @@ class MarketoLimiter:
                     )
                 self._lock.wait(timeout=wait)
             self._open += 1
+            self._allowance = max(0, self._allowance - 1)
             self._used_today += 1
             self.calls_made += 1
         try:

@@ -49,7 +49,7 @@ class PersonApi:
                 body["partitionName"] = partition
             return self.client.call("POST", "/rest/v1/leads.json", json=body).record_results()
 
-        return run_in_order(chunks(records), call, self.client.limiter.max_concurrency)
+        return run_in_order(chunks(records), call, self.client.limiter.workers)
 
     def query(self, filter_type: str, values: Iterable[str], fields: Sequence[str]) -> list[dict[str, Any]]:
         """Every person matching any value, with `fields` (absent values come back as None)."""
@@ -89,4 +89,4 @@ class PersonApi:
         def call(batch: Sequence[dict[str, Any]]) -> list[RecordResult]:
             return self.client.call("POST", "/rest/v1/leads/delete.json", json={"input": list(batch)}).record_results()
 
-        return run_in_order(chunks([{"id": int(i)} for i in person_ids]), call, self.client.limiter.max_concurrency)
+        return run_in_order(chunks([{"id": int(i)} for i in person_ids]), call, self.client.limiter.workers)

@@ -1,0 +1,109 @@
+"""Marketo's limits are per subscription: two processes calling Marketo at once, at its real
+limits (100 calls per window, 10 at a time; the window shortened tenfold on both sides so the
+test is quick), stay under them together — the emulator throttles nothing — and the same load
+without the shared limits is throttled (so the test can fail)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from emulators.app_settings import app_settings
+from emulators.common.service import Latency
+from emulators.launch import RunningEmulator
+from sync.connectors.marketo.limiter import MARKETO_DAY_ZONE, MarketoLimiter
+from sync.engine.marketo_shares import SharedMarketoLimits
+from sync.store import SyncStore
+from sync.store.marketo_shares import fair_share
+from tests.emulator_support import control
+
+ROOT = Path(__file__).resolve().parent.parent
+CALLS = 300
+
+
+def _two_processes(env: dict[str, str]) -> list[dict[str, Any]]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.marketo_load", str(CALLS)],
+            cwd=ROOT,
+            env={**clean, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=240)
+        assert process.returncode == 0, err[-3000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
+def test_two_processes_at_once_stay_under_marketos_limits_together(
+    start_dataverse: Callable[..., RunningEmulator],
+    start_marketo: Callable[..., RunningEmulator],
+    storage_connection: str,
+    table_prefix: str,
+) -> None:
+    dataverse = start_dataverse()
+    marketo = start_marketo(time_scale=10, latency=Latency.REALISTIC)
+    env = app_settings(dataverse.info, marketo.info, storage=storage_connection, SYNC_TABLE_PREFIX=table_prefix) | {
+        "MARKETO_RATE_LIMIT_WINDOW_S": "2"
+    }
+    before = control(marketo, "GET", "stats")
+
+    shared = _two_processes(env)
+    after_shared = control(marketo, "GET", "stats")
+    alone = _two_processes(env | {"MARKETO_SHARED_LIMITS": "false", "SYNC_TABLE_PREFIX": table_prefix + "b"})
+    after_alone = control(marketo, "GET", "stats")
+    SyncStore.open(storage_connection, table_prefix).tables.drop_all()
+    SyncStore.open(storage_connection, table_prefix + "b").tables.drop_all()
+
+    first, second = shared
+    assert max(first["started"], second["started"]) < min(first["ended"], second["ended"])  # at once
+    assert after_shared["total"] - before["total"] >= 2 * CALLS
+    assert after_shared["throttled"] - before["throttled"] == 0
+    assert max(r["started"] for r in alone) < min(r["ended"] for r in alone)
+    assert after_alone["throttled"] - after_shared["throttled"] > 0  # without sharing, Marketo says 606 / 615
+
+
+def test_shares_split_evenly_and_the_same_way_in_every_process() -> None:
+    members = ["b", "a", "c"]
+    assert [fair_share(members, m, 10) for m in ("a", "b", "c")] == [4, 3, 3]
+    assert fair_share(["a"], "a", 10) == 10
+    assert fair_share([], "new", 10) == 10  # a process not yet seen as a member counts itself
+
+
+def test_a_process_that_closes_hands_back_its_shares_its_recent_calls_and_unused_budget(
+    start_dataverse: Callable[..., RunningEmulator],
+    start_marketo: Callable[..., RunningEmulator],
+    storage_connection: str,
+    table_prefix: str,
+) -> None:
+    store = SyncStore.open(storage_connection, table_prefix)
+    first = SharedMarketoLimits(store.marketo_shares, MarketoLimiter(100, 20.0, 10, 1_000), "first").start()
+    assert len(first.held) == 10 and first.limiter.calls == 100 and first.limiter.max_concurrency == 10
+    for _ in range(30):
+        with first.limiter.slot():
+            pass
+    first.close()
+    day = datetime.now(UTC).astimezone(MARKETO_DAY_ZONE).date().isoformat()
+    drawn = store.marketo_shares.drawn(day)
+
+    second = SharedMarketoLimits(store.marketo_shares, MarketoLimiter(100, 20.0, 10, 1_000), "second").start()
+    try:
+        assert len(second.held) == 10
+        assert len(second.limiter.window_call_ages()) == 30  # the first one's calls still count this window
+    finally:
+        second.close()
+        store.tables.drop_all()
+    assert drawn == 30  # 50 drawn in a chunk, 20 unused handed back
