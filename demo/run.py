@@ -2,13 +2,15 @@
 driven through the same CLI an admin uses. It prints only what really happened.
 
 1. Azurite and both emulators start (Dataverse seeded with users, teams, accounts, contacts,
-   leads and opportunities; Marketo holding one person who filled in a form before the sync);
+   leads and opportunities — a few thousand persons; Marketo holding one person who filled in a
+   form before the sync);
 2. `python -m sync check` validates the setup;
-3. `python -m sync full-copy` copies every object in dependency order;
-4. records change in Dynamics (an update, a create, a delete, a new stakeholder, a record
-   taken out of the sync), and `python -m sync run --once` carries them over;
-5. a second `run --once` finds nothing to do and writes nothing;
-6. `python -m sync status` shows where every object stands.
+3. `python -m sync full-copy` copies every object in dependency order, with progress bars;
+4. both sides change: edits in Dynamics and in Marketo, two conflicts, a deletion, a lead
+   qualification, an account deleted (see `demo/edits.py`);
+5. `python -m sync run --once` cycles until one writes nothing;
+6. a before / after report of every edit, read from both sides;
+7. `python -m sync status`, and the status page written to a file.
 """
 
 from __future__ import annotations
@@ -18,72 +20,135 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import requests
-
+from demo.edits import Editor, make_edits
+from demo.report import marketo_rows, report, snapshot
 from emulators.app_settings import app_settings
 from emulators.azurite import AzuriteTable
 from emulators.launch import EmulatorProcess, start_subprocess
 from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.marketo.connection import MarketoConnection
-from sync.settings import DataverseSettings, MarketoSettings, load_section
+from sync.engine.marketo_shares import join_shared_limits
+from sync.reporting.status import status_report
+from sync.reporting.status_page import status_page
+from sync.settings import DataverseSettings, MarketoSettings, StorageSettings, load_section
+from sync.store import SyncStore
 
-SEED = 300
+SEED = 1500  # rows per Dataverse table: 1,500 contacts and 1,500 leads make 3,000 persons
+MAX_CYCLES = 4
 ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / ".demo" / "status.html"
 
 
 def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def _sync(env: dict[str, str], *args: str) -> int:
-    _say(f"\n$ python -m sync {' '.join(args)}")
+def _sync(env: dict[str, str], *args: str, quiet: bool = False) -> subprocess.CompletedProcess[str]:
+    """`python -m sync ...` as an admin runs it: its progress bars go to the terminal."""
+    if not quiet:
+        _say(f"\n$ python -m sync {' '.join(args)}")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
-    return subprocess.call([sys.executable, "-m", "sync", *args], cwd=ROOT, env={**clean, **env})
-
-
-def _marketo(emulator: EmulatorProcess, collection: str) -> list[dict[str, Any]]:
-    answer = requests.get(
-        f"{emulator.info['url']}/_emulator/data/{collection}", verify=emulator.info["ca_file"], timeout=30
+    done = subprocess.run(
+        [sys.executable, "-m", "sync", *args], cwd=ROOT, env={**clean, **env}, stdout=subprocess.PIPE, text=True
     )
-    answer.raise_for_status()
-    return list(answer.json()["rows"])
+    _say(done.stdout.rstrip())
+    return done
 
 
-def _edit_dynamics(dynamics: DataverseConnection) -> dict[str, str]:
-    """Changes an admin or a salesperson would make, through the Dataverse Web API."""
-    tables = {name: dynamics.metadata.describe(name) for name in ("contact", "lead", "account", "opportunity")}
+def _cycles(env: dict[str, str]) -> int:
+    """Incremental cycles until one writes nothing on either side; returns how many wrote."""
+    for cycle in range(1, MAX_CYCLES + 1):
+        done = _sync(env, "run", "--once")
+        if done.returncode != 0:
+            raise SystemExit(done.returncode)
+        written = sum(
+            int(line.split("written ")[1].split(",")[0]) for line in done.stdout.splitlines() if "written " in line
+        )
+        if written == 0:
+            _say(f"\nCycle {cycle} wrote nothing: both sides agree.")
+            return cycle - 1
+        _say(f"\nCycle {cycle} wrote {written} record(s).")
+    raise SystemExit(f"the sync did not settle in {MAX_CYCLES} cycles")
 
-    def first(table: str, column: str) -> str:
-        body = dynamics.client.get_json(tables[table].entity_set, params={"$select": column, "$top": "2"})
-        return str(body["value"][0][column])
 
-    contact, account, opportunity = (
-        first("contact", "contactid"),
-        first("account", "accountid"),
-        first("opportunity", "opportunityid"),
+def _write_status_page(env: dict[str, str]) -> Path:
+    store = SyncStore.from_settings(load_section(StorageSettings, env))
+    now = datetime.now(UTC)
+    PAGE.parent.mkdir(exist_ok=True)
+    PAGE.write_text(status_page(status_report(store, now), store, now), encoding="utf-8")
+    return PAGE
+
+
+@contextmanager
+def _marketo(env: dict[str, str]) -> Iterator[MarketoConnection]:
+    """A Marketo connection for the demo's own edits: its calls take their share of Marketo's
+    limits with the sync's processes (they share one subscription)."""
+    connection = MarketoConnection.from_settings(load_section(MarketoSettings, env))
+    store = SyncStore.from_settings(load_section(StorageSettings, env))
+    shares = join_shared_limits(store.marketo_shares, connection.client.limiter, enabled=True)
+    try:
+        yield connection
+    finally:
+        if shares is not None:
+            shares.close()
+        connection.close()
+
+
+def _form_filler(dynamics: DataverseConnection, env: dict[str, str]) -> str:
+    body = dynamics.client.get_json(
+        "contacts", params={"$select": "emailaddress1", "$top": "1", "$orderby": "createdon"}
     )
-    dynamics.writer.update(tables["contact"], contact, {"jobtitle": "Chief Demo Officer"})
-    lead = dynamics.writer.create(
-        tables["lead"],
-        {"firstname": "Ada", "lastname": "Lovelace", "emailaddress1": "ada@example.com", "companyname": "Engines"},
+    email = str(body["value"][0]["emailaddress1"])
+    with _marketo(env) as form:
+        form.persons.upsert([{"email": email, "firstName": "From a web form"}])
+    return email
+
+
+def _demo(dataverse: EmulatorProcess, marketo: EmulatorProcess, azurite: AzuriteTable) -> int:
+    env = app_settings(dataverse.info, marketo.info, storage=azurite.connection_string, SYNC_TABLE_PREFIX="demo")
+    _say(f"Azurite (Table Storage)  127.0.0.1:{azurite.port}")
+    _say(f"Dataverse emulator       {dataverse.info['url']}  ({SEED:,} rows per table, TLS with a local CA)")
+    _say(f"Marketo emulator         {marketo.info['url']}  (Marketo's real limits: 100 calls / 20 s, 10 at once)")
+    dynamics = DataverseConnection.from_settings(load_section(DataverseSettings, env))
+    email = _form_filler(dynamics, env)
+    _say(f"Marketo already holds one person, {email}, who filled in a form: the first match links it.")
+
+    if _sync(env, "check").returncode != 0 or _sync(env, "full-copy").returncode != 0:
+        return 1
+    persons = marketo_rows(marketo.info, "lead")
+    counts = {name: len(marketo_rows(marketo.info, name)) for name in ("company", "opportunity", "salesperson")}
+    _say(
+        f"\nMarketo now: {len(persons):,} persons ({sum(p.get('email') == email for p in persons)} for {email}: "
+        f"the form-filler, linked), {counts['company']:,} companies, {counts['opportunity']:,} opportunities, "
+        f"{counts['salesperson']:,} sales persons."
     )
-    dynamics.writer.delete(tables["account"], account)
-    role = dynamics.writer.create(dynamics.metadata.describe("connectionrole"), {"name": "Champion", "category": 1000})
-    dynamics.writer.create(
-        dynamics.metadata.describe("connection"),
-        {
-            "record1id_opportunity@odata.bind": f"/opportunities({opportunity})",
-            "record2id_contact@odata.bind": f"/contacts({contact})",
-            "record2roleid@odata.bind": f"/connectionroles({role})",
-        },
+
+    with _marketo(env) as connection:
+        edits = make_edits(Editor(dynamics, connection))
+    _say("\nBoth sides change:")
+    for edit in edits:
+        _say(f"  - {edit.what}")
+    before = snapshot(dynamics, marketo.info, edits)
+    wrote = _cycles(env)
+    after = snapshot(dynamics, marketo.info, edits)
+    _say(f"\nBefore → after the {wrote} cycle(s) that carried the changes:\n{report(edits, before, after)}")
+    persons_after = marketo_rows(marketo.info, "lead")
+    same = (
+        "none duplicated: the qualified lead's contact took over its person"
+        if len(persons_after) == len(persons)
+        else "changed"
     )
-    body = dynamics.client.get_json("contacts", params={"$select": "contactid", "$top": "3"})
-    private = str(body["value"][2]["contactid"])
-    dynamics.writer.update(tables["contact"], private, {"new_synctomkto": False, "jobtitle": "Not for Marketo"})
-    return {"contact": contact, "lead": lead, "account": account, "private": private}
+    _say(f"\nPersons in Marketo: {len(persons):,} → {len(persons_after):,} ({same}).")
+
+    _sync(env, "status")
+    _say(f"\nThe status page (what GET /api/sync/dashboard serves) is at {_write_status_page(env)}")
+    dynamics.close()
+    return 0
 
 
 def run_demo() -> int:
@@ -93,59 +158,9 @@ def run_demo() -> int:
     marketo = start_subprocess("marketo", "--https", "--state-dir", str(state / "mk"))
     try:
         with AzuriteTable() as azurite:
-            env = app_settings(
-                dataverse.info, marketo.info, storage=azurite.connection_string, SYNC_TABLE_PREFIX="demo"
-            )
-            _say(f"Azurite (Table Storage)  127.0.0.1:{azurite.port}")
-            _say(f"Dataverse emulator       {dataverse.info['url']}  ({SEED} rows per table, TLS with a local CA)")
-            _say(f"Marketo emulator         {marketo.info['url']}  (TLS with a local CA)")
-            dynamics = DataverseConnection.from_settings(load_section(DataverseSettings, env))
-            contact_email = str(
-                dynamics.client.get_json("contacts", params={"$select": "emailaddress1", "$top": "1"})["value"][0][
-                    "emailaddress1"
-                ]
-            )
-            form = MarketoConnection.from_settings(load_section(MarketoSettings, env))
-            form.persons.upsert([{"email": contact_email, "firstName": "From a web form"}])
-            form.close()
-            _say(f"Marketo already holds one person, {contact_email}, who filled in a form: first matching links it.")
-
-            if _sync(env, "check") != 0 or _sync(env, "full-copy") != 0:
-                return 1
-            persons = _marketo(marketo, "lead")
-            matched = [p for p in persons if p.get("email") == contact_email]
-            counts = {name: len(_marketo(marketo, name)) for name in ("company", "opportunity", "salesperson")}
-            _say(
-                f"\nMarketo now: {len(persons)} persons ({len(matched)} for {contact_email}: the form-filler, linked), "
-                f"{counts['company']} companies, {counts['opportunity']} opportunities, "
-                f"{counts['salesperson']} sales persons."
-            )
-
-            changed = _edit_dynamics(dynamics)
-            _say(
-                "\nIn Dynamics: a contact's job title changed, a lead was created, an account deleted, a stakeholder "
-                "added to an opportunity, and a contact taken out of the sync (new_synctomkto = false)."
-            )
-            if _sync(env, "run", "--once") != 0:
-                return 1
-            by_id = {p.get("dynamicsId"): p for p in _marketo(marketo, "lead")}
-            companies = {c.get("externalCompanyId") for c in _marketo(marketo, "company")}
-            roles = len(_marketo(marketo, "opportunityrole"))
-            _say(
-                f"\nMarketo after one run: the contact's title is {by_id[changed['contact']].get('title')!r}; "
-                f"Ada Lovelace is a person: {changed['lead'] in by_id}; the deleted account's company is gone: "
-                f"{changed['account'] not in companies}; opportunity roles: {roles}; "
-                f"the private contact's title stayed {by_id[changed['private']].get('title')!r}."
-            )
-            _say(
-                "\nA second run finds nothing to do and writes nothing "
-                "(the person stream reads back the sync's own writes and drops them):"
-            )
-            _sync(env, "run", "--once")
-            _sync(env, "status")
-            dynamics.close()
+            code = _demo(dataverse, marketo, azurite)
     finally:
         dataverse.stop()
         marketo.stop()
     _say(f"\nDemo finished in {time.monotonic() - started:.1f} s.")
-    return 0
+    return code

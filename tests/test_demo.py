@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,21 +10,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_demo_checks_copies_carries_changes_and_then_writes_nothing() -> None:
+def test_the_demo_copies_carries_both_sides_edits_settles_and_writes_the_status_page() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "All checks passed." in out
-    assert "contact          full copy done: 300 read, 300 written, 0 unchanged, 0 failed" in out
-    assert "Marketo now: 600 persons (1 for" in out and "the form-filler, linked), 300 companies" in out
-    assert "the contact's title is 'Chief Demo Officer'; Ada Lovelace is a person: True" in out
-    assert "the deleted account's company is gone: True; opportunity roles: 1;" in out
-    assert "contact          succeeded read 2, written 1, skipped 1, failed 0" in out
-    second = out.split("A second run finds nothing to do and writes nothing")[1]
-    runs = [line for line in second.splitlines() if " succeeded " in line and "calls:" in line]
-    assert len(runs) == 9 and all("written 0" in line for line in runs)
-    person = next(line for line in runs if line.startswith("person "))
-    assert "Dataverse 0" in person  # Marketo's activities were the sync's own writes: dropped unread
-    assert all("Marketo 0" in line for line in runs if line is not person)
+    assert "contact          full copy done: 1500 read, 1500 written, 0 unchanged, 0 failed" in out
+    assert "1500/1500" in result.stderr  # the progress bars: done / total
+    assert "Marketo now: 3,000 persons (1 for" in out and "the form-filler, linked), 1,500 companies" in out
+    report = out.split("Before → after")[1]
+    assert "Marketo  title: 'VP Marketing' → 'Chief Demo Officer'" in report or "→ 'Chief Demo Officer'" in report
+    assert "Dynamics contact.address1_city:" in report and "→ 'Lisbon'" in report
+    assert "Marketo  title: 'VP (typed in Marketo)' → 'VP (typed in Dynamics)'" in report  # Dynamics wins contacts
+    assert "→ 'Marketo Corp (typed in Marketo)'\n" in report  # Marketo wins leads
+    assert "Marketo  dynamicsIsDeleted: 'False' → 'True'" in report
+    assert "Marketo  dynamicsEntityType: '(no person)' → 'contact'" in report
+    assert "→ '(no company)'" in report
+    assert "Persons in Marketo: 3,000 → 3,000 (none duplicated" in out
+    settled = re.search(r"Cycle (\d) wrote nothing: both sides agree.", out)
+    assert settled is not None and int(settled.group(1)) <= 3
+    assert "Marketo API calls today:" in out and "not read yet" not in out
+    page = re.search(r"The status page \(what GET /api/sync/dashboard serves\) is at (\S+)", out)
+    assert page is not None and "<title>Dynamics ↔ Marketo sync — status</title>" in Path(page.group(1)).read_text()
+    assert "retried" not in result.stderr  # nothing throttled or failed on the way

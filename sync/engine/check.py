@@ -21,7 +21,9 @@ from sync.connectors.dataverse.errors import DataverseError
 from sync.connectors.http.failures import ConnectorError
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.connectors.marketo.errors import MarketoError
+from sync.engine.marketo_shares import join_shared_limits
 from sync.engine.owned_fields import ensure_owned_fields
+from sync.engine.runtime import record_usage
 from sync.engine.schemas import STANDARD_TABLES, read_schemas
 from sync.mapping.load import MappingError, load_mapping
 from sync.mapping.resolve import resolve
@@ -157,17 +159,18 @@ def _marketo(check: Checklist, marketo: MarketoConnection) -> bool:
     return True
 
 
-def _storage(check: Checklist, settings: Settings) -> None:
+def _storage(check: Checklist, settings: Settings) -> SyncStore | None:
     try:
-        SyncStore.from_settings(settings.storage)
+        store = SyncStore.from_settings(settings.storage)
     except (AzureError, ValueError) as error:
         check.problem(
             "Table Storage",
             f"{settings.storage.endpoint}: {type(error).__name__}: {str(error)[:300]}",
             "check SYNC_STORAGE_CONNECTION (or AzureWebJobsStorage) and the identity's Table Data Contributor role",
         )
-        return
+        return None
     check.ok("Table Storage", f"{settings.storage.endpoint}; the sync's tables exist")
+    return store
 
 
 def _mapping_file(check: Checklist, settings: Settings) -> MappingFile | None:
@@ -220,10 +223,14 @@ def _mapping(check: Checklist, dataverse: DataverseConnection, marketo: MarketoC
 
 def run_check(settings: Settings) -> Checklist:
     check = Checklist(settings)
-    _storage(check, settings)
+    store = _storage(check, settings)
     file = _mapping_file(check, settings)
     dataverse = DataverseConnection.from_settings(settings.dataverse)
     marketo = MarketoConnection.from_settings(settings.marketo)
+    shares = None
+    if store is not None:  # the checklist's calls count with the deployment's; its quota read shows on status
+        shares = join_shared_limits(store.marketo_shares, marketo.client.limiter, settings.marketo.shared_limits)
+        marketo.client.on_usage = lambda total: record_usage(store, total, settings.marketo.daily_call_budget)
     try:
         dataverse_ok = _dataverse(check, dataverse)
         if dataverse_ok:
@@ -232,6 +239,8 @@ def run_check(settings: Settings) -> Checklist:
         if file is not None and dataverse_ok and marketo_ok:
             _mapping(check, dataverse, marketo, file)
     finally:
+        if shares is not None:
+            shares.close()
         dataverse.close()
         marketo.close()
     return check

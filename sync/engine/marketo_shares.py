@@ -23,8 +23,11 @@ same calls; unused calls are handed back at close.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -139,3 +142,12 @@ class SharedMarketoLimits:
             day = self._wall_clock().astimezone(MARKETO_DAY_ZONE).date().isoformat()
             self.store.give_back(day, self.limiter.unused_allowance())
             self.store.leave(self.owner)
+
+
+def join_shared_limits(store: MarketoShareStore, limiter: MarketoLimiter, enabled: bool) -> SharedMarketoLimits | None:
+    """Every process that calls Marketo for the deployment takes its share (engine, checklist);
+    None when MARKETO_SHARED_LIMITS is off."""
+    if not enabled:
+        return None
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    return SharedMarketoLimits(store, limiter, owner).start()

@@ -19,7 +19,7 @@ from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.engine.catalogue import build_pipelines
-from sync.engine.marketo_shares import SharedMarketoLimits
+from sync.engine.marketo_shares import SharedMarketoLimits, join_shared_limits
 from sync.engine.org_identity import check_organization
 from sync.engine.owned_fields import ensure_owned_fields
 from sync.engine.page import PageStep
@@ -60,12 +60,8 @@ class Engine:
         store = store or SyncStore.from_settings(settings.storage)
         dataverse = DataverseConnection.from_settings(settings.dataverse)
         marketo = MarketoConnection.from_settings(settings.marketo)
-        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        shares = (
-            SharedMarketoLimits(store.marketo_shares, marketo.client.limiter, owner).start()
-            if settings.marketo.shared_limits
-            else None
-        )
+        shares = join_shared_limits(store.marketo_shares, marketo.client.limiter, settings.marketo.shared_limits)
+        owner = shares.owner if shares else f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         try:
             file = load_mapping(settings.sync.mapping_file)
             schemas = read_schemas(dataverse, marketo, file)

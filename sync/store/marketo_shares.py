@@ -11,6 +11,9 @@ budget (607). Rows of the leases table:
   the next owner counts as its own.
 - `marketo-day` / date (US Central): the calls drawn from the day's budget by all processes.
 
+Its writes (a membership upsert a round, a share's take or release, a day's draw per 50 calls)
+are the process's, not a run's: they are left out of the runs' store-write counts.
+
 Every change of a share or a day is a compare-and-swap on the row's ETag (single-entity
 operations: Azurite ignores If-Match inside batch transactions), so two processes never both
 take a share, and a day's count never loses an increment.
@@ -18,6 +21,7 @@ take a share, and a day's count never loses an increment.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -60,22 +64,15 @@ class MarketoShareStore:
         self._table = tables.client(Table.LEASES)
         self._clock = clock
 
-    def _wrote(self) -> None:
-        self._tables.wrote(Table.LEASES)
-
     def heartbeat(self, owner: str, lapses_at: datetime) -> None:
         self._table.upsert_entity(
             {"PartitionKey": MEMBER, "RowKey": escape_key(owner), "owner": owner, "lapses_at": lapses_at},
             mode=UpdateMode.REPLACE,
         )
-        self._wrote()
 
     def leave(self, owner: str) -> None:
-        try:
+        with contextlib.suppress(ResourceNotFoundError):
             self._table.delete_entity(MEMBER, escape_key(owner))
-            self._wrote()
-        except ResourceNotFoundError:
-            pass
 
     def members(self) -> dict[str, datetime]:
         """Every member and when its membership lapses (live or not)."""
@@ -99,7 +96,6 @@ class MarketoShareStore:
                 )
         except (ResourceExistsError, ResourceModifiedError):
             return None
-        self._wrote()
         return Share(share.index, owner, usable_from, share.window_calls, meta["etag"])
 
     def release(self, share: Share, window_calls: Sequence[float]) -> bool:
@@ -111,7 +107,6 @@ class MarketoShareStore:
             )
         except (ResourceModifiedError, ResourceNotFoundError):
             return False
-        self._wrote()
         return True
 
     def draw(self, day: str, wanted: int, budget: int) -> int:
@@ -151,7 +146,6 @@ class MarketoShareStore:
                     )
             except (ResourceExistsError, ResourceModifiedError):
                 continue  # another process drew meanwhile: read again
-            self._wrote()
             return delta
         raise RuntimeError(f"the Marketo day budget row {day} kept changing under {_CAS_TRIES} attempts")
 

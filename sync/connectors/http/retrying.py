@@ -129,9 +129,11 @@ class Retryer:
     def _log_retry(self, operation: str, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
         self._log.warning(
-            "%s call retried after %s",
+            "%s call retried (attempt %d, next in %.1f s): %s",
             self.service,
-            type(error).__name__,
+            state.attempt_number,
+            state.upcoming_sleep or 0.0,
+            error if isinstance(error, ConnectorError) else type(error).__name__,
             extra={
                 "operation": operation,
                 "attempt": state.attempt_number,
