@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: test demo lint typecheck unit deps clean bench
+.PHONY: test demo lint typecheck unit deps clean bench browser
 
 deps: $(VENV)/.installed node_modules/.installed
 
@@ -27,7 +27,11 @@ lint: deps
 typecheck: deps
 	$(VENV)/bin/mypy
 
-unit: deps
+# The status page test's headless Chromium: Debian's package, installed when missing.
+browser: deps
+	@$(PY) -c "from tests.browser_support import chromium; print('chromium:', chromium())"
+
+unit: deps browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck unit
