@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +107,54 @@ def test_a_process_that_closes_hands_back_its_shares_its_recent_calls_and_unused
         second.close()
         store.tables.drop_all()
     assert drawn == 30  # 50 drawn in a chunk, 20 unused handed back
+
+
+def _limits(store: SyncStore, owner: str, clock: Callable[[], datetime] | None = None) -> SharedMarketoLimits:
+    """A process's shares driven round by round (no renewal thread): the test is the clock."""
+    limiter = MarketoLimiter(100, 20.0, 10, 1_000)
+    return SharedMarketoLimits(store.marketo_shares, limiter, owner, wall_clock=clock or (lambda: datetime.now(UTC)))
+
+
+def test_a_process_joining_gets_half_once_the_holder_has_released_with_its_recent_calls(
+    storage_connection: str, table_prefix: str
+) -> None:
+    store = SyncStore.open(storage_connection, table_prefix)
+    try:
+        first, second = _limits(store, "first"), _limits(store, "second")
+        first.round()
+        for _ in range(40):
+            with first.limiter.slot():
+                pass
+        second.round()  # joins: nothing free yet
+        assert (len(first.held), len(second.held), second.limiter.calls) == (10, 0, 0)
+        first.round()  # sees two members: keeps 5, hands 5 back with its 40 recent calls
+        second.round()
+        assert (len(first.held), len(second.held)) == (5, 5)
+        assert (first.limiter.calls, first.limiter.max_concurrency) == (50, 5)
+        assert (second.limiter.calls, second.limiter.max_concurrency) == (50, 5)
+        assert len(second.limiter.window_call_ages()) == 40  # counted by the taker too: never over 100
+    finally:
+        store.tables.drop_all()
+
+
+def test_a_share_whose_holder_vanished_is_used_again_only_a_window_after_its_membership_lapsed(
+    storage_connection: str, table_prefix: str
+) -> None:
+    store = SyncStore.open(storage_connection, table_prefix)
+    start = datetime.now(UTC)
+    later = {"s": 0.0}
+    try:
+        crashed = _limits(store, "crashed", lambda: start)
+        crashed.round()  # holds all ten; then dies without a word (lease 15 s)
+        survivor = _limits(store, "survivor", lambda: start + timedelta(seconds=later["s"]))
+        later["s"] = 10.0
+        survivor.round()
+        assert len(survivor.held) == 0  # the holder's membership is still live
+        later["s"] = 16.0
+        survivor.round()
+        assert len(survivor.held) == 10 and survivor.limiter.calls == 0  # taken, but its calls may be in the window
+        later["s"] = 36.0
+        survivor.round()
+        assert (survivor.limiter.calls, survivor.limiter.max_concurrency) == (100, 10)
+    finally:
+        store.tables.drop_all()

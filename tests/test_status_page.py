@@ -97,6 +97,9 @@ def test_the_status_page_renders_in_chromium_the_numbers_the_status_json_reports
     account_run = next(o for o in report["objects"] if o["object"] == "account")["directions"][0]["last_runs"][0]
     assert account_run["outcome"] == "failed" and account_run["message"][:40] in failures.get_text(" ", strip=True)
     assert dom.select_one("#chart svg") is not None
+    runs = [r for o in report["objects"] for d in o["directions"] for r in d["last_runs"]]
+    shown = {str(row["data-run"]) for row in dom.select("#recent-runs tr[data-run]")}
+    assert shown == {r["run_id"] for r in runs}  # every recent run, each once (fewer than 20 here)
 
     text = str(dom)
     settings = runtime.settings()

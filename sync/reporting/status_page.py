@@ -16,6 +16,7 @@ from pygal.style import Style
 
 from sync.store import SyncStore
 
+RECENT_RUNS = 20
 _ENV = Environment(loader=PackageLoader("sync.reporting", "templates"), autoescape=select_autoescape(["html"]))
 _STYLE = Style(background="white", plot_background="white", colors=("#2563eb", "#dc2626"), font_family="sans-serif")
 
@@ -30,6 +31,8 @@ def _chart(history: list[dict[str, Any]]) -> Markup:
         x_label_rotation=0,
         show_minor_x_labels=False,
         legend_at_bottom=True,
+        legend_at_bottom_columns=2,
+        margin_bottom=0,
         disable_xml_declaration=True,
         title="Last 24 hours",
     )
@@ -61,8 +64,24 @@ def status_page(report: dict[str, Any], store: SyncStore, now: datetime) -> str:
             )
             if last is not None and last["outcome"] == "failed":
                 failures.append({"object": item["object"], "run": last})
+    recent = sorted(
+        (
+            {"object": item["object"], "direction": direction["direction"], **run}
+            for item in report["objects"]
+            for direction in item["directions"]
+            for run in direction["last_runs"]
+        ),
+        key=lambda run: run["started_at"],
+        reverse=True,
+    )[:RECENT_RUNS]
     quota = report.get("quota")
     share = round(100 * quota["total"] / quota["budget"], 1) if quota and quota.get("budget") else None
     return _ENV.get_template("status.html").render(
-        report=report, rows=rows, failures=failures, quota=quota, quota_share=share, chart=_chart(report["history"])
+        report=report,
+        rows=rows,
+        failures=failures,
+        recent=recent,
+        quota=quota,
+        quota_share=share,
+        chart=_chart(report["history"]),
     )
