@@ -25,3 +25,15 @@ def run_sync_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def offline_settings(storage_connection: str, table_prefix: str) -> dict[str, str]:
+    """Settings for commands that only read the store (status, errors): the services are never called."""
+    return {
+        "DATAVERSE_URL": "https://contoso.crm.dynamics.com",
+        "MARKETO_BASE_URL": "https://123-ABC-456.mktorest.com",
+        "MARKETO_CLIENT_ID": "id",
+        "MARKETO_CLIENT_SECRET": "cli-secret",
+        "SYNC_STORAGE_CONNECTION": storage_connection,
+        "SYNC_TABLE_PREFIX": table_prefix,
+    }

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from sync.objects import Direction, SyncObject
 from sync.store import SyncStore
-from tests.cli_support import run_sync_cli
+from tests.cli_support import offline_settings, run_sync_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,14 +30,7 @@ def test_status_reads_local_settings_json_like_func_start(
         message="x",
         kind="bad_record",
     )
-    values = {
-        "DATAVERSE_URL": "https://contoso.crm.dynamics.com",
-        "MARKETO_BASE_URL": "https://123-ABC-456.mktorest.com",
-        "MARKETO_CLIENT_ID": "id",
-        "MARKETO_CLIENT_SECRET": "cli-secret",
-        "SYNC_STORAGE_CONNECTION": storage_connection,
-        "SYNC_TABLE_PREFIX": table_prefix,
-    }
+    values = offline_settings(storage_connection, table_prefix)
     (tmp_path / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": values}))
     try:
         status = run_sync_cli(["status", "--json"], tmp_path, {})

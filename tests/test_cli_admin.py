@@ -8,6 +8,8 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from emulators.app_settings import app_settings
 from emulators.launch import RunningEmulator
 from sync.connectors.dataverse.connection import DataverseConnection
@@ -15,7 +17,7 @@ from sync.connectors.marketo.connection import MarketoConnection
 from sync.objects import Direction, SyncObject
 from sync.settings import DataverseSettings, MarketoSettings, load_section
 from sync.store import SyncStore
-from tests.cli_support import run_sync_cli
+from tests.cli_support import offline_settings, run_sync_cli
 from tests.emulator_support import control
 
 
@@ -23,15 +25,27 @@ def _persons(marketo: RunningEmulator) -> dict[str, dict[str, object]]:
     return {str(p.get("dynamicsId")): p for p in control(marketo, "GET", "data/lead")["rows"]}
 
 
-def test_a_paused_object_skips_its_runs_and_its_changes_flow_on_resume(
+@pytest.fixture
+def services(
     start_dataverse: Callable[..., RunningEmulator],
     start_marketo: Callable[..., RunningEmulator],
     storage_connection: str,
     table_prefix: str,
-    tmp_path: Path,
+) -> Callable[[int], tuple[RunningEmulator, dict[str, str]]]:
+    """Both emulators (Dataverse seeded with `seed` rows a table) and the settings pointing at them."""
+
+    def start(seed: int) -> tuple[RunningEmulator, dict[str, str]]:
+        dataverse, marketo = start_dataverse(seed_count=seed), start_marketo()
+        env = app_settings(dataverse.info, marketo.info, storage=storage_connection, SYNC_TABLE_PREFIX=table_prefix)
+        return marketo, env
+
+    return start
+
+
+def test_a_paused_object_skips_its_runs_and_its_changes_flow_on_resume(
+    services: Callable[[int], tuple[RunningEmulator, dict[str, str]]], tmp_path: Path
 ) -> None:
-    dataverse, marketo = start_dataverse(seed_count=4), start_marketo()
-    env = app_settings(dataverse.info, marketo.info, storage=storage_connection, SYNC_TABLE_PREFIX=table_prefix)
+    marketo, env = services(4)
     assert run_sync_cli(["full-copy", "--object", "contact"], tmp_path, env).returncode == 0
     dynamics = DataverseConnection.from_settings(load_section(DataverseSettings, env))
     contacts = dynamics.metadata.describe("contact")
@@ -57,14 +71,9 @@ def test_a_paused_object_skips_its_runs_and_its_changes_flow_on_resume(
 
 
 def test_resync_field_pushes_one_field_for_every_linked_record_with_a_progress_bar(
-    start_dataverse: Callable[..., RunningEmulator],
-    start_marketo: Callable[..., RunningEmulator],
-    storage_connection: str,
-    table_prefix: str,
-    tmp_path: Path,
+    services: Callable[[int], tuple[RunningEmulator, dict[str, str]]], tmp_path: Path
 ) -> None:
-    dataverse, marketo = start_dataverse(seed_count=6), start_marketo()
-    env = app_settings(dataverse.info, marketo.info, storage=storage_connection, SYNC_TABLE_PREFIX=table_prefix)
+    marketo, env = services(6)
     assert run_sync_cli(["full-copy", "--object", "lead"], tmp_path, env).returncode == 0
     form = MarketoConnection.from_settings(load_section(MarketoSettings, env))
     blanked = [{"id": p["id"], "title": ""} for p in control(marketo, "GET", "data/lead")["rows"]]
@@ -97,14 +106,7 @@ def test_errors_export_as_csv_and_retry_makes_parked_errors_due(
             message="Invalid email",
             kind="bad_record",
         )
-    env = {
-        "DATAVERSE_URL": "https://contoso.crm.dynamics.com",
-        "MARKETO_BASE_URL": "https://123-ABC-456.mktorest.com",
-        "MARKETO_CLIENT_ID": "id",
-        "MARKETO_CLIENT_SECRET": "cli-secret",
-        "SYNC_STORAGE_CONNECTION": storage_connection,
-        "SYNC_TABLE_PREFIX": table_prefix,
-    }
+    env = offline_settings(storage_connection, table_prefix)
     try:
         parked = run_sync_cli(["errors", "--csv", "--parked", "true"], tmp_path, env)
         retried = run_sync_cli(["errors", "--csv", "--retry"], tmp_path, env)

@@ -11,14 +11,14 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableEntity, TransactionOperation, UpdateMode
 from pydantic import BaseModel, ConfigDict
 
 from sync.objects import Direction, SyncObject
 from sync.store.keys import escape_key, unescape_key
 from sync.store.limits import check_entity, truncate_text
+from sync.store.swap import swap_row
 from sync.store.tables import StoreTables, Table
 
 _CAS_TRIES: Final = 5
@@ -92,12 +92,9 @@ class ErrorStore:
     ) -> RecordError:
         """Add the failure or count one more attempt on it; park it after `backoff.park_after`."""
         pk, rk = _keys(obj, direction, record_id)
-        for _ in range(_CAS_TRIES):
+
+        def counted(current: TableEntity | None) -> dict[str, Any]:
             now = self._clock()
-            try:
-                current: TableEntity | None = self._table.get_entity(pk, rk)
-            except ResourceNotFoundError:
-                current = None
             previous: dict[str, Any] = dict(current) if current is not None else {}
             attempts = 1 if current is None else int(current["attempts"]) + 1
             entity: dict[str, Any] = {
@@ -119,21 +116,13 @@ class ErrorStore:
                 "parked": attempts >= self.backoff.park_after,
             }
             check_entity(self._name, entity)
-            try:
-                if current is None:
-                    self._table.create_entity(entity)
-                else:
-                    self._table.update_entity(
-                        entity,
-                        mode=UpdateMode.REPLACE,
-                        etag=current.metadata["etag"],
-                        match_condition=MatchConditions.IfNotModified,
-                    )
-            except (ResourceExistsError, ResourceModifiedError):
-                continue  # a concurrent writer counted an attempt: read again and count ours too
-            self._tables.wrote(Table.ERRORS)
-            return self._from_entity(entity)
-        raise RuntimeError(f"sync error row {obj}/{direction.value}/{record_id} kept changing under us")
+            return entity
+
+        # a concurrent writer counting an attempt makes us read again and count ours too
+        written = swap_row(self._table, pk, rk, counted)
+        assert written is not None
+        self._tables.wrote(Table.ERRORS)
+        return self._from_entity(written)
 
     def resolve(self, obj: SyncObject, direction: Direction, record_id: str) -> None:
         """The record went through: its error row goes."""

@@ -33,6 +33,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.data.tables import UpdateMode
 
 from sync.store.keys import escape_key, unescape_key
+from sync.store.swap import swap_row
 from sync.store.tables import StoreTables, Table
 
 MEMBER: Final = "marketo-member"
@@ -124,30 +125,16 @@ class MarketoShareStore:
             return 0
 
     def _change_day(self, day: str, delta_of: Callable[[int], int]) -> int:
-        for _ in range(_CAS_TRIES):
-            try:
-                current: Any = self._table.get_entity(DAY, day)
-            except ResourceNotFoundError:
-                current = None
+        changed = {"delta": 0}
+
+        def apply(current: Any) -> dict[str, Any] | None:
             drawn = int(current["drawn"]) if current is not None else 0
-            delta = delta_of(drawn)
-            if delta == 0:
-                return 0
-            entity = {"PartitionKey": DAY, "RowKey": day, "drawn": drawn + delta}
-            try:
-                if current is None:
-                    self._table.create_entity(entity)
-                else:
-                    self._table.update_entity(
-                        entity,
-                        mode=UpdateMode.REPLACE,
-                        etag=current.metadata["etag"],
-                        match_condition=MatchConditions.IfNotModified,
-                    )
-            except (ResourceExistsError, ResourceModifiedError):
-                continue  # another process drew meanwhile: read again
-            return delta
-        raise RuntimeError(f"the Marketo day budget row {day} kept changing under {_CAS_TRIES} attempts")
+            changed["delta"] = delta_of(drawn)
+            if changed["delta"] == 0:
+                return None
+            return {"PartitionKey": DAY, "RowKey": day, "drawn": drawn + changed["delta"]}
+
+        return changed["delta"] if swap_row(self._table, DAY, day, apply) is not None else 0
 
 
 def _row(index: int) -> str:
