@@ -7,6 +7,8 @@ those variables; passing it on each call makes the configured trust the one used
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +24,17 @@ class HttpTransport:
         self.session.mount("http://", adapter)
         self.verify: str | bool = str(ca_file) if ca_file else True
         self.timeout_s = timeout_s
+        self.busy_s = 0.0  # time spent in requests, summed over threads (benchmarks' time breakdown)
+        self._lock = threading.Lock()
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout_s)
-        return self.session.request(method, url, verify=self.verify, **kwargs)
+        started = time.perf_counter()
+        try:
+            return self.session.request(method, url, verify=self.verify, **kwargs)
+        finally:
+            with self._lock:
+                self.busy_s += time.perf_counter() - started
 
     def close(self) -> None:
         self.session.close()

@@ -16,7 +16,7 @@ from sync.store.marketo_shares import MarketoShareStore
 from sync.store.meta import MetaStore
 from sync.store.notices import NoticeStore
 from sync.store.runs import RunStore
-from sync.store.tables import StoreTables, service_client
+from sync.store.tables import StoreTables, TimedTransport, service_client
 
 
 class SyncStore:
@@ -48,7 +48,8 @@ class SyncStore:
         credential: TokenCredential | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> SyncStore:
-        tables = StoreTables(service_client(connection, credential), prefix)
+        transport = TimedTransport()
+        tables = StoreTables(service_client(connection, credential, transport), prefix, transport)
         tables.ensure()
         return cls(tables, clock=clock)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from azure.core.credentials import TokenCredential
+from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableServiceClient
 
 
@@ -25,23 +27,45 @@ class Table(StrEnum):
 _ENDPOINT_SCHEMES: Final = ("https://", "http://")
 
 
-def service_client(connection: str, credential: TokenCredential | None = None) -> TableServiceClient:
+class TimedTransport(RequestsTransport):  # type: ignore[misc]  # the SDK exports it lazily, untyped
+    """The SDK's own transport, adding up the time spent in Table Storage requests (summed over
+    threads) for the benchmarks' time breakdown."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.busy_s = 0.0
+        self._busy_lock = threading.Lock()
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return super().send(request, **kwargs)
+        finally:
+            with self._busy_lock:
+                self.busy_s += time.perf_counter() - started
+
+
+def service_client(
+    connection: str, credential: TokenCredential | None = None, transport: TimedTransport | None = None
+) -> TableServiceClient:
     """A connection string (keys or SAS), or a table endpoint URL used with an Entra ID identity."""
+    extra: dict[str, Any] = {"transport": transport} if transport is not None else {}
     if connection.startswith(_ENDPOINT_SCHEMES):
         if credential is None:
             from azure.identity import DefaultAzureCredential
 
             credential = DefaultAzureCredential()
-        return TableServiceClient(endpoint=connection, credential=credential)
-    return TableServiceClient.from_connection_string(connection)
+        return TableServiceClient(endpoint=connection, credential=credential, **extra)
+    return TableServiceClient.from_connection_string(connection, **extra)
 
 
 class StoreTables:
     """Hands out table clients by role; `ensure` creates missing tables (idempotent, run at start).
     Counts the entities written per table: the full copy's store cost is measured, not guessed."""
 
-    def __init__(self, service: TableServiceClient, prefix: str) -> None:
+    def __init__(self, service: TableServiceClient, prefix: str, transport: TimedTransport | None = None) -> None:
         self._service = service
+        self.transport = transport
         self.prefix = prefix
         self._clients = {t: service.get_table_client(self.name_of(t)) for t in Table}
         self.writes: Counter[Table] = Counter()

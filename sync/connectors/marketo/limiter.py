@@ -72,6 +72,7 @@ class MarketoLimiter:
         self._refill: Callable[[], int] | None = None
         self._allowance = 0
         self.workers = max_concurrency  # the most calls in flight ever: what thread pools size to
+        self.waited_s = 0.0  # time callers spent waiting for a slot, summed over threads
 
     def draw_daily_from(self, refill: Callable[[], int]) -> None:
         """Spend the daily budget from a count shared by processes: `refill` draws a chunk of
@@ -176,6 +177,7 @@ class MarketoLimiter:
                     )
                 self._lock.wait(timeout=wait)
             self._open += 1
+            self.waited_s += time.monotonic() - asked_at
             self._allowance = max(0, self._allowance - 1)
             self._used_today += 1
             self.calls_made += 1
