@@ -1,16 +1,18 @@
-"""`python -m bench`: run every benchmark, each in its own process (so memory figures are its own),
-and write results under bench/results/."""
+"""`python -m bench [JOB ...]`: the sync's benchmarks (`full-copy`, `transform`), or, with no
+job, every emulator benchmark (`bench_*` modules), each in its own process so memory figures are
+its own. Results go under bench/results/."""
 
 from __future__ import annotations
 
 import pkgutil
 import subprocess
 import sys
+from collections.abc import Callable
 
 import bench
 
 
-def main() -> int:
+def emulators() -> int:
     names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
     failed = [name for name in names if subprocess.run([sys.executable, "-m", f"bench.{name}"], check=False).returncode]
     if failed:
@@ -18,4 +20,20 @@ def main() -> int:
     return 1 if failed else 0
 
 
-raise SystemExit(main())
+def _jobs() -> dict[str, Callable[[list[str]], int]]:
+    from bench import full_copy, transform
+
+    return {"full-copy": full_copy.main, "transform": transform.main}
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        return emulators()
+    jobs = _jobs()
+    if argv[0] not in jobs:
+        print(f"unknown job {argv[0]!r}; use one of: {', '.join(jobs)} (or none for the emulator benchmarks)")
+        return 2
+    return jobs[argv[0]](argv[1:])
+
+
+raise SystemExit(main(sys.argv[1:]))

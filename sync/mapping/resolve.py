@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sync.connectors.dataverse.metadata import TableDefinition
 from sync.mapping.defaults import DEFAULT_FIELDS, DEFAULT_WINNER, FieldRule
@@ -71,11 +72,11 @@ class FieldMapping:
     spec: ValueSpec
     lookup_target: str | None = None
 
-    @property
+    @cached_property  # read for every field of every record: computed once
     def reference(self) -> bool:
         return self.spec.type in (FieldType.LOOKUP, FieldType.OWNER)
 
-    @property
+    @cached_property
     def property_name(self) -> str:
         """The Web API property that carries the column: lookups come as _<column>_value."""
         return f"_{self.dynamics}_value" if self.reference else self.dynamics
@@ -96,6 +97,10 @@ class TableMapping:
         return list(dict.fromkeys(names))
 
     def to_marketo_fields(self) -> tuple[FieldMapping, ...]:
+        return self._to_marketo
+
+    @cached_property
+    def _to_marketo(self) -> tuple[FieldMapping, ...]:
         return tuple(f for f in self.fields if f.direction.to_marketo)
 
 
