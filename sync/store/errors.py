@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableEntity, TransactionOperation, UpdateMode
+from azure.data.tables import TableEntity, UpdateMode
 from pydantic import BaseModel, ConfigDict
 
 from sync.objects import Direction, SyncObject
@@ -20,6 +20,7 @@ from sync.store.keys import escape_key, unescape_key
 from sync.store.limits import check_entity, truncate_text
 from sync.store.swap import swap_row
 from sync.store.tables import StoreTables, Table
+from sync.store.transactions import MAX_OPERATIONS, Delete, submit
 
 _CAS_TRIES: Final = 5
 
@@ -132,12 +133,9 @@ class ErrorStore:
     def resolve_many(self, obj: SyncObject, direction: Direction, record_ids: list[str]) -> None:
         """Records that went through, in batch transactions; pass only ids known to have a row."""
         keys = [_keys(obj, direction, record_id)[1] for record_id in dict.fromkeys(record_ids)]
-        for start in range(0, len(keys), 100):
-            ops: list[tuple[TransactionOperation, dict[str, Any]]] = [
-                (TransactionOperation.DELETE, {"PartitionKey": escape_key(obj), "RowKey": rk})
-                for rk in keys[start : start + 100]
-            ]
-            self._table.submit_transaction(ops)
+        for start in range(0, len(keys), MAX_OPERATIONS):
+            ops = [Delete(escape_key(obj), rk) for rk in keys[start : start + MAX_OPERATIONS]]
+            submit(self._table, ops)
             self._tables.wrote(Table.ERRORS, len(ops))
 
     def get(self, obj: SyncObject, direction: Direction, record_id: str) -> RecordError | None:

@@ -27,12 +27,13 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableClient, TableEntity, TransactionOperation, UpdateMode
+from azure.data.tables import TableClient, TableEntity
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sync.store.keys import bucket_of, escape_key, unescape_key
 from sync.store.limits import check_entity
 from sync.store.tables import StoreTables, Table
+from sync.store.transactions import Delete, Upsert, submit
 
 BUCKETS: Final = 16
 MAX_BATCH: Final = 100
@@ -238,11 +239,7 @@ class LinkStore:
             by_partition[row["PartitionKey"]].append(row)
         for partition_rows in by_partition.values():
             for start in range(0, len(partition_rows), MAX_BATCH):
-                chunk = partition_rows[start : start + MAX_BATCH]
-                ops: list[tuple[TransactionOperation, dict[str, Any], dict[str, Any]]] = [
-                    (TransactionOperation.UPSERT, row, {"mode": UpdateMode.REPLACE}) for row in chunk
-                ]
-                client.submit_transaction(ops)
+                submit(client, [Upsert(row) for row in partition_rows[start : start + MAX_BATCH]])
         return len(latest)
 
     @staticmethod
@@ -252,11 +249,7 @@ class LinkStore:
             by_partition[pk].append(rk)
         for pk, row_keys in by_partition.items():
             for start in range(0, len(row_keys), MAX_BATCH):
-                ops: list[tuple[TransactionOperation, dict[str, Any]]] = [
-                    (TransactionOperation.DELETE, {"PartitionKey": pk, "RowKey": rk})
-                    for rk in row_keys[start : start + MAX_BATCH]
-                ]
-                client.submit_transaction(ops)
+                submit(client, [Delete(pk, rk) for rk in row_keys[start : start + MAX_BATCH]])
         return sum(len(rks) for rks in by_partition.values())
 
     @staticmethod
