@@ -1,4 +1,4 @@
-"""`python -m bench [JOB ...]`: the sync's benchmarks (`full-copy`, `incremental`, `transform`), or, with no
+"""`python -m bench [JOB ...]`: the sync's benchmarks (`full-copy`, `incremental`, `transform`, `peers`), or, with no
 job, every emulator benchmark (`bench_*` modules), each in its own process so memory figures are
 its own. Results go under bench/results/."""
 
@@ -21,9 +21,14 @@ def emulators() -> int:
 
 
 def _jobs() -> dict[str, Callable[[list[str]], int]]:
-    from bench import full_copy, incremental, transform
+    from bench import full_copy, incremental, peers, transform
 
-    return {"full-copy": full_copy.main, "incremental": incremental.main, "transform": transform.main}
+    return {
+        "full-copy": full_copy.main,
+        "incremental": incremental.main,
+        "transform": transform.main,
+        "peers": peers.main,
+    }
 
 
 def main(argv: list[str]) -> int:

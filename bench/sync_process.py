@@ -35,14 +35,15 @@ def _busy(engine: Engine) -> dict[str, float]:
     }
 
 
-def full_copy() -> dict[str, Any]:
+def full_copy(*only: str) -> dict[str, Any]:
+    """Every object in dependency order, or only the objects named."""
     engine = Engine.start(load_settings())
     marketo_before, dataverse_before = engine.marketo.client.limiter.calls_made, engine.dataverse.client.calls
     busy_before, cpu_before = _busy(engine), _usage()["cpu_s"]
     writes_before = sum(engine.store.tables.writes.values())
     objects: dict[str, Any] = {}
     started = time.perf_counter()
-    for obj in FULL_COPY_ORDER:
+    for obj in [o for o in FULL_COPY_ORDER if not only or o.value in only]:
         object_started, calls_before = time.perf_counter(), engine.marketo.client.limiter.calls_made
         begin_step(engine, obj, again=False)
         pages = written = failed = 0

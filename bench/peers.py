@@ -1,0 +1,76 @@
+"""`python -m bench peers --persons N`: the same job done, in the same run against the same
+emulators, by what a user would otherwise pick. Today: a hand-written `marketorestpython`
+script pushing the same persons (it only pushes; the sync also reads them from Dynamics, maps
+them and stores its links). Marketo is reset between the two, so each starts from an empty
+instance with a clear rate window. Ratios are ours / theirs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.stack import ROOT, stack
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _peer_script(rows: list[dict[str, Any]], env: dict[str, str]) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+        json.dump(rows, file)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.peer_script", file.name],
+        cwd=ROOT,
+        env={**clean, **env, "REQUESTS_CA_BUNDLE": env["SYNC_CA_FILE"]},
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+        timeout=7200,
+    )
+    Path(file.name).unlink()
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench peers", description=__doc__)
+    parser.add_argument("--persons", type=int, default=20_000, help="leads + contacts (half each)")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    leads = args.persons // 2
+    seed = {"systemuser": 10, "account": 100, "contact": args.persons - leads, "lead": leads}
+    with stack(seed) as running:
+        rows = [r for t in ("contact", "lead") for r in running.control("dataverse", "GET", f"data/{t}")["rows"]]
+        theirs = _peer_script(rows, running.env)
+        running.control("marketo", "POST", "reset")
+        ours = running.run_sync("full-copy", "lead", "contact")
+    ours_persons = {
+        "records": sum(ours["objects"][o]["records"] for o in ("lead", "contact")),
+        "wall_s": ours["wall_s"],
+        "marketo_calls": ours["marketo_calls"],
+        "peak_rss_mb": ours["peak_rss_mb"],
+        "cpu_s": ours["cpu_s"],
+    }
+    report = {
+        "job": "peers",
+        "persons": args.persons,
+        "push_persons": {
+            "ours": ours_persons,
+            "marketorestpython_script": theirs,
+            "wall_ours_over_theirs": round(ours_persons["wall_s"] / theirs["wall_s"], 3),
+            "marketo_calls_ours_over_theirs": round(ours_persons["marketo_calls"] / theirs["marketo_calls"], 3),
+        },
+        "not_measured_yet": "airbyte-source-microsoft-dataverse reading the same tables",
+    }
+    out = args.out or RESULTS / f"peers_{args.persons}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+    print(f"written to {out}")
+    return 0
