@@ -1,6 +1,6 @@
-"""`python -m bench [JOB ...]`: the sync's benchmarks (`full-copy`, `incremental`, `transform`, `peers`), or, with no
-job, every emulator benchmark (`bench_*` modules), each in its own process so memory figures are
-its own. Results go under bench/results/."""
+"""`python -m bench [JOB ...]`: the sync's benchmarks (`full-copy`, `incremental`, `transform`,
+`peers`, `report`), or, with no job, every emulator benchmark (`bench_*` modules), each in its
+own process so memory figures are its own. Results go under bench/results/."""
 
 from __future__ import annotations
 
@@ -21,13 +21,14 @@ def emulators() -> int:
 
 
 def _jobs() -> dict[str, Callable[[list[str]], int]]:
-    from bench import full_copy, incremental, peers, transform
+    from bench import full_copy, incremental, peers, report, transform
 
     return {
         "full-copy": full_copy.main,
         "incremental": incremental.main,
         "transform": transform.main,
         "peers": peers.main,
+        "report": report.main,
     }
 
 

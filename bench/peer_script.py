@@ -15,6 +15,8 @@ from typing import Any
 
 from marketorestpython.client import MarketoClient
 
+from bench.memory import peak_rss_mb
+
 FIELDS = {"emailaddress1": "email", "firstname": "firstName", "lastname": "lastName", "jobtitle": "title"}
 
 
@@ -45,7 +47,7 @@ def push(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "wall_s": round(time.perf_counter() - started, 3),
         "marketo_calls": calls,
         "throttled": throttled,
-        "peak_rss_mb": round(own.ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
         "cpu_s": round(own.ru_utime + own.ru_stime, 3),
     }
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.editors import Editors
+from bench.memory import peak_rss_mb
 from sync.engine.run import run_once
 from sync.engine.runtime import Engine
 from sync.engine.steps import begin_step, copy_page_step
@@ -22,7 +23,7 @@ from sync.settings import load_settings
 
 def _usage() -> dict[str, float]:
     own = resource.getrusage(resource.RUSAGE_SELF)
-    return {"peak_rss_mb": own.ru_maxrss / 1024, "cpu_s": own.ru_utime + own.ru_stime}
+    return {"peak_rss_mb": peak_rss_mb(), "cpu_s": own.ru_utime + own.ru_stime}
 
 
 def _busy(engine: Engine) -> dict[str, float]:

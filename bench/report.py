@@ -1,0 +1,104 @@
+"""`python -m bench report`: every result under bench/results/ as one markdown table
+(bench/results/REPORT.md) and two plots: the full copy's wall time against the number of
+records with the rate-limit ideal beside it, and the sync's peak memory against the same."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _load(pattern: str) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted(RESULTS.glob(pattern))]
+
+
+def _machine() -> str:
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    system = f"{platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} cores, {memory_gib:.0f} GiB, {system}, Python {platform.python_version()}"
+
+
+def _plot(copies: list[dict[str, Any]]) -> list[str]:
+    copies = sorted(copies, key=lambda r: r["records"])
+    n = [r["records"] for r in copies]
+    figure, axis = plt.subplots(figsize=(7, 4))
+    axis.plot(n, [r["wall_s"] for r in copies], marker="o", label="the sync's full copy")
+    axis.plot(n, [r["ideal_s"] for r in copies], linestyle="--", label="Marketo's ceiling (ideal)")
+    axis.set(xlabel="records", ylabel="seconds", title="Full copy: wall time")
+    axis.legend()
+    figure.savefig(RESULTS / "full_copy_wall.png", dpi=100, bbox_inches="tight")
+    figure, axis = plt.subplots(figsize=(7, 4))
+    axis.plot(n, [r["peak_rss_mb"] for r in copies], marker="o")
+    axis.set(xlabel="records", ylabel="MB", title="Full copy: peak memory of the sync process", ylim=(0, None))
+    figure.savefig(RESULTS / "full_copy_rss.png", dpi=100, bbox_inches="tight")
+    return ["full_copy_wall.png", "full_copy_rss.png"]
+
+
+COPY_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+    ("records", lambda r: f"{r['records']:,}"),
+    ("time scale", lambda r: f"{r['time_scale']:g}"),
+    ("wall s", lambda r: f"{r['wall_s']:.1f}"),
+    ("ideal s", lambda r: f"{r['ideal_s']:.1f}"),
+    ("wall/ideal", lambda r: str(r["wall_over_ideal"])),
+    ("Marketo calls", lambda r: str(r["marketo_calls"])),
+    ("/ideal", lambda r: str(r["marketo_calls_over_ideal"])),
+    ("store writes", lambda r: f"{r['store_writes']:,}"),
+    ("peak RSS MB", lambda r: str(r["peak_rss_mb"])),
+    ("CPU s", lambda r: f"{r['cpu_s']:.1f}"),
+]
+
+
+def report() -> str:
+    lines = [
+        f"# Benchmark results\n\nMachine: {_machine()}.\n",
+        "## Full copy (real limits unless a time scale is shown)\n",
+    ]
+    lines.append("| " + " | ".join(name for name, _ in COPY_COLUMNS) + " |")
+    lines.append("|" + "---|" * len(COPY_COLUMNS))
+    copies = _load("full_copy_*.json")
+    for r in sorted(copies, key=lambda r: r["records"]):
+        lines.append("| " + " | ".join(cell(r) for _, cell in COPY_COLUMNS) + " |")
+    for r in _load("incremental_*.json"):
+        lines += [
+            "\n## Incremental\n",
+            f"{r['changed']} changes over {len(r['cycles'])} cycles; Marketo calls per changed record "
+            f"{r['marketo_calls_per_changed_record']}, Dataverse {r['dataverse_calls_per_changed_record']}; "
+            f"lag p50 {r['lag_p50_s']} s, p95 {r['lag_p95_s']} s after the timer fires; a quiescent cycle writes "
+            f"{r['quiescent_cycle']['written']} and calls Marketo {r['quiescent_cycle']['marketo_calls']} time(s): "
+            f"{r['idle_marketo_calls_per_day']:,} Marketo calls per idle day.",
+        ]
+    for r in _load("transform.json"):
+        lines += [
+            "\n## Transform\n",
+            f"{r['records_per_s_per_core']:,} records per second per core ({r['fields_per_record']} fields each).",
+        ]
+    for r in _load("peers_*.json"):
+        push = r["push_persons"]
+        lines += [
+            "\n## Peers\n",
+            f"Pushing {r['persons']:,} persons: the sync {push['ours']['wall_s']} s "
+            "(reading Dynamics and storing links too), "
+            f"a hand-written marketorestpython script {push['marketorestpython_script']['wall_s']} s: "
+            f"ours / theirs = {push['wall_ours_over_theirs']}.",
+        ]
+    if copies:
+        lines += ["", *(f"![{name}]({name})" for name in _plot(copies))]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    text = report()
+    (RESULTS / "REPORT.md").write_text(text)
+    print(text)
+    return 0
