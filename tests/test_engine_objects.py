@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from sync.engine.full_copy import begin_full_copy, copy_step, full_copy
+from sync.engine.cursor import ObjectCursor
+from sync.engine.full_copy import begin_full_copy, copy_step, copy_steps, full_copy
 from sync.engine.run import run_once
 from sync.objects import FULL_COPY_ORDER, Direction, SyncObject
 from sync.store.checkpoints import Phase
 from sync.store.runs import RunOutcome
-from tests.sync_support import World, by_key, crash_after_marketo_writes
+from tests.sync_support import Crash, World, by_key, crash_after_marketo_writes
 
 SEED = 12
 D2M = Direction.DYNAMICS_TO_MARKETO
@@ -256,3 +257,38 @@ def test_changes_made_during_the_full_copy_arrive_with_the_first_incremental_run
         if column in spec.pairs:
             assert marketo[changed.lower()][spec.pairs[column]] == value
     _assert_removed(world, spec, removed, marketo)
+
+
+def test_a_pipelined_copy_moves_checkpoints_in_page_order_and_a_crash_mid_pipeline_duplicates_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full_copy(world.engine, SyncObject.ACCOUNT)
+    world.engine.dataverse.changes.page_size = 3  # 12 contacts: four pages
+    pipeline = world.engine.pipelines[SyncObject.CONTACT][0]
+    push, pushes = pipeline.target.upsert, []
+
+    def dies_on_the_third_push(upserts: Any) -> Any:
+        pushes.append(len(upserts))
+        if len(pushes) == 3:
+            raise Crash  # page 3 is being pushed while page 2's links are stored
+        return push(upserts)
+
+    monkeypatch.setattr(pipeline.target, "upsert", dies_on_the_third_push)
+    checkpoint = begin_full_copy(world.engine, SyncObject.CONTACT)
+    seen: list[int] = []
+
+    def copy_until_it_dies() -> None:
+        for _, progress in copy_steps(world.engine, checkpoint, set(), more=lambda: True):
+            seen.append(progress.done)
+
+    with pytest.raises(Crash):
+        copy_until_it_dies()
+    assert seen == [3]  # page 1 reported; page 2 was settling when page 3's push died
+    resumed = world.store.checkpoints.get(SyncObject.CONTACT, Direction.DYNAMICS_TO_MARKETO)
+    assert resumed is not None and ObjectCursor.parse(resumed.cursor).stream("contact").read == 6  # page 2 saved
+    monkeypatch.setattr(pipeline.target, "upsert", push)
+
+    world.restart()
+    full_copy(world.engine, SyncObject.CONTACT)
+
+    _assert_equal(world, SPECS[SyncObject.CONTACT])  # every contact once: nothing lost, nothing duplicated

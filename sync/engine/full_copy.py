@@ -10,12 +10,11 @@ that starts with no link in the store skips link lookups: nothing can be there t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sync.engine.apply import PageCounts
 from sync.engine.cursor import ObjectCursor
-from sync.engine.page import PageResult
 from sync.engine.person_stream import PersonStream
 from sync.engine.runtime import Engine
 from sync.objects import PERSON_TABLES, Direction, SyncObject
@@ -54,24 +53,41 @@ def begin_full_copy(engine: Engine, obj: SyncObject, *, again: bool = False) -> 
     return store.checkpoints.save(current.advanced(phase=Phase.FULL_COPY, cursor=cursor, counters={}))
 
 
-def copy_step(engine: Engine, checkpoint: Checkpoint, known_errors: set[str]) -> tuple[Checkpoint, Progress]:
-    """One page of the first stream not yet copied; the object turns incremental after the last."""
+def copy_steps(
+    engine: Engine, checkpoint: Checkpoint, known_errors: set[str], more: Callable[[], bool]
+) -> Iterator[tuple[Checkpoint, Progress]]:
+    """Pages of the streams not yet copied, in order, while `more()` says so (each page's
+    progress as its checkpoint moves); the object turns incremental after the last page."""
     obj = checkpoint.object
     pipelines = engine.pipelines[obj]
-    cursor = ObjectCursor.parse(checkpoint.cursor)
-    pending = [p for p in pipelines if not cursor.stream(p.stream).complete]
-    if not pending:
-        finished = engine.store.checkpoints.save(checkpoint.advanced(phase=Phase.INCREMENTAL))
-        return finished, Progress(obj, "", _done(finished), True, PageCounts())
-    pipeline = pending[0]
-    result: PageResult = engine.step().copy_page(checkpoint, pipeline, known_errors=known_errors)
-    saved = result.checkpoint
-    cursor = ObjectCursor.parse(saved.cursor)
-    complete = all(cursor.stream(p.stream).complete for p in pipelines)
-    if complete:
-        incremental = cursor.model_copy(update={"fresh": False}).dump()
-        saved = engine.store.checkpoints.save(saved.advanced(phase=Phase.INCREMENTAL, cursor=incremental))
-    return saved, Progress(obj, pipeline.stream, _done(saved), complete, result.counts)
+    while True:
+        cursor = ObjectCursor.parse(checkpoint.cursor)
+        pending = [p for p in pipelines if not cursor.stream(p.stream).complete]
+        if not pending:
+            finished = engine.store.checkpoints.save(checkpoint.advanced(phase=Phase.INCREMENTAL))
+            yield finished, Progress(obj, "", _done(finished), True, PageCounts())
+            return
+        pipeline = pending[0]
+        for result in engine.step().copy_pages(checkpoint, pipeline, known_errors=known_errors, more=more):
+            saved = result.checkpoint
+            cursor = ObjectCursor.parse(saved.cursor)
+            complete = all(cursor.stream(p.stream).complete for p in pipelines)
+            if complete:
+                incremental = cursor.model_copy(update={"fresh": False}).dump()
+                saved = engine.store.checkpoints.save(saved.advanced(phase=Phase.INCREMENTAL, cursor=incremental))
+            checkpoint = saved
+            yield saved, Progress(obj, pipeline.stream, _done(saved), complete, result.counts)
+            if complete:
+                return
+        if not more():
+            return
+
+
+def copy_step(engine: Engine, checkpoint: Checkpoint, known_errors: set[str]) -> tuple[Checkpoint, Progress]:
+    """One page of the first stream not yet copied (the incremental runs' and tests' step)."""
+    for step in copy_steps(engine, checkpoint, known_errors, more=lambda: False):
+        return step
+    raise AssertionError("copy_steps yields at least once")
 
 
 def _done(checkpoint: Checkpoint) -> int:
@@ -91,7 +107,8 @@ def full_copy(
     totals = PageCounts()
     known = {e.record_id for e in engine.store.errors.list(obj)}
     while checkpoint.phase is Phase.FULL_COPY:
-        checkpoint, progress = copy_step(engine, checkpoint, known)
-        totals.add(progress.counts)
-        on_page(progress)
+        for saved, progress in copy_steps(engine, checkpoint, known, more=lambda: True):
+            checkpoint = saved
+            totals.add(progress.counts)
+            on_page(progress)
     return checkpoint, totals, time.monotonic() - started

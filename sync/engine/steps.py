@@ -1,6 +1,7 @@
-"""The steps Durable activities run, as plain JSON in and out: begin a full copy, copy one page,
-resync one page of a field. Each returns at once; waiting (for a quota reset, for a lease
-another run holds) is the orchestration's, as a durable timer.
+"""The steps Durable activities run, as plain JSON in and out: begin a full copy, copy pages
+(a minute of them, pipelined), resync one page of a field. Each returns within its budget;
+waiting (for a quota reset, for a lease another run holds) is the orchestration's, as a
+durable timer.
 
 Activities are delivered at least once: a page repeated after a crash or a redelivery rewrites
 what it wrote, keyed as always, and creates nothing twice.
@@ -8,12 +9,13 @@ what it wrote, keyed as always, and creates nothing twice.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any, Final
 
 from sync.connectors.marketo.errors import MarketoQuotaExhausted
 from sync.engine.cursor import ObjectCursor
-from sync.engine.full_copy import begin_full_copy, copy_step
+from sync.engine.full_copy import begin_full_copy, copy_steps
 from sync.engine.pause import paused
 from sync.engine.resync import resync_page, resync_target
 from sync.engine.runtime import Engine
@@ -21,6 +23,9 @@ from sync.objects import DIRECTIONS, SyncObject
 from sync.store.checkpoints import Phase
 
 LEASE: Final = timedelta(minutes=15)
+# One copy activity's pages: long enough to keep Marketo busy through the pipeline, short enough
+# that progress shows every minute and the activity ends far inside the function timeout.
+COPY_STEP_BUDGET_S: Final = 60.0
 
 
 def record_total(engine: Engine, obj: SyncObject) -> int | None:
@@ -42,9 +47,10 @@ def begin_step(engine: Engine, obj: SyncObject, again: bool) -> dict[str, Any]:
     return {"object": obj.value, "done": done, "total": record_total(engine, obj)}
 
 
-def copy_page_step(engine: Engine, obj: SyncObject) -> dict[str, Any]:
-    """One page of the object's full copy under its lease. Says whether the copy is complete, the
-    object paused, the lease busy, or Marketo's quota spent (with when it resets)."""
+def copy_page_step(engine: Engine, obj: SyncObject, budget_s: float = COPY_STEP_BUDGET_S) -> dict[str, Any]:
+    """Pages of the object's full copy under its lease, pipelined, for up to `budget_s` (then
+    the page under way finishes). Says whether the copy is complete, the object paused, the
+    lease busy, or Marketo's quota spent (with when it resets)."""
     store = engine.store
     if obj in paused(store):
         return {"object": obj.value, "paused": True}
@@ -58,16 +64,21 @@ def copy_page_step(engine: Engine, obj: SyncObject) -> dict[str, Any]:
         if checkpoint.phase is not Phase.FULL_COPY:
             return {"object": obj.value, "complete": True, "done": _done(checkpoint.cursor, obj)}
         known = {e.record_id for e in store.errors.list(obj)}
+        ends = time.monotonic() + budget_s
+        written = failed = 0
         try:
-            _, progress = copy_step(engine, checkpoint, known)
+            for _, progress in copy_steps(
+                engine, checkpoint, known, more=lambda: time.monotonic() < ends and obj not in paused(store)
+            ):
+                written, failed = written + progress.counts.written, failed + progress.counts.failed
         except MarketoQuotaExhausted as error:
             return {"object": obj.value, "quota_reset_at": error.resets_at.isoformat(), "message": error.message}
         return {
             "object": obj.value,
             "complete": progress.complete,
             "done": progress.done,
-            "written": progress.counts.written,
-            "failed": progress.counts.failed,
+            "written": written,
+            "failed": failed,
         }
     finally:
         store.leases.release(lease)
