@@ -2,10 +2,11 @@
 sub-orchestration per object, instance id `full-copy-<object>`) and "resync a field".
 
 Orchestrators are deterministic: no I/O, the orchestration's clock, plain JSON in and out. Each
-loops over one-page activities (with retries), sets its progress as the custom status
-(`{object, done, total, rate, eta_s}`), waits with durable timers (Marketo's quota reset, a
-lease another run holds), and continues as new every PAGES_PER_GENERATION pages to bound its
-history. The activities are thin: they call the engine's steps (`sync/engine/steps.py`).
+loops over activities (with retries) — a copy activity runs a minute of pages, pipelined; a
+resync activity one page — sets its progress as the custom status (`{object, done, total,
+rate, eta_s}`), waits with durable timers (Marketo's quota reset, a lease another run holds),
+and continues as new every PAGES_PER_GENERATION activities to bound its history. The
+activities are thin: they call the engine's steps (`sync/engine/steps.py`).
 """
 
 from __future__ import annotations
