@@ -9,14 +9,13 @@ carry the records (300 a call) at the allowed call rate."""
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 from typing import Any
 
+from bench.results_file import write_result
 from bench.stack import MARKETO_WINDOW_S, stack
 
-RESULTS = Path(__file__).parent / "results"
 MARKETO_CALLS_PER_WINDOW = 100
 RECORDS_PER_CALL = 300
 
@@ -74,9 +73,4 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, help="JSON result file (default bench/results/full_copy_<persons>.json)")
     args = parser.parse_args(argv)
     report = run(args.persons, args.accounts, args.opportunities, args.users, args.teams, args.time_scale)
-    out = args.out or RESULTS / f"full_copy_{args.persons}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in report.items() if k not in ("objects", "seed")}, indent=2))
-    print(f"written to {out}")
-    return 0
+    return write_result(report, args.out, f"full_copy_{args.persons}.json", hide=("objects", "seed"))

@@ -7,13 +7,11 @@ quiescent cycle writes and calls, and Marketo calls per idle day with one-minute
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
+from bench.results_file import write_result
 from bench.stack import stack
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def main(argv: list[str]) -> int:
@@ -29,9 +27,4 @@ def main(argv: list[str]) -> int:
     with stack(seed, time_scale=args.time_scale) as running:
         result: dict[str, Any] = running.run_sync("incremental", str(args.change_fraction), str(args.cycles))
     report = {"job": "incremental", "seed": seed, "time_scale": args.time_scale, **result}
-    out = args.out or RESULTS / f"incremental_{args.persons}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
-    print(f"written to {out}")
-    return 0
+    return write_result(report, args.out, f"incremental_{args.persons}.json")

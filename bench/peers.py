@@ -15,9 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.results_file import write_result
 from bench.stack import ROOT, stack
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def _peer_script(rows: list[dict[str, Any]], env: dict[str, str]) -> dict[str, Any]:
@@ -68,9 +67,4 @@ def main(argv: list[str]) -> int:
         },
         "not_measured_yet": "airbyte-source-microsoft-dataverse reading the same tables",
     }
-    out = args.out or RESULTS / f"peers_{args.persons}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
-    print(f"written to {out}")
-    return 0
+    return write_result(report, args.out, f"peers_{args.persons}.json")

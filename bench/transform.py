@@ -6,11 +6,11 @@ changed in Dynamics, a third in Marketo, a third both). One thread; CPU time, no
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.results_file import write_result
 from emulators.app_settings import app_settings
 from emulators.launch import start_in_process
 from sync.connectors.dataverse.connection import DataverseConnection
@@ -24,7 +24,6 @@ from sync.mapping.records import marketo_values
 from sync.mapping.resolve import TableMapping, resolve
 from sync.settings import DataverseSettings, MarketoSettings, load_section
 
-RESULTS = Path(__file__).parent / "results" / "transform.json"
 SAMPLE = 2_000  # distinct seeded rows, cycled through
 
 
@@ -86,10 +85,7 @@ def run(records: int) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench transform", description=__doc__)
     parser.add_argument("--records", type=int, default=200_000)
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     report = run(args.records)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
-    return 0
+    return write_result(report, args.out, "transform.json")
