@@ -1,8 +1,11 @@
-"""`python -m bench peers --persons N`: the same job done, in the same run against the same
-emulators, by what a user would otherwise pick. Today: a hand-written `marketorestpython`
-script pushing the same persons (it only pushes; the sync also reads them from Dynamics, maps
-them and stores its links). Marketo is reset between the two, so each starts from an empty
-instance with a clear rate window. Ratios are ours / theirs."""
+"""`python -m bench peers --persons N`: the same jobs done, in the same run against the same
+emulators, by what a user would otherwise pick, ratios ours / theirs:
+- pushing the persons to Marketo: a hand-written `marketorestpython` script (it only pushes;
+  the sync also reads them from Dynamics, maps them and stores its links); Marketo is reset
+  between the two, so each starts from an empty instance with a clear rate window;
+- reading the leads and contacts from Dataverse: Airbyte's `airbyte-source-microsoft-dataverse`
+  (in a virtualenv of its own: it pins airbyte-cdk 0.80) against the sync's change-tracking
+  reader."""
 
 from __future__ import annotations
 
@@ -12,9 +15,11 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+from bench.airbyte_run import airbyte_read
 from bench.results_file import write_result
 from bench.stack import ROOT, stack
 
@@ -49,6 +54,10 @@ def main(argv: list[str]) -> int:
         theirs = _peer_script(rows, running.env)
         running.control("marketo", "POST", "reset")
         ours = running.run_sync("full-copy", "lead", "contact")
+        airbyte = airbyte_read(running.env, ["contact", "lead"])
+        started = time.perf_counter()
+        our_read = running.run_sync("read", "contact", "lead")
+        our_read["process_wall_s"] = round(time.perf_counter() - started, 3)  # start-up included, as theirs
     ours_persons = {
         "records": sum(ours["objects"][o]["records"] for o in ("lead", "contact")),
         "wall_s": ours["wall_s"],
@@ -65,6 +74,10 @@ def main(argv: list[str]) -> int:
             "wall_ours_over_theirs": round(ours_persons["wall_s"] / theirs["wall_s"], 3),
             "marketo_calls_ours_over_theirs": round(ours_persons["marketo_calls"] / theirs["marketo_calls"], 3),
         },
-        "not_measured_yet": "airbyte-source-microsoft-dataverse reading the same tables",
+        "read_persons": {
+            "ours": our_read,
+            "airbyte_source_microsoft_dataverse": airbyte,
+            "process_wall_ours_over_theirs": round(our_read["process_wall_s"] / airbyte["wall_s"], 3),
+        },
     }
     return write_result(report, args.out, f"peers_{args.persons}.json")

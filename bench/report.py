@@ -92,6 +92,13 @@ def report() -> str:
             f"a hand-written marketorestpython script {push['marketorestpython_script']['wall_s']} s: "
             f"ours / theirs = {push['wall_ours_over_theirs']}.",
         ]
+        read = r.get("read_persons")
+        if read:
+            lines.append(
+                f"\nReading them from Dataverse: the sync {read['ours']['process_wall_s']} s, Airbyte's "
+                f"airbyte-source-microsoft-dataverse {read['airbyte_source_microsoft_dataverse']['wall_s']} s "
+                f"(whole processes): ours / theirs = {read['process_wall_ours_over_theirs']}."
+            )
     if copies:
         lines += ["", *(f"![{name}]({name})" for name in _plot(copies))]
     return "\n".join(lines) + "\n"
