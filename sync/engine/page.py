@@ -89,18 +89,6 @@ class PageStep:
         counts.read, counts.oldest_change = pushed.read, pushed.oldest_change
         return counts
 
-    def process_rows(
-        self,
-        obj: SyncObject,
-        pipeline: Pipeline,
-        rows: Sequence[Mapping[str, Any]],
-        deleted_ids: Sequence[str],
-        *,
-        lookups: bool,
-        known_errors: set[str],
-    ) -> PageCounts:
-        return self.settle(self.push(obj, pipeline, rows, deleted_ids, lookups=lookups), known_errors)
-
     def copy_page(self, checkpoint: Checkpoint, pipeline: Pipeline, *, known_errors: set[str]) -> PageResult:
         return next(iter(self.copy_pages(checkpoint, pipeline, known_errors=known_errors, more=lambda: False)))
 

@@ -130,7 +130,7 @@ class _Run:
             rows = self.engine.dataverse.rows.by_ids(pipeline.table, ids, pipeline.select)
             found = {pipeline.row_id(row).lower() for row in rows}
             gone = [i for i in ids if i.lower() not in found]
-            self.counts.add(self.step.process_rows(self.obj, pipeline, rows, gone, lookups=True, known_errors=known))
+            self.counts.add(self.step.settle(self.step.push(self.obj, pipeline, rows, gone, lookups=True), known))
             self.notes.append(f"retried {len(ids)} failed {pipeline.stream} record(s)")
 
     def catch_up(self, checkpoint: Checkpoint, pipeline: Pipeline, known: set[str]) -> Checkpoint:
@@ -173,7 +173,7 @@ class _Run:
             if not link.deleted and link.dynamics.id not in present
         ]
         if gone:
-            self.counts.add(self.step.process_rows(self.obj, pipeline, [], gone, lookups=True, known_errors=known))
+            self.counts.add(self.step.settle(self.step.push(self.obj, pipeline, [], gone, lookups=True), known))
             self.notes.append(f"{pipeline.stream}: {len(gone)} deletion(s) found by reconciling ids")
         settled = stream.model_copy(update={"rebaseline": False, "reconciled_at": now})
         return self.store.checkpoints.save(checkpoint.advanced(cursor=cursor.moved(pipeline.stream, settled).dump()))
