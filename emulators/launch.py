@@ -43,7 +43,7 @@ def _marketo(clock: EmulatorClock, latency: Latency, options: dict[str, Any]) ->
 
 
 def _dataverse(clock: EmulatorClock, latency: Latency, options: dict[str, Any]) -> EmulatorService:
-    from emulators.dataverse.catalogue import load_custom_tables
+    from emulators.dataverse.custom_tables import load_custom_tables
     from emulators.dataverse.routes import DataverseService
 
     tables_file = options.pop("tables", None)

@@ -20,6 +20,7 @@ from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from sync.objects import FULL_COPY_ORDER, SyncObject
+from sync.storage_endpoint import storage_endpoint
 
 DEFAULT_SCHEDULE: Final = "0 */1 * * * *"
 FUNCTION_TIMEOUT_S: Final = 600  # host.json functionTimeout
@@ -297,20 +298,6 @@ SECTIONS: Final[dict[str, type[_Section]]] = {
     "storage": StorageSettings,
     "sync": SyncSettings,
 }
-
-
-def storage_endpoint(connection: str) -> str:
-    """The table endpoint of a connection string or URL, without keys or SAS tokens."""
-    if connection.startswith(("https://", "http://")):
-        return connection.split("?", 1)[0]
-    parts = dict(p.split("=", 1) for p in connection.split(";") if "=" in p)
-    if parts.get("UseDevelopmentStorage") == "true":
-        return "development storage (Azurite, default ports)"
-    if "TableEndpoint" in parts:
-        return parts["TableEndpoint"]
-    scheme = parts.get("DefaultEndpointsProtocol", "https")
-    suffix = parts.get("EndpointSuffix", "core.windows.net")
-    return f"{scheme}://{parts.get('AccountName', '?')}.table.{suffix}"
 
 
 # Pydantic error types → what to tell an admin (policy as data).

@@ -3,10 +3,8 @@ labels, lookup targets, keys and change tracking. Custom tables load from a JSON
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 LOOKUP_TYPES: Final = frozenset({"Lookup", "Customer", "Owner"})
 OPTION_TYPES: Final = frozenset({"Picklist", "State", "Status"})
@@ -50,7 +48,7 @@ class TableDef:
         return self.columns_by_name.get(name)
 
 
-def _s(name: str, length: int = 100) -> Column:
+def text_column(name: str, length: int = 100) -> Column:
     return Column(name, "String", max_length=length)
 
 
@@ -58,7 +56,7 @@ YES_NO = ((0, "No"), (1, "Yes"))
 STATE_ACTIVE = ((0, "Active"), (1, "Inactive"))
 
 
-def _common(owner: bool = True) -> tuple[Column, ...]:
+def common_columns(owner: bool = True) -> tuple[Column, ...]:
     cols = [
         Column("createdon", "DateTime", read_only=True),
         Column("modifiedon", "DateTime", read_only=True),
@@ -75,16 +73,16 @@ def _common(owner: bool = True) -> tuple[Column, ...]:
 def _person() -> tuple[Column, ...]:
     """The columns lead and contact share (the native sync maps both to the same person fields)."""
     return (
-        _s("salutation", 100),
-        _s("firstname", 50),
-        _s("middlename", 50),
-        _s("lastname", 50),
+        text_column("salutation", 100),
+        text_column("firstname", 50),
+        text_column("middlename", 50),
+        text_column("lastname", 50),
         Column("fullname", "String", 160, read_only=True),
-        _s("emailaddress1", 100),
-        _s("jobtitle", 100),
-        _s("telephone1", 50),
-        _s("mobilephone", 20),
-        _s("fax", 50),
+        text_column("emailaddress1", 100),
+        text_column("jobtitle", 100),
+        text_column("telephone1", 50),
+        text_column("mobilephone", 20),
+        text_column("fax", 50),
     )
 
 
@@ -109,11 +107,11 @@ def _merge(table: str) -> tuple[Column, ...]:
 
 def _address() -> tuple[Column, ...]:
     return (
-        _s("address1_line1", 250),
-        _s("address1_city", 80),
-        _s("address1_stateorprovince", 50),
-        _s("address1_postalcode", 20),
-        _s("address1_country", 80),
+        text_column("address1_line1", 250),
+        text_column("address1_city", 80),
+        text_column("address1_stateorprovince", 50),
+        text_column("address1_postalcode", 20),
+        text_column("address1_country", 80),
     )
 
 
@@ -125,9 +123,9 @@ LEAD = TableDef(
     display="Lead",
     columns=(
         Column("leadid", "Uniqueidentifier"),
-        _s("subject", 300),
+        text_column("subject", 300),
         *_person(),
-        _s("companyname", 100),
+        text_column("companyname", 100),
         *_address(),
         Column("description", "Memo", 2000),
         Column("revenue", "Money"),
@@ -163,7 +161,7 @@ LEAD = TableDef(
         Column("parentcontactid", "Lookup", targets=("contact",)),
         Column("customerid", "Customer", targets=("account", "contact")),
         *_merge("lead"),
-        *_common(),
+        *common_columns(),
     ),
 )
 CONTACT = TableDef(
@@ -182,7 +180,7 @@ CONTACT = TableDef(
         Column("originatingleadid", "Lookup", targets=("lead",)),
         *_active_state(),
         *_merge("contact"),
-        *_common(),
+        *common_columns(),
     ),
 )
 ACCOUNT = TableDef(
@@ -193,12 +191,12 @@ ACCOUNT = TableDef(
     display="Account",
     columns=(
         Column("accountid", "Uniqueidentifier"),
-        _s("name", 160),
+        text_column("name", 160),
         *_address(),
-        _s("telephone1", 50),
+        text_column("telephone1", 50),
         Column("revenue", "Money"),
-        _s("sic", 20),
-        _s("websiteurl", 200),
+        text_column("sic", 20),
+        text_column("websiteurl", 200),
         Column("numberofemployees", "Integer"),
         Column("description", "Memo", 2000),
         Column(
@@ -217,7 +215,7 @@ ACCOUNT = TableDef(
         Column("originatingleadid", "Lookup", targets=("lead",)),
         *_active_state(),
         *_merge("account"),
-        *_common(),
+        *common_columns(),
     ),
 )
 OPPORTUNITY = TableDef(
@@ -228,7 +226,7 @@ OPPORTUNITY = TableDef(
     display="Opportunity",
     columns=(
         Column("opportunityid", "Uniqueidentifier"),
-        _s("name", 300),
+        text_column("name", 300),
         Column("description", "Memo", 2000),
         Column("closeprobability", "Integer"),
         Column("estimatedvalue", "Money"),
@@ -244,7 +242,7 @@ OPPORTUNITY = TableDef(
             "Status",
             options=((1, "In Progress"), (2, "On Hold"), (3, "Won"), (4, "Canceled"), (5, "Out-Sold")),
         ),
-        *_common(),
+        *common_columns(),
     ),
 )
 CONNECTION_ROLE = TableDef(
@@ -255,7 +253,7 @@ CONNECTION_ROLE = TableDef(
     display="Connection Role",
     columns=(
         Column("connectionroleid", "Uniqueidentifier"),
-        _s("name", 100),
+        text_column("name", 100),
         Column(
             "category",
             "Picklist",
@@ -269,7 +267,7 @@ CONNECTION_ROLE = TableDef(
                 (1001, "Sales Team"),
             ),
         ),
-        *_common(owner=False),
+        *common_columns(owner=False),
     ),
 )
 CONNECTION = TableDef(
@@ -288,7 +286,7 @@ CONNECTION = TableDef(
         Column("ismaster", "Boolean", options=YES_NO, read_only=True),
         Column("description", "Memo", 2000),
         Column("statecode", "State", options=STATE_ACTIVE),
-        *_common(),
+        *common_columns(),
     ),
 )
 SYSTEMUSER = TableDef(
@@ -299,17 +297,17 @@ SYSTEMUSER = TableDef(
     display="User",
     columns=(
         Column("systemuserid", "Uniqueidentifier"),
-        _s("firstname", 64),
-        _s("lastname", 64),
+        text_column("firstname", 64),
+        text_column("lastname", 64),
         Column("fullname", "String", 200, read_only=True),
-        _s("internalemailaddress", 100),
-        _s("title", 128),
-        _s("address1_telephone1", 64),
-        _s("mobilephone", 64),
-        _s("address1_fax", 64),
+        text_column("internalemailaddress", 100),
+        text_column("title", 128),
+        text_column("address1_telephone1", 64),
+        text_column("mobilephone", 64),
+        text_column("address1_fax", 64),
         Column("applicationid", "Uniqueidentifier"),
         Column("isdisabled", "Boolean", options=YES_NO),
-        *_common(owner=False),
+        *common_columns(owner=False),
     ),
 )
 TEAM = TableDef(
@@ -320,15 +318,15 @@ TEAM = TableDef(
     display="Team",
     columns=(
         Column("teamid", "Uniqueidentifier"),
-        _s("name", 160),
-        _s("emailaddress", 100),
+        text_column("name", 160),
+        text_column("emailaddress", 100),
         Column("description", "Memo", 2000),
         Column(
             "teamtype",
             "Picklist",
             options=((0, "Owner"), (1, "Access"), (2, "Security Group"), (3, "Office Group")),
         ),
-        *_common(owner=False),
+        *common_columns(owner=False),
     ),
 )
 TEAMMEMBERSHIP = TableDef(
@@ -352,12 +350,12 @@ TASK = TableDef(
     display="Task",
     columns=(
         Column("activityid", "Uniqueidentifier"),
-        _s("subject", 200),
+        text_column("subject", 200),
         Column("description", "Memo", 2000),
         Column("scheduledend", "DateTime"),
         Column("regardingobjectid", "Lookup", targets=("lead", "contact", "account", "opportunity")),
         Column("statecode", "State", options=((0, "Open"), (1, "Completed"), (2, "Canceled"))),
-        *_common(),
+        *common_columns(),
     ),
 )
 STANDARD_TABLES: Final = (
@@ -372,40 +370,3 @@ STANDARD_TABLES: Final = (
     TEAMMEMBERSHIP,
     TASK,
 )
-
-
-def load_custom_tables(path: Path) -> list[TableDef]:
-    """[{"logical_name": "new_project", "entity_set": "new_projects", "primary_name": "new_name",
-    "change_tracking": true, "columns": [{"name": "new_budget", "type": "Money"}, ...]}]"""
-    raw: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
-    tables = []
-    for spec in raw:
-        name = spec["logical_name"]
-        primary_id = spec.get("primary_id", f"{name}id")
-        columns = [
-            Column(primary_id, "Uniqueidentifier"),
-            _s(spec.get("primary_name", f"{name.split('_')[0]}_name"), 100),
-        ]
-        for col in spec.get("columns", []):
-            columns.append(
-                Column(
-                    col["name"],
-                    col.get("type", "String"),
-                    col.get("max_length"),
-                    tuple((o["value"], o["label"]) for o in col.get("options", [])),
-                    tuple(col.get("targets", [])),
-                )
-            )
-        columns.extend(_common())
-        tables.append(
-            TableDef(
-                name,
-                spec.get("entity_set", f"{name}s"),
-                primary_id,
-                spec.get("primary_name", f"{name.split('_')[0]}_name"),
-                tuple(columns),
-                change_tracking=spec.get("change_tracking", True),
-                display=spec.get("display", name),
-            )
-        )
-    return tables

@@ -6,7 +6,7 @@ import random
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from emulators.marketo.routes import MarketoService
+    from emulators.marketo.core import MarketoCore
 
 FIRST = (
     "Ada",
@@ -80,7 +80,7 @@ def _person(rng: random.Random, n: int) -> dict[str, Any]:
     }
 
 
-def seed(service: MarketoService, counts: dict[str, int], seed_value: int) -> dict[str, int]:
+def seed(service: MarketoCore, counts: dict[str, int], seed_value: int) -> dict[str, int]:
     rng = random.Random(seed_value)
     known = {"lead", "company", "opportunity", "salesperson"}
     unknown = set(counts) - known

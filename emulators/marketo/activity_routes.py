@@ -1,0 +1,140 @@
+"""Activities: paging tokens, lead changes, activities of any type, deleted persons, usage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from emulators.marketo.catalogue import (
+    ACTIVITY_CHANGE_DATA_VALUE,
+    ACTIVITY_DELETE_LEAD,
+    ACTIVITY_NEW_LEAD,
+    DELETED_LEAD_RETENTION_S,
+)
+from emulators.marketo.core import SCAN_PER_CALL, MarketoCore
+from emulators.marketo.models import (
+    decode_token,
+    encode_token,
+)
+from emulators.marketo.wire import (
+    MarketoError,
+    batch_size,
+    envelope,
+    list_param,
+)
+
+
+class ActivityRoutes(MarketoCore):
+    def on_paging_token(self, request: Request) -> Response:
+        def handler() -> dict[str, Any]:
+            since = request.args.get("sinceDatetime")
+            if not since:
+                raise MarketoError("701", detail="sinceDatetime")
+            try:
+                moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+            except ValueError:
+                raise MarketoError("1003", detail=f"Invalid sinceDatetime '{since}'") from None
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            with self.lock:
+                position = self.persons.activities.position_since(moment.timestamp())
+            return envelope(None, nextPageToken=encode_token("a", position))
+
+        return self._rest(request, handler)
+
+    def _scan(self, request: Request, wanted: Callable[[Any], bool], generic: bool = False) -> dict[str, Any]:
+        token = request.args.get("nextPageToken")
+        if not token:
+            raise MarketoError("701", detail="nextPageToken")
+        position = decode_token("a", token)
+        if position is None:
+            raise MarketoError("1003", detail="Invalid nextPageToken")
+        size = batch_size(request.args.get("batchSize"))
+        self.pause(0.3)
+        with self.lock:
+            items = self.persons.activities.items
+            found: list[Any] = []
+            end = min(len(items), position + SCAN_PER_CALL)
+            cursor = position
+            while cursor < end and len(found) < size:
+                if wanted(items[cursor]):
+                    found.append(items[cursor])
+                cursor += 1
+            more = cursor < len(items)
+        shaped = [a.generic_wire() if generic else a.wire() for a in found]
+        return envelope(shaped, nextPageToken=encode_token("a", cursor), moreResult=more)
+
+    def on_lead_changes(self, request: Request) -> Response:
+        def handler() -> dict[str, Any]:
+            fields = set(list_param(request.args.get("fields")))
+            if not fields:
+                raise MarketoError("701", detail="fields")
+            lead_ids = {int(x) for x in list_param(request.args.get("leadIds"))}
+
+            def wanted(activity: Any) -> bool:
+                if lead_ids and activity.lead_id not in lead_ids:
+                    return False
+                if activity.type_id == ACTIVITY_NEW_LEAD:
+                    return True
+                return activity.type_id == ACTIVITY_CHANGE_DATA_VALUE and activity.fields[0]["name"] in fields
+
+            return self._scan(request, wanted)
+
+        return self._rest(request, handler)
+
+    def on_activities(self, request: Request) -> Response:
+        """Activities of up to 10 types after a paging token (deletions older than 14 days pruned)."""
+
+        def handler() -> dict[str, Any]:
+            raw = list_param(request.args.get("activityTypeIds"))
+            if not raw:
+                raise MarketoError("701", detail="activityTypeIds")
+            try:
+                types = {int(x) for x in raw}
+            except ValueError:
+                raise MarketoError(
+                    "1003", detail=f"Invalid activityTypeIds '{request.args['activityTypeIds']}'"
+                ) from None
+            if len(types) > 10:
+                raise MarketoError("1003", detail="activityTypeIds may hold at most 10 ids")
+            lead_ids = {int(x) for x in list_param(request.args.get("leadIds"))}
+            if len(lead_ids) > 30:
+                raise MarketoError("1003", detail="leadIds may hold at most 30 ids")
+            horizon = self.clock.now() - DELETED_LEAD_RETENTION_S
+
+            def wanted(activity: Any) -> bool:
+                if activity.type_id not in types or (lead_ids and activity.lead_id not in lead_ids):
+                    return False
+                return bool(activity.type_id != ACTIVITY_DELETE_LEAD or activity.epoch >= horizon)
+
+            return self._scan(request, wanted, generic=True)
+
+        return self._rest(request, handler)
+
+    def on_deleted_leads(self, request: Request) -> Response:
+        def handler() -> dict[str, Any]:
+            horizon = self.clock.now() - DELETED_LEAD_RETENTION_S
+            return self._scan(request, lambda a: a.type_id == ACTIVITY_DELETE_LEAD and a.epoch >= horizon)
+
+        return self._rest(request, handler)
+
+    def on_usage(self, request: Request) -> Response:
+        def handler() -> dict[str, Any]:
+            with self.lock:
+                today = self.limits.today()
+                total = self.limits.daily.get(today, 0)
+            return envelope(
+                [
+                    {
+                        "date": today,
+                        "total": total,
+                        "users": [{"userId": "sync-api@example.com", "count": total}],
+                    }
+                ]
+            )
+
+        return self._rest(request, handler)
+
+    # Lead Database objects (companies, opportunities, roles, sales persons, custom objects)

@@ -1,0 +1,272 @@
+"""Persons: push, query, by id, describe, fields, delete, merge, partitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from emulators.marketo.catalogue import (
+    CUSTOM_FIELD_TYPES,
+    DEFAULT_QUERY_FIELDS,
+    MAX_BATCH,
+    FieldDef,
+)
+from emulators.marketo.core import API_SOURCE, LEAD_ACTIONS, MarketoCore
+from emulators.marketo.models import (
+    InvalidValue,
+    coerce,
+    decode_token,
+    encode_token,
+)
+from emulators.marketo.wire import (
+    MarketoError,
+    batch_size,
+    envelope,
+    input_records,
+    is_get_override,
+    json_body,
+    list_param,
+    params,
+    skipped,
+)
+
+
+class LeadRoutes(MarketoCore):
+    def on_leads(self, request: Request) -> Response:
+        if request.method == "DELETE":  # Marketo's original Delete Leads, still used by clients
+            return self.on_leads_delete(request)
+        if request.method == "POST" and not is_get_override(request):
+            return self._rest(request, lambda: self._push(request))
+        return self._rest(request, lambda: self._query_leads(params(request)))
+
+    def _push(self, request: Request) -> dict[str, Any]:
+        body = json_body(request)
+        action = body.get("action", "createOrUpdate")
+        lookup = body.get("lookupField", "email")
+        records = input_records(body)
+        if action not in LEAD_ACTIONS:
+            raise MarketoError("1003", detail=f"Invalid action '{action}'")
+        partition = body.get("partitionName")
+        if partition not in (None, "Default"):
+            raise MarketoError("1003", detail=f"Partition '{partition}' not found")
+        self.pause(0.25 + 0.004 * len(records))
+        with self.lock:
+            if lookup not in self.persons.searchable():
+                raise MarketoError("1003", detail=f"Invalid lookup field '{lookup}'")
+            seen: set[Any] = set()
+            results = [self._push_one(raw, action, lookup, seen) for raw in records]
+        return envelope(results)
+
+    def _push_one(self, raw: Any, action: str, lookup: str, seen: set[Any]) -> dict[str, Any]:
+        if not isinstance(raw, dict):
+            return skipped("1003", "Invalid record")
+        values: dict[str, Any] = {}
+        for name, value in raw.items():
+            fdef = self.persons.fields.get(name)
+            if fdef is None:
+                return skipped("1006", name)
+            if name == "id":
+                if action != "updateOnly":
+                    return skipped("1003", "Field 'id' may only be given with action updateOnly")
+                continue
+            if fdef.read_only:
+                continue
+            try:
+                values[name] = coerce(fdef, value)
+            except InvalidValue as exc:
+                return skipped("1003", str(exc))
+        epoch = self.clock.now()
+        if action == "createDuplicate":
+            return {"id": self.persons.create(values, epoch, API_SOURCE), "status": "created"}
+        key = raw.get(lookup)
+        if key in (None, ""):
+            if action == "updateOnly":
+                return skipped("1003", f"Value for lookup field '{lookup}' not specified")
+            return {"id": self.persons.create(values, epoch, API_SOURCE), "status": "created"}
+        dedupe = str(key).lower()
+        if dedupe in seen:
+            return skipped("1036")
+        seen.add(dedupe)
+        matches = self.persons.lookup(lookup, key)
+        if len(matches) > 1:
+            return skipped("1007")
+        if action == "createOnly" and matches:
+            return skipped("1005", "Lead")
+        if action == "updateOnly" and not matches:
+            return skipped("1004", "Lead")
+        if matches:
+            self.persons.update(matches[0], values, epoch, API_SOURCE)
+            return {"id": matches[0], "status": "updated"}
+        return {"id": self.persons.create(values, epoch, API_SOURCE), "status": "created"}
+
+    def _query_leads(self, query: dict[str, str]) -> dict[str, Any]:
+        filter_type = query.get("filterType")
+        values = list_param(query.get("filterValues"))
+        if not filter_type:
+            raise MarketoError("701", detail="filterType")
+        if not values:
+            raise MarketoError("701", detail="filterValues")
+        if len(values) > MAX_BATCH:
+            raise MarketoError("1003", detail=f"Too many filterValues, maximum {MAX_BATCH}")
+        size = batch_size(query.get("batchSize"))
+        offset = 0
+        if query.get("nextPageToken"):
+            position = decode_token("q", query["nextPageToken"])
+            if position is None:
+                raise MarketoError("1003", detail="Invalid nextPageToken")
+            offset = position
+        self.pause(0.15 + 0.001 * len(values))
+        with self.lock:
+            if filter_type not in self.persons.searchable():
+                raise MarketoError("1003", detail=f"Invalid filterType '{filter_type}'")
+            fields = self._fields_param(query.get("fields"), self.persons.fields, DEFAULT_QUERY_FIELDS)
+            ids = sorted({i for v in values for i in self.persons.lookup(filter_type, v)})
+            page = ids[offset : offset + size]
+            rows = [{f: self.persons.leads[i].get(f) for f in fields} for i in page]
+        more = offset + size < len(ids)
+        return envelope(
+            rows,
+            nextPageToken=encode_token("q", offset + size) if more else None,
+            moreResult=more if more else None,
+        )
+
+    def on_lead_by_id(self, request: Request, lead_id: int) -> Response:
+        def handler() -> dict[str, Any]:
+            with self.lock:
+                fields = self._fields_param(request.args.get("fields"), self.persons.fields, DEFAULT_QUERY_FIELDS)
+                lead = self.persons.leads.get(lead_id)
+                return envelope([] if lead is None else [{f: lead.get(f) for f in fields}])
+
+        return self._rest(request, handler)
+
+    def on_leads_describe(self, request: Request) -> Response:
+        def handler() -> dict[str, Any]:
+            self.pause(0.2)
+            with self.lock:
+                return envelope(
+                    [
+                        {
+                            "id": n + 1,
+                            "displayName": f.display_name,
+                            "dataType": f.data_type,
+                            **({"length": f.length} if f.length else {}),
+                            "rest": {"name": f.name, "readOnly": f.read_only},
+                            "soap": {"name": f.name[:1].upper() + f.name[1:], "readOnly": f.read_only},
+                        }
+                        for n, f in enumerate(self.persons.fields.values())
+                    ]
+                )
+
+        return self._rest(request, handler)
+
+    def on_leads_describe2(self, request: Request) -> Response:
+        def handler() -> dict[str, Any]:
+            self.pause(0.2)
+            with self.lock:
+                fields = [
+                    {
+                        "name": f.name,
+                        "displayName": f.display_name,
+                        "dataType": f.data_type,
+                        **({"length": f.length} if f.length else {}),
+                        "updateable": not f.read_only,
+                        "crmManaged": False,
+                    }
+                    for f in self.persons.fields.values()
+                ]
+                searchable = [[name] for name in self.persons.searchable()]
+            return envelope([{"name": "API Lead", "searchableFields": searchable, "fields": fields}])
+
+        return self._rest(request, handler)
+
+    def on_lead_fields(self, request: Request) -> Response:
+        if request.method == "GET":
+
+            def listing() -> dict[str, Any]:
+                with self.lock:
+                    return envelope(
+                        [
+                            {
+                                "displayName": f.display_name,
+                                "name": f.name,
+                                "description": "",
+                                "dataType": f.data_type,
+                                **({"length": f.length} if f.length else {}),
+                                "isHidden": False,
+                                "isHtmlEncodingInEmail": True,
+                                "isSensitive": False,
+                                "isCustom": f.custom,
+                                "isApiCreated": f.custom,
+                            }
+                            for f in self.persons.fields.values()
+                        ]
+                    )
+
+            return self._rest(request, listing)
+        return self._rest(request, lambda: self._create_fields(json_body(request)))
+
+    def _create_fields(self, body: dict[str, Any]) -> dict[str, Any]:
+        specs = body.get("input")
+        if not isinstance(specs, list) or not specs:
+            raise MarketoError("701", detail="input")
+        results = []
+        with self.lock:
+            for spec in specs:
+                name, display, kind = spec.get("name"), spec.get("displayName"), spec.get("dataType")
+                if not name or not display or kind not in CUSTOM_FIELD_TYPES:
+                    results.append(skipped("1003", f"Invalid field definition for '{name}'", name=name))
+                elif name in self.persons.fields:
+                    results.append(skipped("1005", f"Field '{name}'", name=name))
+                else:
+                    length = int(spec.get("length", 255)) if kind in ("string", "email", "phone", "url") else None
+                    self.persons.fields[name] = FieldDef(
+                        name,
+                        display,
+                        kind,
+                        length,
+                        searchable=kind in ("string", "email", "integer"),
+                        custom=True,
+                    )
+                    results.append({"name": name, "status": "created"})
+        return envelope(results)
+
+    def on_leads_delete(self, request: Request) -> Response:
+        def handler() -> dict[str, Any]:
+            body = json_body(request)
+            records = input_records(body)
+            self.pause(0.25 + 0.002 * len(records))
+            results = []
+            with self.lock:
+                for record in records:
+                    lead_id = record.get("id") if isinstance(record, dict) else None
+                    if isinstance(lead_id, int) and lead_id in self.persons.leads:
+                        self.persons.delete(lead_id, self.clock.now())
+                        results.append({"id": lead_id, "status": "deleted"})
+                    else:
+                        results.append(skipped("1004", "Lead", id=lead_id))
+            return envelope(results)
+
+        return self._rest(request, handler)
+
+    def on_leads_merge(self, request: Request, winner_id: int) -> Response:
+        def handler() -> dict[str, Any]:
+            losers = [int(x) for x in list_param(request.args.get("leadIds") or request.args.get("leadId"))]
+            if not losers:
+                raise MarketoError("701", detail="leadId")
+            with self.lock:
+                for lead_id in [winner_id, *losers]:
+                    if lead_id not in self.persons.leads:
+                        raise MarketoError("1003", detail=f"Lead '{lead_id}' not found")
+                for lead_id in losers:
+                    self.persons.delete(lead_id, self.clock.now())
+            return envelope([])
+
+        return self._rest(request, handler)
+
+    def on_lead_partitions(self, request: Request) -> Response:
+        return self._rest(
+            request, lambda: envelope([{"id": 1, "name": "Default", "description": "Initial Lead Partition"}])
+        )
+
+    # activities
