@@ -80,7 +80,7 @@ def _write_status_page(env: dict[str, str]) -> Path:
     store = SyncStore.from_settings(load_section(StorageSettings, env))
     now = datetime.now(UTC)
     PAGE.parent.mkdir(exist_ok=True)
-    PAGE.write_text(status_page(status_report(store, now), store, now), encoding="utf-8")
+    PAGE.write_text(status_page(status_report(store, now)), encoding="utf-8")
     return PAGE
 
 

@@ -69,7 +69,7 @@ def sync_status(req: func.HttpRequest) -> func.HttpResponse:
 @bp.function_name("sync_dashboard")
 @bp.route(route="sync/dashboard", methods=["GET"])
 def sync_dashboard(req: func.HttpRequest) -> func.HttpResponse:
-    html = status_page(status_report(runtime.store(), datetime.now(UTC)), runtime.store(), datetime.now(UTC))
+    html = status_page(status_report(runtime.store(), datetime.now(UTC)))
     return func.HttpResponse(html, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
 

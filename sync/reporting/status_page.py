@@ -6,15 +6,12 @@ not (no cursor, no secret), and it works offline (the chart is inline SVG, no sc
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import pygal
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from pygal.style import Style
-
-from sync.store import SyncStore
 
 RECENT_RUNS = 20
 _ENV = Environment(loader=PackageLoader("sync.reporting", "templates"), autoescape=select_autoescape(["html"]))
@@ -53,7 +50,7 @@ def _humanize(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def status_page(report: dict[str, Any], store: SyncStore, now: datetime) -> str:
+def status_page(report: dict[str, Any]) -> str:
     rows = []
     failures = []
     for item in report["objects"]:
