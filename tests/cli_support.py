@@ -11,15 +11,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def cli_environment(env: dict[str, str]) -> dict[str, str]:
+    """The test process's environment without its sync settings, plus `env`."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
+    clean.pop("AzureWebJobsStorage", None)
+    return {**clean, "PYTHONPATH": str(ROOT), **env}
+
+
 def run_sync_cli(
     args: list[str], cwd: Path, env: dict[str, str], timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
-    clean.pop("AzureWebJobsStorage", None)
     return subprocess.run(
         [sys.executable, "-m", "sync", *args],
         cwd=cwd,
-        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        env=cli_environment(env),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 
 from sync.objects import SyncObject
+from sync.store.holders import holder_gone
 from sync.store.leases import LeaseLost, LeaseStore
 from sync.store.tables import StoreTables
 from tests.clock import SteppingClock
@@ -74,3 +78,23 @@ def test_of_many_simultaneous_contenders_for_an_expired_lease_exactly_one_wins(
     assert len(winners) == 1
     current = leases.current(SyncObject.CONTACT)
     assert current is not None and current.owner == winners[0].owner
+
+
+def test_the_lease_of_a_process_gone_from_this_host_is_taken_at_once(leases: LeaseStore) -> None:
+    child = subprocess.Popen(["true"])  # noqa: S607
+    child.wait()
+    crashed = f"{socket.gethostname()}:{child.pid}:full-copy"
+    assert leases.acquire(SyncObject.CONTACT, crashed, MINUTE) is not None
+    taken = leases.acquire(SyncObject.CONTACT, "next-run", MINUTE)
+    assert taken is not None and taken.owner == "next-run"
+
+
+@pytest.mark.parametrize(
+    "holder",
+    [f"{socket.gethostname()}:{os.getpid()}", "another-host:1", "not-a-process-name"],
+    ids=["alive-here", "other-host", "unparsed"],
+)
+def test_a_holder_that_may_be_alive_is_waited_for_until_expiry(leases: LeaseStore, holder: str) -> None:
+    assert not holder_gone(holder)
+    assert leases.acquire(SyncObject.CONTACT, holder, MINUTE) is not None
+    assert leases.acquire(SyncObject.CONTACT, "next-run", MINUTE) is None

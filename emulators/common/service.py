@@ -59,6 +59,7 @@ class EmulatorService(ABC):
                 Rule(f"{CONTROL_PREFIX}stats", endpoint="stats", methods=["GET"]),
                 Rule(f"{CONTROL_PREFIX}clock", endpoint="clock", methods=["GET", "POST"]),
                 Rule(f"{CONTROL_PREFIX}data/<path:name>", endpoint="data", methods=["GET"]),
+                Rule(f"{CONTROL_PREFIX}fields/<collection>/<field>", endpoint="fields", methods=["DELETE"]),
             ]
         )
 
@@ -92,6 +93,11 @@ class EmulatorService(ABC):
     @abstractmethod
     def data(self, name: str) -> list[dict[str, Any]] | None:
         """Every row of one collection, or None when there is no such collection."""
+
+    @abstractmethod
+    def remove_field(self, collection: str, name: str) -> bool:
+        """What an admin deleting a field in the service's UI does: the field and its values go.
+        False when there is no such field."""
 
     def is_write(self, request: Request) -> bool:
         return request.method in ("POST", "PATCH", "PUT", "DELETE")
@@ -185,11 +191,32 @@ class EmulatorService(ABC):
             return json_response(self.stats.snapshot())
         if endpoint == "clock":
             if request.method == "POST":
-                advance = body.get("advance_seconds")
-                if not isinstance(advance, (int, float)):
-                    return json_response({"error": "give {'advance_seconds': <number>}"}, 400)
-                self.clock.advance(float(advance))
-            return json_response({"now": self.clock.now_datetime().isoformat(), "time_scale": self.clock.time_scale})
+                moves: dict[str, float] = {
+                    k: v
+                    for k, v in body.items()
+                    if k in ("advance_seconds", "skew_seconds") and isinstance(v, int | float)
+                }
+                if not moves or len(moves) != len(body):
+                    return json_response(
+                        {"error": "give {'advance_seconds': <number>} or {'skew_seconds': <number>}"}, 400
+                    )
+                if "advance_seconds" in moves:
+                    self.clock.advance(moves["advance_seconds"])
+                if "skew_seconds" in moves:
+                    self.clock.skew(moves["skew_seconds"])
+            return json_response(
+                {
+                    "now": self.clock.now_datetime().isoformat(),
+                    "time_scale": self.clock.time_scale,
+                    "skew_seconds": self.clock.skew_s,
+                }
+            )
+        if endpoint == "fields":
+            with self.lock:
+                removed = self.remove_field(args["collection"], args["field"])
+            if not removed:
+                return json_response({"error": f"no field {args['field']!r} on {args['collection']!r}"}, 404)
+            return json_response({"removed": f"{args['collection']}.{args['field']}"})
         with self.lock:
             rows = self.data(args["name"])
         if rows is None:

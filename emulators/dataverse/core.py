@@ -147,6 +147,9 @@ class DataverseCore(EmulatorService):
     def seed(self, counts: dict[str, int], seed: int) -> dict[str, int]:
         return seeding.seed(self.org, counts, seed, self.app_user_id)
 
+    def remove_field(self, collection: str, name: str) -> bool:
+        return collection in self.org.tables and self.org.remove_column(collection, name)
+
     def data(self, name: str) -> list[dict[str, Any]] | None:
         if name not in self.org.tables:
             return None

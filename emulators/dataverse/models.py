@@ -4,6 +4,7 @@ queries read, and an undo log that makes a $batch change set atomic."""
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,6 +99,17 @@ class Organization:
 
     def table(self, logical_name: str) -> TableData:
         return self.tables[logical_name]
+
+    def remove_column(self, table: str, column: str) -> bool:
+        """A column deleted by a customizer: gone from the table's metadata and its rows."""
+        data = self.tables[table]
+        if data.definition.column(column) is None:
+            return False
+        kept = tuple(c for c in data.definition.columns if c.name != column)
+        data.definition = dataclasses.replace(data.definition, columns=kept, columns_by_name={})
+        for row in data.rows.values():
+            row.pop(column, None)
+        return True
 
     def next_version(self) -> int:
         self.version += 1

@@ -92,6 +92,14 @@ class MarketoCore(EmulatorService):
     def seed(self, counts: dict[str, int], seed: int) -> dict[str, int]:
         return seeding.seed(self, counts, seed)
 
+    def remove_field(self, collection: str, name: str) -> bool:
+        if collection != "lead" or name not in self.persons.fields:
+            return False
+        del self.persons.fields[name]
+        for lead in self.persons.leads.values():
+            lead.pop(name, None)
+        return True
+
     def data(self, name: str) -> list[dict[str, Any]] | None:
         if name == "lead":
             return list(self.persons.leads.values())

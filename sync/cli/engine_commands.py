@@ -8,11 +8,14 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Never
+from typing import Final, Never
 
+from azure.core.exceptions import AzureError
 from tqdm import tqdm
 
 from sync.cli.schedules import Schedules, run_schedules
+from sync.connectors.http.failures import ConnectorError
+from sync.connectors.marketo.errors import MarketoQuotaExhausted
 from sync.engine.check import Status, run_check
 from sync.engine.full_copy import Progress, full_copy
 from sync.engine.pause import paused
@@ -22,8 +25,13 @@ from sync.engine.runtime import Engine
 from sync.engine.steps import record_total
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER, SyncObject
 from sync.settings import Settings
+from sync.store.checkpoints import CheckpointConflict
+from sync.store.leases import LeaseLost
 from sync.store.runs import RunOutcome, RunRecord
 
+# What stops a command without a traceback: the service or the store failed in a way retries
+# could not fix. Nothing is lost: the checkpoint stays at the last page stored.
+STOPPING_FAILURES: Final = (ConnectorError, AzureError, LeaseLost, CheckpointConflict)
 MARK = {Status.OK: "ok     ", Status.WARNING: "warning", Status.PROBLEM: "problem"}
 LEASE = timedelta(minutes=15)
 
@@ -160,6 +168,23 @@ def resync_command(settings: Settings, obj: SyncObject, name: str) -> int:
         return 1 if failed else 0
     finally:
         engine.close()
+
+
+def stopped_by(error: BaseException) -> str:
+    """What the admin reads when a command stops on a failure: what, why, and what to do."""
+    if isinstance(error, MarketoQuotaExhausted):
+        when = error.resets_at.astimezone(UTC).isoformat(timespec="minutes")
+        return (
+            f"stopped: Marketo's daily API quota is spent ({error}). It resets at {when} UTC; "
+            "run the same command again then: it resumes where it stopped, nothing is lost."
+        )
+    if isinstance(error, ConnectorError):
+        what = f"{error} (failure kind: {error.kind.value})"
+    elif isinstance(error, AzureError):
+        what = f"Table Storage could not be reached or refused the call ({type(error).__name__})"
+    else:
+        what = str(error)
+    return f"stopped: {what}. The checkpoint stays at the last page stored: run the command again to resume."
 
 
 def objects_of(name: SyncObject | None) -> list[SyncObject]:

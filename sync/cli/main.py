@@ -94,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (MappingError, ResyncError) as exc:
             print(exc, file=sys.stderr)
             return EXIT_CONFIG
+        except commands.STOPPING_FAILURES as exc:
+            print(commands.stopped_by(exc), file=sys.stderr)
+            return EXIT_FAILED
     store = SyncStore.from_settings(settings.storage)
     if args.command == "status":
         return status_command(store, args.json)

@@ -10,7 +10,9 @@ A round, every `renew_s` on a daemon thread (and once, synchronously, at start):
 3. above it: release the extra shares, handing over our calls still in Marketo's window
    (the taker counts them) — but only once our calls in flight fit what we keep;
 4. below it: take free shares, and shares whose owner's membership lapsed, by ETag swap; a
-   lapsed owner may have called until the lapse, so such a share is used one window later;
+   lapsed owner may have called until the lapse, so such a share is used one window later (a
+   member whose process is gone from this host counts as lapsed now: a crashed CLI or worker
+   does not hold its shares for the rest of its membership);
 5. tell the limiter what is usable now.
 
 Why this holds: a share is used by one process at a time (the swap), calls made through a share
@@ -23,8 +25,6 @@ same calls; unused calls are handed back at close.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 import uuid
@@ -32,6 +32,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sync.connectors.marketo.limiter import MARKETO_DAY_ZONE, MarketoLimiter
+from sync.store.holders import holder_gone, process_owner
 from sync.store.marketo_shares import MarketoShareStore, Share, fair_share, lapsed_grace
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,14 @@ class SharedMarketoLimits:
         lease_s: float = 15.0,
         renew_s: float = 3.0,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        gone: Callable[[str], bool] = holder_gone,
     ) -> None:
         self.store, self.limiter, self.owner = store, limiter, owner
         self.shares_total = limiter.max_concurrency
         self.calls_per_share = max(1, limiter.calls // self.shares_total)
         self.lease_s, self.renew_s, self._wall_clock = lease_s, renew_s, wall_clock
         self.window_s = limiter.window_s
+        self._gone = gone
         self.held: list[Share] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -79,7 +82,7 @@ class SharedMarketoLimits:
             started, now = time.monotonic(), self._wall_clock()
             self.store.heartbeat(self.owner, now + timedelta(seconds=self.lease_s))
             valid_until = started + self.lease_s - 1.0  # a second of margin for clock skew
-            members = self.store.members()
+            members = {m: min(lapses, now) if self._gone(m) else lapses for m, lapses in self.store.members().items()}
             live = [m for m, lapses in members.items() if lapses > now]
             target = fair_share(live, self.owner, self.shares_total)
             shares = self.store.shares(self.shares_total)
@@ -149,5 +152,5 @@ def join_shared_limits(store: MarketoShareStore, limiter: MarketoLimiter, enable
     None when MARKETO_SHARED_LIMITS is off."""
     if not enabled:
         return None
-    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    owner = f"{process_owner()}:{uuid.uuid4().hex[:6]}"
     return SharedMarketoLimits(store, limiter, owner).start()

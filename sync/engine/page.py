@@ -28,6 +28,17 @@ from sync.store.links import Link
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """A page looked up and planned, not yet written to Marketo."""
+
+    obj: SyncObject
+    pipeline: Pipeline
+    plan: Plan
+    read: int
+    oldest_change: str | None
+
+
+@dataclass(frozen=True)
 class Pushed:
     """A page written to Marketo, its store part still to do."""
 
@@ -61,6 +72,18 @@ class PageStep:
         lookups: bool,
     ) -> Pushed:
         """Look up, decide, plan, and write to Marketo: everything but the store's part."""
+        return self.write(self.prepare(obj, pipeline, rows, deleted_ids, lookups=lookups))
+
+    def prepare(
+        self,
+        obj: SyncObject,
+        pipeline: Pipeline,
+        rows: Sequence[Mapping[str, Any]],
+        deleted_ids: Sequence[str],
+        *,
+        lookups: bool,
+    ) -> Prepared:
+        """Look up, decide and plan: what `write` will send to Marketo."""
         refs = [pipeline.ref(pipeline.row_id(row)) for row in rows]
         removed = [pipeline.ref(record_id) for record_id in deleted_ids]
         links: dict[Any, Link] = self.store.links.get_many_by_dynamics([*refs, *removed]) if lookups else {}
@@ -68,10 +91,24 @@ class PageStep:
         persons = self.store.links.get_many_by_dynamics(referenced) if referenced else {}
         decisions = [(ref, pipeline.decide(row, persons)) for ref, row in zip(refs, rows, strict=True)]
         plan = plan_page(decisions, removed, links, dict(zip(refs, rows, strict=True)))
-        upserted = pipeline.target.upsert(plan.upserts)
-        deletions = pipeline.target.remove(plan.removals)
         oldest = min((str(r["modifiedon"]) for r in rows if r.get("modifiedon")), default=None)
-        return Pushed(obj, pipeline, plan, upserted, deletions, len(rows) + len(deleted_ids), oldest)
+        return Prepared(obj, pipeline, plan, len(rows) + len(deleted_ids), oldest)
+
+    @staticmethod
+    def write(prepared: Prepared) -> Pushed:
+        """The page's Marketo calls."""
+        target = prepared.pipeline.target
+        upserted = target.upsert(prepared.plan.upserts)
+        deletions = target.remove(prepared.plan.removals)
+        return Pushed(
+            prepared.obj,
+            prepared.pipeline,
+            prepared.plan,
+            upserted,
+            deletions,
+            prepared.read,
+            prepared.oldest_change,
+        )
 
     def settle(self, pushed: Pushed, known_errors: set[str]) -> PageCounts:
         """The store's part: links and errors of what was pushed."""
@@ -95,11 +132,10 @@ class PageStep:
     def copy_pages(
         self, checkpoint: Checkpoint, pipeline: Pipeline, *, known_errors: set[str], more: Callable[[], bool]
     ) -> Iterator[PageResult]:
-        """The stream's pages while `more()` says so and it has any, pipelined: page k+1 is read
-        and pushed to Marketo while page k's links are stored and its checkpoint moved, on one
-        settling thread, in page order. Marketo's calls (the slow part, and rate-limited) no
-        longer wait on the store, our CPU and Dataverse in turn. A crash repeats at most the two
-        pages under way: both are keyed writes, so nothing is created twice."""
+        """The stream's pages while `more()` says so and it has any, pipelined: page k+1 is read,
+        looked up and planned while page k's links are stored and its checkpoint moved, on one
+        settling thread. Page k+1 is written to Marketo only once page k's checkpoint has moved, so
+        a crash repeats at most one page of Marketo calls (a keyed write: nothing is created twice)."""
         cursor = ObjectCursor.parse(checkpoint.cursor)
         with ThreadPoolExecutor(1, thread_name_prefix="settle") as settler:
             pending: Future[PageResult] | None = None
@@ -107,11 +143,12 @@ class PageStep:
                 stream = cursor.stream(pipeline.stream)
                 page = self.reader.read_page(pipeline, stream)
                 lookups = not (cursor.fresh and not stream.complete)
-                pushed = self.push(checkpoint.object, pipeline, page.rows, page.deleted, lookups=lookups)
+                prepared = self.prepare(checkpoint.object, pipeline, page.rows, page.deleted, lookups=lookups)
                 if pending is not None:
                     done = pending.result()
                     checkpoint = done.checkpoint
                     yield done
+                pushed = self.write(prepared)
                 cursor = cursor.moved(pipeline.stream, page.cursor)
                 pending = settler.submit(self._save, checkpoint, cursor, pushed, page.caught_up, known_errors)
                 if page.caught_up or not more():

@@ -39,6 +39,10 @@ VALUE_CHANGE: Final = 13
 DELETION: Final = 37
 ACTIVITY_TYPES: Final = (NEW_PERSON, VALUE_CHANGE, DELETION)
 DELETIONS_KEPT: Final = timedelta(days=14)  # Marketo prunes deleted-lead activities after this
+# Marketo dates activities by its own clock; a paging token asked "since now" by ours would skip
+# the activities of the next minutes if Marketo's clock runs behind. Starting this much earlier
+# only re-reads changes the merge already has (it writes nothing for them).
+CLOCK_SKEW_MARGIN: Final = timedelta(minutes=15)
 M2D: Final = Direction.MARKETO_TO_DYNAMICS
 PERSON_DELETED: Final = "person_deleted"
 
@@ -73,7 +77,7 @@ class PersonStream:
         if current is not None:
             return current
         now = datetime.now(UTC)
-        cursor = PersonCursor(token=self.engine.marketo.activities.paging_token(now), read_at=now)
+        cursor = PersonCursor(token=self.engine.marketo.activities.paging_token(now - CLOCK_SKEW_MARGIN), read_at=now)
         checkpoint = Checkpoint(
             object=SyncObject.PERSON, direction=M2D, phase=Phase.INCREMENTAL, cursor=cursor.model_dump_json()
         )
@@ -190,7 +194,7 @@ class PersonStream:
             if batch:
                 counts.add(self._check(table, batch, known))
         now = datetime.now(UTC)
-        cursor = PersonCursor(token=self.engine.marketo.activities.paging_token(now), read_at=now)
+        cursor = PersonCursor(token=self.engine.marketo.activities.paging_token(now - CLOCK_SKEW_MARGIN), read_at=now)
         return self.store.checkpoints.save(checkpoint.advanced(cursor=cursor.model_dump_json())), counts
 
     def _check(self, table: str, links: list[Link], known: set[str]) -> PageCounts:

@@ -9,8 +9,6 @@ in Marketo (created when missing). A problem stops the start with every problem 
 from __future__ import annotations
 
 import json
-import os
-import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +31,7 @@ from sync.mapping.resolve import ResolvedMapping, resolve
 from sync.objects import SyncObject
 from sync.settings import Settings
 from sync.store import SyncStore
+from sync.store.holders import process_owner
 
 USAGE_KEY = "marketo_usage"
 
@@ -53,7 +52,7 @@ class Engine:
     pipelines: dict[SyncObject, list[Pipeline]]
     merger: PersonMerge
     owned_fields_created: list[str] = field(default_factory=list)
-    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    owner: str = field(default_factory=process_owner)
     shares: SharedMarketoLimits | None = None  # this process's part of Marketo's limits
 
     @classmethod
@@ -65,7 +64,7 @@ class Engine:
         dataverse = DataverseConnection.from_settings(settings.dataverse, page_size=page_size)
         marketo = MarketoConnection.from_settings(settings.marketo)
         shares = join_shared_limits(store.marketo_shares, marketo.client.limiter, settings.marketo.shared_limits)
-        owner = shares.owner if shares else f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        owner = shares.owner if shares else f"{process_owner()}:{uuid.uuid4().hex[:6]}"
         try:
             file = load_mapping(settings.sync.mapping_file)
             schemas = read_schemas(dataverse, marketo, file)

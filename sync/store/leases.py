@@ -4,6 +4,13 @@ A lease is one row (PartitionKey "lease", RowKey = object) holding the owner and
 Taking it is an atomic create, or a compare-and-swap on the row's ETag once the holder's expiry
 has passed (a crashed run's lease is taken over, never waited on forever). Single-entity
 operations only: Azurite ignores If-Match inside batch transactions.
+
+A holder known to be dead is not waited for: owners are "<host>:<pid>[:...]", and when the
+holder ran on this host and its process is gone (killed, out of memory, a worker restarted by
+the Functions host), the lease is taken over at once by the same compare-and-swap, so a crash
+costs no lease-length of lag. Holders on other hosts, or whose pid is alive (possibly reused by
+another process), are waited for until expiry: the check errs towards waiting, never towards
+two runs at once.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from azure.data.tables import UpdateMode
 from pydantic import BaseModel, ConfigDict
 
 from sync.objects import SyncObject
+from sync.store.holders import holder_gone
 from sync.store.keys import escape_key
 from sync.store.tables import StoreTables, Table
 
@@ -40,13 +48,20 @@ class Lease(BaseModel):
 
 
 class LeaseStore:
-    def __init__(self, tables: StoreTables, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        tables: StoreTables,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        gone: Callable[[str], bool] = holder_gone,
+    ) -> None:
         self._tables = tables
         self._table = tables.client(Table.LEASES)
         self._clock = clock
+        self._gone = gone
 
     def acquire(self, obj: SyncObject, owner: str, duration: timedelta) -> Lease | None:
-        """The lease if free, expired or already ours; None while another owner holds it."""
+        """The lease if free, expired, already ours or its holder's process is gone; None while
+        another owner holds it."""
         now = self._clock()
         entity = {
             "PartitionKey": _PARTITION,
@@ -65,7 +80,7 @@ class LeaseStore:
             current = self._table.get_entity(_PARTITION, escape_key(obj))
         except ResourceNotFoundError:
             return None  # released and deleted between our two calls: let the next run take it
-        if current["owner"] != owner and current["expires_at"] > now:
+        if current["owner"] != owner and current["expires_at"] > now and not self._gone(current["owner"]):
             return None
         try:
             meta = self._table.update_entity(

@@ -45,11 +45,23 @@ class TimedTransport(RequestsTransport):  # type: ignore[misc]  # the SDK export
                 self.busy_s += time.perf_counter() - started
 
 
+# The SDK's default retries (10, backing off up to 2 minutes) would hold a run for minutes when
+# Table Storage is down; a short outage is ridden out (~8 s), a longer one fails the run, which
+# loses nothing (the checkpoint moves only after its page is stored) and the next run resumes.
+STORE_RETRY: Final[dict[str, Any]] = {
+    "retry_total": 4,
+    "retry_backoff_factor": 0.5,
+    "retry_backoff_max": 4,
+    "connection_timeout": 10,
+    "read_timeout": 30,
+}
+
+
 def service_client(
     connection: str, credential: TokenCredential | None = None, transport: TimedTransport | None = None
 ) -> TableServiceClient:
     """A connection string (keys or SAS), or a table endpoint URL used with an Entra ID identity."""
-    extra: dict[str, Any] = {"transport": transport} if transport is not None else {}
+    extra: dict[str, Any] = {**STORE_RETRY, **({"transport": transport} if transport is not None else {})}
     if connection.startswith(_ENDPOINT_SCHEMES):
         if credential is None:
             from azure.identity import DefaultAzureCredential
