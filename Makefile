@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: test demo lint typecheck unit deps clean bench browser
+.PHONY: test demo lint typecheck unit deps clean bench browser audit
 
 deps: $(VENV)/.installed node_modules/.installed
 
@@ -31,10 +31,14 @@ typecheck: deps
 browser: deps
 	@$(PY) -c "from tests.browser_support import chromium; print('chromium:', chromium())"
 
+# Known vulnerabilities in the pinned dependencies (pip-audit; warns and passes when offline).
+audit: deps
+	$(PY) tools/audit_dependencies.py
+
 unit: deps browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test: lint typecheck unit
+test: lint typecheck audit unit
 
 demo: deps
 	$(PY) -m demo

@@ -13,9 +13,16 @@ import pytest
 from emulators.app_settings import app_settings
 from emulators.azurite import AzuriteTable
 from emulators.launch import RunningEmulator, start_in_process
+from sync.connectors.dataverse.connection import DataverseConnection
+from sync.connectors.marketo.connection import MarketoConnection
+from sync.engine.schemas import read_schemas
 from sync.functions import runtime
+from sync.mapping.resolve import Schemas
+from sync.mapping.schema import MappingFile
+from sync.settings import DataverseSettings, MarketoSettings, load_section
 from sync.store import SyncStore
 from sync.store.tables import StoreTables, service_client
+from tests.dataverse_support import write_project_table
 from tests.functions_app import WEBHOOK_SECRET, import_function_app, index_functions
 from tests.sync_support import World, make_world
 
@@ -140,3 +147,21 @@ def app(
     yield functions
     runtime.store().tables.drop_all()
     runtime.reset()
+
+
+@pytest.fixture(scope="module")
+def schemas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Schemas]:
+    """Both real schemas, read from emulators (a Dataverse one with a custom project table)."""
+    state = tmp_path_factory.mktemp("schemas")
+    tables = write_project_table(state / "tables.json")
+    dataverse = start_in_process("dataverse", https=True, state_dir=state / "dv", tables=str(tables))
+    marketo = start_in_process("marketo", https=True, state_dir=state / "mk")
+    env = app_settings(dataverse.info, marketo.info)
+    dv = DataverseConnection.from_settings(load_section(DataverseSettings, env))
+    mk = MarketoConnection.from_settings(load_section(MarketoSettings, env))
+    file = MappingFile.model_validate(
+        {"custom_tables": [{"table": "new_project", "marketo_object": "dynamicsProject_c", "key": "projectId"}]}
+    )
+    yield read_schemas(dv, mk, file)
+    dataverse.stop()
+    marketo.stop()

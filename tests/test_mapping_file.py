@@ -4,39 +4,14 @@ mapping is checked against both real schemas (read from the emulators) before an
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from emulators.app_settings import app_settings
-from emulators.launch import start_in_process
-from sync.connectors.dataverse.connection import DataverseConnection
-from sync.connectors.marketo.connection import MarketoConnection
-from sync.engine.schemas import read_schemas
 from sync.mapping.load import MappingError, load_mapping, parse_mapping
 from sync.mapping.resolve import Schemas, resolve
 from sync.mapping.schema import MappingFile
 from sync.mapping.types import FieldDirection, FieldType
-from sync.settings import DataverseSettings, MarketoSettings, load_section
-from tests.dataverse_support import write_project_table
-
-
-@pytest.fixture(scope="module")
-def schemas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Schemas]:
-    state = tmp_path_factory.mktemp("schemas")
-    tables = write_project_table(state / "tables.json")
-    dataverse = start_in_process("dataverse", https=True, state_dir=state / "dv", tables=str(tables))
-    marketo = start_in_process("marketo", https=True, state_dir=state / "mk")
-    env = app_settings(dataverse.info, marketo.info)
-    dv = DataverseConnection.from_settings(load_section(DataverseSettings, env))
-    mk = MarketoConnection.from_settings(load_section(MarketoSettings, env))
-    file = MappingFile.model_validate(
-        {"custom_tables": [{"table": "new_project", "marketo_object": "dynamicsProject_c", "key": "projectId"}]}
-    )
-    yield read_schemas(dv, mk, file)
-    dataverse.stop()
-    marketo.stop()
 
 
 def _problems(text: str, schemas: Schemas | None = None, syntax: str = "YAML") -> list[str]:

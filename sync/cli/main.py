@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sync.cli.local_settings import apply_local_settings
 from sync.cli.store_commands import errors_command, pause_command, resume_command, status_command
+from sync.log_redaction import redact_secrets
 from sync.mapping.load import MappingError
 from sync.objects import FULL_COPY_ORDER, SyncObject
 from sync.settings import SettingsError, load_settings
@@ -75,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
+    redact_secrets(settings.secrets())
     if args.command == "check-config":
         print("Configuration OK.")
         print(json.dumps(settings.summary(), indent=2, default=str))

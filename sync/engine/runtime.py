@@ -26,6 +26,7 @@ from sync.engine.person_merge import PersonMerge
 from sync.engine.pipelines import Pipeline
 from sync.engine.schemas import read_schemas
 from sync.engine.streams import StreamReader
+from sync.log_redaction import redact_secrets
 from sync.mapping.load import load_mapping
 from sync.mapping.resolve import ResolvedMapping, resolve
 from sync.objects import SyncObject
@@ -57,6 +58,7 @@ class Engine:
 
     @classmethod
     def start(cls, settings: Settings, *, store: SyncStore | None = None) -> Engine:
+        redact_secrets(settings.secrets())
         store = store or SyncStore.from_settings(settings.storage)
         # A page fills Marketo's concurrency exactly once (300 records a call, one call a slot):
         # a 5,000-row page was 17 calls, two waves of ten with the second one's slots half idle.

@@ -7,6 +7,7 @@ import threading
 from functools import cache
 
 from sync.engine.runtime import Engine
+from sync.log_redaction import redact_secrets
 from sync.settings import Settings, load_settings
 from sync.store import SyncStore
 
@@ -16,7 +17,9 @@ _engine: Engine | None = None
 
 @cache
 def settings() -> Settings:
-    return load_settings()
+    loaded = load_settings()
+    redact_secrets(loaded.secrets())
+    return loaded
 
 
 @cache

@@ -1,0 +1,253 @@
+"""The faults the suite tries and what it proves about each: the source of `docs/reliability.md`
+(`python -m tests.reliability.catalogue` writes it; tests/reliability/test_catalogue.py fails
+when the page differs, when a test named here is gone, or when a reliability test is not named
+here — so the page cannot drift from the suite)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+ROOT: Final = Path(__file__).resolve().parents[2]
+DOC: Final = ROOT / "docs" / "reliability.md"
+
+
+@dataclass(frozen=True)
+class Fault:
+    fault: str
+    proves: str
+    checks: tuple[str, ...]  # "tests/<file>.py::<test function>", or a make target ("make audit")
+
+
+R: Final = "tests/reliability/"
+CRASHES: Final = [
+    Fault(
+        "SIGKILL at seeded random points (at least 20 a run) of `full-copy` and `run --once` as subprocesses, "
+        "restarted each time",
+        "every Dynamics record has exactly one Marketo person and one link; the checkpoint, sampled every 20 ms, "
+        "never goes backwards; Marketo is written at most one page (one call here) more per crash than a clean "
+        "run; the restarted process takes the dead one's lease at once",
+        (f"{R}test_crashes.py::test_killed_full_copies_and_incremental_runs_lose_and_duplicate_nothing",),
+    ),
+    Fault(
+        "A crash after Marketo's writes and before the checkpoint (in process, at the exact point)",
+        "the page is written again, keyed, and nothing is created twice",
+        ("tests/test_engine_scenarios.py::test_a_crash_mid_copy_of_opportunity_roles_loses_and_duplicates_nothing",),
+    ),
+    Fault(
+        "Random work on both sides interleaved with sync cycles, injected faults and crashes (Hypothesis)",
+        "no record lost or duplicated, each field holds what the conflict policy says, one more cycle writes nothing",
+        ("tests/test_engine_stateful.py::test_random_work_on_both_sides_converges_without_loss_or_duplicates",),
+    ),
+]
+STORMS: Final = f"{R}test_faults.py::test_throttling_and_outage_storms_delay_a_full_copy_but_lose_and_duplicate_nothing"
+MATRIX: Final = [
+    Fault(
+        "429 storms: Retry-After 0, N seconds, an HTTP date (Marketo and Dataverse)",
+        "waits as told (clamped), retries, and the copy ends with every record once",
+        (
+            STORMS,
+            f"{R}test_faults.py::test_a_storm_during_an_incremental_run_delays_it_and_it_still_succeeds",
+            "tests/test_connector_policies.py::test_marketo_retry_after_is_honoured_in_both_forms",
+            "tests/test_connector_policies.py::test_a_retry_after_longer_than_the_clamp_is_waited_only_up_to_it",
+        ),
+    ),
+    Fault(
+        "502 / 503 / 504 from either service",
+        "retried with backoff; the copy ends with every record once",
+        (STORMS, "tests/test_connector_policies.py::test_each_dataverse_http_status_is_handled_as_its_policy_row_says"),
+    ),
+    Fault(
+        "Marketo 604 / 606 / 608 / 611 / 615 / 713 mid-run",
+        "each handled as its policy row says (retry, wait out the window); every record once",
+        (STORMS, "tests/test_connector_policies.py::test_each_marketo_error_code_is_handled_as_its_policy_row_says"),
+    ),
+    Fault(
+        "Marketo 601 / 602 (token invalid, expired) mid-run",
+        "one fresh sign-in, the call repeated; every record once",
+        (STORMS,),
+    ),
+    Fault(
+        "607 daily quota",
+        "the command stops cleanly (exit 1, no traceback) saying when the quota resets; the checkpoint keeps the "
+        "pages done; the same Marketo day it stops again; after the reset on the emulator's clock it resumes and "
+        "ends with every record once; an orchestration waits on a durable timer",
+        (
+            f"{R}test_faults.py::test_the_daily_quota_stops_the_copy_cleanly_and_it_resumes_after_marketos_reset",
+            "tests/test_engine_scenarios.py::test_a_systemic_failure_fails_the_run_and_leaves_the_checkpoint",
+            "tests/test_functions_orchestrations.py::test_waits_are_durable_timers_never_sleeps",
+        ),
+    ),
+    Fault(
+        "1029 (bulk export quota, or too many bulk jobs)",
+        "the quota meaning stops until the reset, the other waits and retries (the sync does not use bulk "
+        "export yet; each meaning is tested as its policy row)",
+        ("tests/test_connector_policies.py::test_each_marketo_error_code_is_handled_as_its_policy_row_says",),
+    ),
+    Fault(
+        "Partial batch failures: records refused inside an accepted call, either way",
+        "the refused ones go to the errors table with their reason; the rest flows",
+        (
+            "tests/test_engine_scenarios.py::test_a_record_marketo_refuses_goes_to_the_errors_table_and_the_rest_flows",
+            "tests/test_engine_two_way.py::test_a_value_dynamics_refuses_goes_to_the_errors_table_and_the_rest_flows",
+        ),
+    ),
+    Fault(
+        "A poison record that fails every time",
+        "tried with backoff, parked after N attempts and left alone, while new work keeps flowing",
+        (f"{R}test_faults.py::test_a_poison_record_is_parked_after_n_attempts_while_the_rest_flows",),
+    ),
+    Fault(
+        "Expired Dataverse delta token",
+        "re-baselines: reads everything, writes only what differs, finds deletions by reconciling ids",
+        ("tests/test_engine_scenarios.py::test_an_expired_delta_link_rebaselines_writing_only_what_differs",),
+    ),
+    Fault(
+        "Marketo's deleted-leads window pruned (a paging token unread for 14 days, or refused)",
+        "every linked person is checked; the missed edit and deletion are found",
+        (
+            "tests/test_engine_two_way.py::test_a_token_unread_for_14_days_rebaselines_and_finds_what_was_missed",
+            "tests/test_engine_two_way.py::test_a_paging_token_marketo_no_longer_accepts_rebaselines_instead_of_failing",
+        ),
+    ),
+    Fault(
+        "A mapped field removed on either side (Marketo field, Dataverse column)",
+        "the run fails as auth/config or fatal naming the field, the checkpoint does not move, and a new process "
+        "refuses to start with the mapping problem and its fix",
+        (f"{R}test_faults.py::test_a_mapped_field_removed_on_either_side_fails_runs_with_a_clear_reason",),
+    ),
+    Fault(
+        "A new unmapped Marketo field with values",
+        "ignored: runs succeed and write nothing to Dynamics for it",
+        (f"{R}test_faults.py::test_a_new_unmapped_marketo_field_is_ignored",),
+    ),
+    Fault(
+        "Two runs of one object at once (two engines, two processes' worth)",
+        "exactly one proceeds; the other is skipped, saying who holds the lease",
+        (
+            f"{R}test_faults.py::test_two_runs_of_one_object_at_once_exactly_one_proceeds",
+            "tests/test_store_leases.py::test_of_many_simultaneous_contenders_for_an_expired_lease_exactly_one_wins",
+        ),
+    ),
+    Fault(
+        "Table Storage lost mid-run (connections dropped and refused through a real TCP forwarder)",
+        "the run fails, loses nothing, and the next run after the store returns catches up with every record once",
+        (f"{R}test_faults.py::test_table_storage_lost_mid_run_fails_the_run_and_the_next_run_recovers",),
+    ),
+    Fault(
+        "Either service's clock 10 minutes ahead or behind",
+        "edits on both sides still arrive",
+        (f"{R}test_faults.py::test_clocks_ten_minutes_apart_lose_no_change_either_way",),
+    ),
+    Fault(
+        "The store emptied",
+        "the next full copy links every record to its existing person from the ids on the records: nothing duplicated",
+        (
+            "tests/test_engine_two_way.py::test_a_lost_store_is_rebuilt_from_the_ids_on_the_records_with_nothing_duplicated",
+        ),
+    ),
+]
+BAD_INPUT: Final = [
+    Fault(
+        "Fuzzed mapping files (Hypothesis: shaped and shapeless YAML and JSON, random text and bytes)",
+        "either a usable mapping or a MappingError listing each problem; never another exception",
+        (
+            f"{R}test_bad_input.py::test_any_mapping_file_resolves_or_gets_a_mapping_error_naming_each_problem",
+            f"{R}test_bad_input.py::test_any_text_as_a_mapping_file_gets_a_clear_answer",
+            "tests/test_cli_sync.py::test_a_bad_mapping_file_stops_full_copy_with_every_problem",
+        ),
+    ),
+    Fault(
+        "Bad settings",
+        "start-up stops with every problem and its fix at once",
+        ("tests/test_settings.py::test_every_problem_is_reported_at_once_each_with_its_fix",),
+    ),
+    Fault(
+        "Fuzzed webhook payloads and secrets (Hypothesis, all three webhooks)",
+        "200, or a 4xx with a message; 401 for any wrong or missing secret; never a 500",
+        (
+            f"{R}test_bad_input.py::test_any_webhook_payload_gets_a_2xx_or_a_4xx_with_a_message_never_a_500",
+            "tests/test_function_app.py::test_the_sync_person_webhook_answers_bad_requests_with_a_4xx_naming_the_problem",
+        ),
+    ),
+    Fault(
+        "Awkward values: right-to-left text, bidi marks, emoji, combining marks, markup, tabs and newlines, "
+        "plus signs, apostrophes and quotes in emails, the longest title, GUIDs in upper case",
+        "synced unchanged, or reported in the errors table with a reason; never a crash",
+        (f"{R}test_bad_input.py::test_awkward_values_are_synced_intact_or_reported_never_a_crash",),
+    ),
+    Fault(
+        "A Marketo value too long for its Dynamics column",
+        "that record's error is reported; the other persons' changes flow",
+        (
+            f"{R}test_bad_input.py::test_a_marketo_value_too_long_for_dynamics_is_reported_and_the_rest_of_the_person_flows",
+        ),
+    ),
+]
+SECURITY: Final = [
+    Fault(
+        "Known secrets (client secrets, storage key, webhook secret, an access token) configured, logging at DEBUG, "
+        "failures forced (refused credentials, an unreachable service)",
+        "none appears in logs (request lines included: redacted as they are made), command output, start-up errors, "
+        "the status report, table or page, the errors export, or any stored row",
+        (
+            f"{R}test_secrets.py::test_configured_secrets_never_appear_in_logs_outputs_errors_or_the_status_page",
+            "tests/test_settings.py::test_secrets_never_appear_in_repr_or_the_config_summary",
+        ),
+    ),
+    Fault(
+        "Admin endpoints called without a key",
+        "every admin route is indexed with a function key; webhooks need the shared secret",
+        ("tests/test_function_app.py::test_the_worker_indexes_every_function_with_its_trigger_route_and_auth",),
+    ),
+    Fault(
+        "TLS verification turned off somewhere in the deployed app",
+        "no place in function_app.py or sync/ turns it off (a static check shown to catch each way of doing it)",
+        (
+            f"{R}test_secrets.py::test_no_tls_verification_is_disabled_anywhere_in_the_deployed_app",
+            f"{R}test_secrets.py::test_the_tls_check_finds_each_way_of_turning_verification_off",
+            "tests/test_settings.py::test_plain_http_is_refused_except_for_local_emulators",
+        ),
+    ),
+    Fault(
+        "Timing attacks on the webhook secret",
+        "the secret is compared by hmac.compare_digest only (a static check shown to catch a plain comparison)",
+        (
+            f"{R}test_secrets.py::test_webhook_secrets_are_compared_in_constant_time_only",
+            f"{R}test_secrets.py::test_the_comparison_check_finds_a_plain_comparison_of_a_secret",
+        ),
+    ),
+    Fault(
+        "Known vulnerabilities in the pinned dependencies",
+        "pip-audit finds none (it warns and goes on when its vulnerability service cannot be reached)",
+        ("make audit",),
+    ),
+]
+SECTIONS: Final = {"Crashes": CRASHES, "Fault matrix": MATRIX, "Bad input": BAD_INPUT, "Security": SECURITY}
+
+
+def render() -> str:
+    lines = [
+        "# Reliability: the faults tried and what the suite proves",
+        "",
+        "Generated from `tests/reliability/catalogue.py` by `python -m tests.reliability.catalogue`; a test",
+        "fails when this page and the suite differ. Everything runs inside `make test`, against both",
+        "emulators over HTTPS and Azurite, with faults injected on the wire (the emulators' fault rules,",
+        "a TCP forwarder cut in front of Azurite, SIGKILL).",
+    ]
+    for title, faults in SECTIONS.items():
+        lines += ["", f"## {title}", "", "| fault | what the suite proves | checked by |", "|---|---|---|"]
+        for f in faults:
+            checks = "<br>".join(f"`{c.split('::')[-1]}`" for c in f.checks)
+            lines.append(f"| {f.fault} | {f.proves} | {checks} |")
+    lines += ["", "Where each check lives:", ""]
+    for check in dict.fromkeys(c for faults in SECTIONS.values() for f in faults for c in f.checks):
+        lines.append(f"- `{check}`")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    DOC.write_text(render(), encoding="utf-8")
+    sys.stdout.write(f"wrote {DOC.relative_to(ROOT)}\n")
