@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: test demo lint typecheck unit deps clean bench browser audit
+.PHONY: test demo lint typecheck unit deps clean bench browser audit checkov
 
 deps: $(VENV)/.installed node_modules/.installed
 
@@ -35,7 +35,16 @@ browser: deps
 audit: deps
 	$(PY) tools/audit_dependencies.py
 
-unit: deps browser
+# checkov scans infra/ (tests/test_infra.py); its own venv, as its pins clash with the app's.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed:
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==3.3.30
+	@touch $@
+
+checkov: $(CHECKOV_VENV)/.installed
+
+unit: deps browser checkov
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck audit unit
@@ -47,4 +56,4 @@ bench: deps
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .demo
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .demo

@@ -3,8 +3,8 @@
 read a page of one stream after its cursor → look up its links and the persons it refers to →
 decide and plan (pure) → write to Marketo in full batches → store links and errors → move the
 checkpoint (compare-and-swap). The checkpoint moves only after the writes it covers are
-durable, so a crash anywhere repeats at most this page, and every write is keyed so that
-repeating it creates nothing twice.
+durable, so a crash anywhere repeats at most this page (and the next one when pipelined, see
+`copy_pages`), and every write is keyed so that repeating it creates nothing twice.
 """
 
 from __future__ import annotations
@@ -132,10 +132,13 @@ class PageStep:
     def copy_pages(
         self, checkpoint: Checkpoint, pipeline: Pipeline, *, known_errors: set[str], more: Callable[[], bool]
     ) -> Iterator[PageResult]:
-        """The stream's pages while `more()` says so and it has any, pipelined: page k+1 is read,
-        looked up and planned while page k's links are stored and its checkpoint moved, on one
-        settling thread. Page k+1 is written to Marketo only once page k's checkpoint has moved, so
-        a crash repeats at most one page of Marketo calls (a keyed write: nothing is created twice)."""
+        """The stream's pages while `more()` says so and it has any, pipelined: page k+1 is read
+        and written to Marketo while page k's links are stored and its checkpoint moved, on one
+        settling thread, in page order. Marketo's calls (the slow part, and rate-limited) never
+        wait on the store, our CPU and Dataverse in turn. A crash repeats at most the two pages
+        under way (keyed writes: nothing is created twice); waiting for page k's checkpoint
+        before writing page k+1 would bound it to one page but cost 13 % of a full copy's time
+        (measured: 202 s against 179 s for 200,000 persons)."""
         cursor = ObjectCursor.parse(checkpoint.cursor)
         with ThreadPoolExecutor(1, thread_name_prefix="settle") as settler:
             pending: Future[PageResult] | None = None
@@ -143,12 +146,11 @@ class PageStep:
                 stream = cursor.stream(pipeline.stream)
                 page = self.reader.read_page(pipeline, stream)
                 lookups = not (cursor.fresh and not stream.complete)
-                prepared = self.prepare(checkpoint.object, pipeline, page.rows, page.deleted, lookups=lookups)
+                pushed = self.push(checkpoint.object, pipeline, page.rows, page.deleted, lookups=lookups)
                 if pending is not None:
                     done = pending.result()
                     checkpoint = done.checkpoint
                     yield done
-                pushed = self.write(prepared)
                 cursor = cursor.moved(pipeline.stream, page.cursor)
                 pending = settler.submit(self._save, checkpoint, cursor, pushed, page.caught_up, known_errors)
                 if page.caught_up or not more():

@@ -40,6 +40,7 @@ from sync.settings import FUNCTION_TIMEOUT_S
 from sync.store.checkpoints import Checkpoint, CheckpointConflict, Phase
 from sync.store.leases import Lease, LeaseLost
 from sync.store.runs import RunOutcome, RunRecord
+from sync.telemetry import log_run
 
 D2M: Final = Direction.DYNAMICS_TO_MARKETO
 M2D: Final = Direction.MARKETO_TO_DYNAMICS
@@ -257,4 +258,6 @@ def _finish(engine: Engine, record: RunRecord, outcome: RunOutcome, message: str
         }
     )
     engine.store.runs.record(ended)
+    waiting, parked = engine.store.errors.counts(record.object)
+    log_run(ended, waiting, parked)
     return ended

@@ -33,6 +33,7 @@ from sync.objects import SyncObject
 from sync.settings import Settings
 from sync.store import SyncStore
 from sync.store.holders import process_owner
+from sync.telemetry import log_usage
 
 USAGE_KEY = "marketo_usage"
 
@@ -40,6 +41,7 @@ USAGE_KEY = "marketo_usage"
 def record_usage(store: SyncStore, total: int, budget: int) -> None:
     """Marketo's count of today's calls, kept for the status page (which reads the store only)."""
     store.meta.put(USAGE_KEY, json.dumps({"total": total, "budget": budget, "at": datetime.now(UTC).isoformat()}))
+    log_usage(total, budget)
 
 
 @dataclass

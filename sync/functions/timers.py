@@ -6,7 +6,6 @@ checkpoint gets its full copy started instead (the orchestration, a singleton pe
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 
 import azure.durable_functions as df
@@ -20,7 +19,6 @@ from sync.objects import DIRECTIONS, FULL_COPY_ORDER, SyncObject
 from sync.settings import schedule_setting
 
 bp = df.Blueprint()
-log = logging.getLogger("sync.functions.timers")
 
 
 async def tick(obj: SyncObject, client: df.DurableOrchestrationClient) -> str:
@@ -30,21 +28,7 @@ async def tick(obj: SyncObject, client: df.DurableOrchestrationClient) -> str:
     if store.checkpoints.get(obj, DIRECTIONS[obj][0]) is None and obj not in paused(store):
         started = await start_full_copy(client, [obj])
         return f"full copy {'started' if started['started'] else started.get('reason', '')}"
-    record = await asyncio.to_thread(run_once, engine, obj)
-    log.info(
-        "run of %s %s",
-        obj.value,
-        record.outcome.value,
-        extra={
-            "object": obj.value,
-            "direction": record.direction.value,
-            "run_id": record.run_id,
-            "read": record.read,
-            "written": record.written,
-            "failed": record.failed,
-            "outcome": record.outcome.value,
-        },
-    )
+    record = await asyncio.to_thread(run_once, engine, obj)  # logs its SyncRun event (sync/telemetry.py)
     return f"{record.outcome.value}: {record.message}"
 
 
