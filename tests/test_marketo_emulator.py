@@ -167,6 +167,8 @@ def test_every_response_validates_against_adobes_swagger_schemas(marketo: Runnin
     export_id = export["result"][0]["exportId"]
     call("POST", f"/bulk/v1/leads/export/{export_id}/enqueue.json", "/bulk/v1/leads/export/{exportId}/enqueue.json")
     call("GET", f"/bulk/v1/leads/export/{export_id}/status.json", "/bulk/v1/leads/export/{exportId}/status.json")
+    call("GET", "/bulk/v1/leads/export.json", params={"status": "created,queued"})
+    call("GET", "/rest/v1/activities/types.json")
 
     problems = [
         f"{method.upper()} {path}: {error.message} at {list(error.absolute_path)}"

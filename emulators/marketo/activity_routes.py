@@ -12,6 +12,7 @@ from emulators.marketo.catalogue import (
     ACTIVITY_CHANGE_DATA_VALUE,
     ACTIVITY_DELETE_LEAD,
     ACTIVITY_NEW_LEAD,
+    ACTIVITY_TYPES,
     DELETED_LEAD_RETENTION_S,
 )
 from emulators.marketo.core import SCAN_PER_CALL, MarketoCore
@@ -119,6 +120,10 @@ class ActivityRoutes(MarketoCore):
             return self._scan(request, lambda a: a.type_id == ACTIVITY_DELETE_LEAD and a.epoch >= horizon)
 
         return self._rest(request, handler)
+
+    def on_activity_types(self, request: Request) -> Response:
+        """Describe Activity Types."""
+        return self._rest(request, lambda: envelope([dict(t) for t in ACTIVITY_TYPES]))
 
     def on_usage(self, request: Request) -> Response:
         def handler() -> dict[str, Any]:

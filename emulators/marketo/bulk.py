@@ -53,6 +53,7 @@ class ExportJob:
     status: str = "Created"
     queued: float | None = None
     started: float | None = None
+    finished: float | None = None  # Marketo counts the daily export quota by this moment's day
     file: bytes | None = None
     records: int = 0
 
@@ -67,6 +68,8 @@ class ExportJob:
             body["queuedAt"] = datetime.fromtimestamp(self.queued, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         if self.started is not None:
             body["startedAt"] = datetime.fromtimestamp(self.started, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.finished is not None:
+            body["finishedAt"] = datetime.fromtimestamp(self.finished, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         if self.status == "Completed" and self.file is not None:
             body.update(
                 numberOfRecords=self.records,

@@ -57,7 +57,7 @@ class BulkRoutes(LeadRoutes):  # a bulk import pushes persons as the REST push d
                 export.records = len(rows)
                 day = self.limits.today()
                 self.export_bytes[day] = self.export_bytes.get(day, 0) + len(export.file)
-                export.status = "Completed"
+                export.status, export.finished = "Completed", now
 
     def on_bulk_import(self, request: Request) -> Response:
         def handler() -> dict[str, Any]:
@@ -161,6 +161,27 @@ class BulkRoutes(LeadRoutes):  # a bulk import pushes persons as the REST push d
                     raise MarketoError("1029", detail="Too many jobs (10) in queue")
                 export.status, export.queued = "Queued", self.clock.now()
                 return envelope([export.wire()])
+
+        return self._rest(request, handler)
+
+    def on_bulk_export_jobs(self, request: Request) -> Response:
+        """Export jobs of the last 7 days, newest first, filtered by `status` (any case), in
+        batches of up to 300 with a paging token."""
+
+        def handler() -> dict[str, Any]:
+            wanted = {s.lower() for raw in request.args.getlist("status") for s in raw.split(",") if s}
+            try:
+                size = min(int(request.args.get("batchSize", 300)), 300)
+                offset = int(request.args.get("nextPageToken") or 0)
+            except ValueError:
+                raise MarketoError("1003", detail="batchSize and nextPageToken must be whole numbers") from None
+            with self.lock:
+                self._advance_bulk()
+                jobs = sorted(self.exports.values(), key=lambda e: e.created, reverse=True)
+                jobs = [j for j in jobs if not wanted or j.status.lower() in wanted]
+                page = [j.wire() for j in jobs[offset : offset + size]]
+            more = offset + size < len(jobs)
+            return envelope(page, **({"nextPageToken": str(offset + size)} if more else {}))
 
         return self._rest(request, handler)
 

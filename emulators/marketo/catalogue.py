@@ -4,7 +4,7 @@ error codes and record-level reasons."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 
 @dataclass(frozen=True)
@@ -231,6 +231,39 @@ REASONS: Final[dict[str, str]] = {
 ACTIVITY_NEW_LEAD: Final = 12
 ACTIVITY_CHANGE_DATA_VALUE: Final = 13
 ACTIVITY_DELETE_LEAD: Final = 37
+# Describe Activity Types: the types this emulator records, with the attributes it writes
+# (names and data types as Marketo's own describe lists them).
+ACTIVITY_TYPES: Final[tuple[dict[str, Any], ...]] = (
+    {
+        "id": ACTIVITY_NEW_LEAD,
+        "name": "New Lead",
+        "description": "New person/record is added to the lead database",
+        "primaryAttribute": {"name": "Lead ID", "dataType": "integer"},
+        "attributes": [
+            {"name": "Created Date", "dataType": "date"},
+            {"name": "Source Type", "dataType": "string"},
+        ],
+    },
+    {
+        "id": ACTIVITY_CHANGE_DATA_VALUE,
+        "name": "Change Data Value",
+        "description": "Changed attribute value for a person",
+        "primaryAttribute": {"name": "Attribute Name", "dataType": "integer"},
+        "attributes": [
+            {"name": "New Value", "dataType": "string"},
+            {"name": "Old Value", "dataType": "string"},
+            {"name": "Reason", "dataType": "string"},
+            {"name": "Source", "dataType": "string"},
+        ],
+    },
+    {
+        "id": ACTIVITY_DELETE_LEAD,
+        "name": "Delete Lead",
+        "description": "Delete person from the lead database",
+        "primaryAttribute": {"name": "Lead ID", "dataType": "integer"},
+        "attributes": [{"name": "Source", "dataType": "string"}],
+    },
+)
 DELETED_LEAD_RETENTION_S: Final = 14 * 24 * 3600
 MAX_BATCH: Final = 300
 MAX_BODY_BYTES: Final = 1024 * 1024

@@ -126,7 +126,10 @@ class MarketoCore(EmulatorService):
         return request.method == "POST" and not is_get_override(request) and "/identity/" not in request.path
 
     def not_found(self, request: Request) -> Response:
-        return Response("<html><body><h1>404 Not Found</h1></body></html>", status=404, mimetype="text/html")
+        """A path (or method) the API does not have: Marketo's envelope with 610, as it answers."""
+        if not request.path.startswith(("/rest/", "/bulk/")):
+            return Response("<html><body><h1>404 Not Found</h1></body></html>", status=404, mimetype="text/html")
+        return reply(error_envelope("610", "Requested resource not found"))
 
     def fault_response(self, rule: FaultRule, request: Request) -> Response:
         if rule.status is not None and rule.status != 200:

@@ -52,6 +52,8 @@ class MarketoService(BulkRoutes, ActivityRoutes, ObjectRoutes):  # BulkRoutes bu
             endpoint="bulk_import_rows",
             methods=["GET"],
         )
+        yield Rule("/bulk/v1/leads/export.json", endpoint="bulk_export_jobs", methods=["GET"])
+        yield Rule(f"{rest}/activities/types.json", endpoint="activity_types", methods=["GET"])
         yield Rule("/bulk/v1/leads/export/create.json", endpoint="bulk_export_create", methods=["POST"])
         yield Rule(
             "/bulk/v1/leads/export/<export_id>/<any(enqueue, cancel):verb>.json",

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from sync.connectors.http.failures import ConnectorError, FailureKind
 from sync.engine.person_target import PersonOutcome
@@ -35,7 +37,7 @@ class RecordsRefused(ConnectorError):
 
     service = "Marketo"
 
-    def __init__(self, failures: Sequence[Failure]) -> None:
+    def __init__(self, failures: Sequence[FailedRecord]) -> None:
         first = failures[0]
         super().__init__(
             first.code,
@@ -60,21 +62,64 @@ class PageCounts:
         self.oldest_change = min(filter(None, [self.oldest_change, other.oldest_change]), default=None)
 
 
-def settle(
-    store: SyncStore,
-    obj: SyncObject,
-    pipeline: Pipeline,
-    plan: Plan,
-    upserted: Sequence[Outcome],
-    removed: Sequence[Outcome],
-    known_errors: set[str],
-    keeps_deleted_links: bool,
-) -> PageCounts:
+class FailedRecord(BaseModel):
+    """A failure as the journal keeps it (the plan's Failure, serializable)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ref: DynamicsRef
+    operation: str
+    code: str
+    message: str
+    kind: FailureKind
+    marketo_id: str | None = None
+
+    @classmethod
+    def of(cls, failure: Failure) -> FailedRecord:
+        return cls(**{f: getattr(failure, f) for f in cls.model_fields})
+
+
+class SharedEmail(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    email: str
+    detail: dict[str, Any]
+
+
+class Settlement(BaseModel):
+    """What a pushed page leaves in the store: decided from the outcomes at once (pure), stored
+    after. Serializable, so that the page journal can keep it until it is stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    links: list[Link] = Field(default_factory=list)
+    qualified: list[Link] = Field(default_factory=list)  # the person's index now names the contact
+    dropped: list[Link] = Field(default_factory=list)
+    failures: list[FailedRecord] = Field(default_factory=list)
+    shared_emails: list[SharedEmail] = Field(default_factory=list)
+    done: list[str] = Field(default_factory=list)  # records that went through (their errors clear)
+    counts: dict[str, int] = Field(default_factory=dict)  # written, unchanged, removed, filtered, failed
+
+    def page_counts(self) -> PageCounts:
+        counts = PageCounts()
+        for name in COUNTED:
+            setattr(counts, name, self.counts.get(name, 0))
+        return counts
+
+
+COUNTED: Final = ("written", "unchanged", "removed", "filtered", "failed")
+
+
+def settlement_of(
+    plan: Plan, upserted: Sequence[Outcome], removed: Sequence[Outcome], pipeline: Pipeline, keeps_deleted_links: bool
+) -> Settlement:
+    """The store's part of a pushed page, decided from Marketo's outcomes (no I/O)."""
     failures = list(plan.failures)
     done: list[str] = []
     links: list[Link] = list(plan.to_filter)
     qualified: list[Link] = []
     dropped: list[Link] = []
+    shared: list[SharedEmail] = []
     for upsert, outcome in zip(plan.upserts, upserted, strict=True):
         if outcome.failure is not None or outcome.marketo_id is None:
             failures.append(outcome.failure or _missing_id(upsert.ref))
@@ -92,12 +137,12 @@ def settle(
             qualified.append(outcome.takes_over.model_copy(update={"qualified_into": upsert.ref.id}))
         done.append(upsert.ref.id)
         if isinstance(outcome, PersonOutcome) and outcome.shared_with:
-            store.notices.note(
-                SHARED_EMAIL,
-                obj,
-                str(upsert.values.get("email", "")),
-                {"dynamics_id": upsert.ref.id, "marketo_id": outcome.marketo_id, "others": list(outcome.shared_with)},
-            )
+            detail = {
+                "dynamics_id": upsert.ref.id,
+                "marketo_id": outcome.marketo_id,
+                "others": list(outcome.shared_with),
+            }
+            shared.append(SharedEmail(email=str(upsert.values.get("email", "")), detail=detail))
     for removal, outcome in zip(plan.removals, removed, strict=True):
         if outcome.failure is not None:
             failures.append(outcome.failure)
@@ -109,29 +154,62 @@ def settle(
             links.append(removal.link.model_copy(update={"deleted": True}))
         else:
             dropped.append(removal.link)
-    store.links.upsert_many(links, index=pipeline.indexed)
-    store.links.upsert_many(qualified, index=False)  # the person's index now names the contact
-    store.links.delete_many(dropped, index=pipeline.indexed)
-    _record(store, obj, pipeline, failures)
-    known_errors.update(f.ref.id for f in failures)  # a later success in this run clears them
-    store.errors.resolve_many(obj, D2M, [i for i in done if i in known_errors])
-    stopping = [f for f in failures if f.kind in RUN_STOPPING]
+    counts = {
+        "written": sum(1 for o in upserted if o.failure is None),
+        "unchanged": plan.unchanged,
+        "removed": sum(1 for o in removed if o.failure is None),
+        "filtered": len(plan.to_filter),
+        "failed": len(failures),
+    }
+    return Settlement(
+        links=links,
+        qualified=qualified,
+        dropped=dropped,
+        failures=[FailedRecord.of(f) for f in failures],
+        shared_emails=shared,
+        done=done,
+        counts=counts,
+    )
+
+
+def store_settlement(
+    store: SyncStore, obj: SyncObject, pipeline: Pipeline, settlement: Settlement, known_errors: set[str]
+) -> PageCounts:
+    """Write a page's settlement; raises RecordsRefused when a failure stops the run (after
+    storing what went through). Writing one twice stores the same rows again."""
+    for note in settlement.shared_emails:
+        store.notices.note(SHARED_EMAIL, obj, note.email, note.detail)
+    store.links.upsert_many(settlement.links, index=pipeline.indexed)
+    store.links.upsert_many(settlement.qualified, index=False)
+    store.links.delete_many(settlement.dropped, index=pipeline.indexed)
+    _record(store, obj, pipeline, settlement.failures)
+    known_errors.update(f.ref.id for f in settlement.failures)  # a later success in this run clears them
+    store.errors.resolve_many(obj, D2M, [i for i in settlement.done if i in known_errors])
+    stopping = [f for f in settlement.failures if f.kind in RUN_STOPPING]
     if stopping:
         raise RecordsRefused(stopping)
-    return PageCounts(
-        written=sum(1 for o in upserted if o.failure is None),
-        unchanged=plan.unchanged,
-        removed=sum(1 for o in removed if o.failure is None),
-        filtered=len(plan.to_filter),
-        failed=len(failures),
-    )
+    return settlement.page_counts()
+
+
+def settle(
+    store: SyncStore,
+    obj: SyncObject,
+    pipeline: Pipeline,
+    plan: Plan,
+    upserted: Sequence[Outcome],
+    removed: Sequence[Outcome],
+    known_errors: set[str],
+    keeps_deleted_links: bool,
+) -> PageCounts:
+    settlement = settlement_of(plan, upserted, removed, pipeline, keeps_deleted_links)
+    return store_settlement(store, obj, pipeline, settlement, known_errors)
 
 
 def _missing_id(ref: DynamicsRef) -> Failure:
     return Failure(ref, "upsert", "no-id", "Marketo reported success without an id", FailureKind.FATAL)
 
 
-def _record(store: SyncStore, obj: SyncObject, pipeline: Pipeline, failures: Iterable[Failure]) -> None:
+def _record(store: SyncStore, obj: SyncObject, pipeline: Pipeline, failures: Iterable[FailedRecord]) -> None:
     for failure in failures:
         store.errors.record_failure(
             obj,

@@ -60,6 +60,8 @@ def copy_steps(
     progress as its checkpoint moves); the object turns incremental after the last page."""
     obj = checkpoint.object
     pipelines = engine.pipelines[obj]
+    for pipeline in pipelines:  # a crash may have left a journaled page unstored, the last one too
+        checkpoint = engine.step().recover(checkpoint, pipeline, known_errors)
     while True:
         cursor = ObjectCursor.parse(checkpoint.cursor)
         pending = [p for p in pipelines if not cursor.stream(p.stream).complete]

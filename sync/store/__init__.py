@@ -10,6 +10,7 @@ from azure.core.credentials import TokenCredential
 from sync.settings import StorageSettings
 from sync.store.checkpoints import CheckpointStore
 from sync.store.errors import ErrorBackoff, ErrorStore
+from sync.store.journal import PageJournal
 from sync.store.leases import LeaseStore
 from sync.store.links import LinkStore
 from sync.store.marketo_shares import MarketoShareStore
@@ -38,6 +39,7 @@ class SyncStore:
         self.notices = NoticeStore(tables, clock)
         self.meta = MetaStore(tables)
         self.marketo_shares = MarketoShareStore(tables, clock)
+        self.journal = PageJournal(tables)
 
     @classmethod
     def open(

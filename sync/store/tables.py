@@ -22,6 +22,7 @@ class Table(StrEnum):
     RUNS = "Runs"
     NOTICES = "Notices"
     META = "Meta"
+    JOURNAL = "Journal"
 
 
 _ENDPOINT_SCHEMES: Final = ("https://", "http://")

@@ -27,15 +27,24 @@ CRASHES: Final = [
         "SIGKILL at seeded random points (at least 20 a run) of `full-copy` and `run --once` as subprocesses, "
         "restarted each time",
         "every Dynamics record has exactly one Marketo person and one link; the checkpoint, sampled every 20 ms, "
-        "never goes backwards; Marketo is written at most two pages (the two a pipelined copy has under way; "
-        "one call each here) more per crash than a clean run; the restarted process takes the dead one's "
-        "lease at once",
+        "never goes backwards; Marketo is written at most one page (one call here) more per crash than a clean "
+        "run (the page journal keeps what the page before must store); the restarted process takes the dead "
+        "one's lease at once",
         (f"{R}test_crashes.py::test_killed_full_copies_and_incremental_runs_lose_and_duplicate_nothing",),
     ),
     Fault(
         "A crash after Marketo's writes and before the checkpoint (in process, at the exact point)",
         "the page is written again, keyed, and nothing is created twice",
         ("tests/test_engine_scenarios.py::test_a_crash_mid_copy_of_opportunity_roles_loses_and_duplicates_nothing",),
+    ),
+    Fault(
+        "A crash between a page's journal and its checkpoint, or while its links are stored",
+        "the page's links come back from the journal with no Marketo call; at most the page being written "
+        "is written again",
+        (
+            "tests/test_page_journal.py::test_a_crash_between_the_journal_and_the_checkpoint_repeats_no_marketo_call",
+            "tests/test_page_journal.py::test_a_crash_while_a_pages_links_are_stored_repeats_at_most_the_page_being_written",
+        ),
     ),
     Fault(
         "Random work on both sides interleaved with sync cycles, injected faults and crashes (Hypothesis)",

@@ -1,0 +1,75 @@
+"""Parts of Marketo's API that widely used readers call, checked against Adobe's documentation:
+Describe Activity Types, the list of export jobs, an export's `finishedAt`, and the JSON
+envelope (610) for a path the API does not have."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from emulators.launch import RunningEmulator
+from tests.emulator_support import control
+from tests.test_marketo_emulator import Caller
+
+
+def _raw(emulator: RunningEmulator, path: str, token: str) -> requests.Response:
+    return requests.get(
+        f"{emulator.url}{path}",
+        headers={"Authorization": f"Bearer {token}"},
+        verify=emulator.info["ca_file"],
+        timeout=10,
+    )
+
+
+def test_describe_activity_types_lists_every_type_the_activity_stream_carries(marketo: RunningEmulator) -> None:
+    call = Caller(marketo)
+    types = {t["id"]: t for t in call("GET", "/rest/v1/activities/types.json")["result"]}
+    since = call("GET", "/rest/v1/activities/pagingtoken.json", params={"sinceDatetime": "2020-01-01T00:00:00Z"})
+    pushed = call("POST", "/rest/v1/leads.json", json={"input": [{"email": "t@example.com"}]})["result"][0]["id"]
+    call(
+        "POST",
+        "/rest/v1/leads.json",
+        json={"input": [{"id": pushed, "firstName": "T"}], "lookupField": "id", "action": "updateOnly"},
+    )
+    call("POST", "/rest/v1/leads/delete.json", json={"input": [{"id": pushed}]})
+    activities = call(
+        "GET",
+        "/rest/v1/activities.json",
+        params={"nextPageToken": since["nextPageToken"], "activityTypeIds": ",".join(map(str, types))},
+    )["result"]
+    assert {a["activityTypeId"] for a in activities} == set(types) == {12, 13, 37}
+    for activity in activities:
+        described = {a["name"] for a in types[activity["activityTypeId"]]["attributes"]}
+        assert {a["name"] for a in activity.get("attributes", [])} <= described
+
+
+def _export(call: Caller, start: str) -> str:
+    window = {"createdAt": {"startAt": start, "endAt": "2030-01-20T00:00:00Z"}}
+    created = call("POST", "/bulk/v1/leads/export/create.json", json={"fields": ["email"], "filter": window})
+    return str(created["result"][0]["exportId"])
+
+
+def test_export_jobs_are_listed_by_status_and_a_finished_one_says_when(marketo: RunningEmulator) -> None:
+    call = Caller(marketo)
+    call("POST", "/rest/v1/leads.json", json={"input": [{"email": "e@example.com"}]})
+    done, waiting = _export(call, "2030-01-01T00:00:00Z"), _export(call, "2029-12-25T00:00:00Z")
+    call("POST", f"/bulk/v1/leads/export/{done}/enqueue.json")
+    for _ in range(2):  # queued → processing → completed, each after its time on the emulator clock
+        control(marketo, "POST", "clock", {"advance_seconds": 60})
+        status: dict[str, Any] = call("GET", f"/bulk/v1/leads/export/{done}/status.json")["result"][0]
+    assert status["status"] == "Completed" and status["finishedAt"] >= status["startedAt"]
+    listed = call("GET", "/bulk/v1/leads/export.json", params={"status": "created"})["result"]
+    assert [j["exportId"] for j in listed] == [waiting] and "finishedAt" not in listed[0]
+    both = call("GET", "/bulk/v1/leads/export.json", params={"batchSize": 1})
+    assert len(both["result"]) == 1 and both["nextPageToken"]
+    rest = call("GET", "/bulk/v1/leads/export.json", params={"batchSize": 1, "nextPageToken": both["nextPageToken"]})
+    assert {both["result"][0]["exportId"], rest["result"][0]["exportId"]} == {done, waiting}
+
+
+def test_a_path_the_api_does_not_have_gets_marketos_610_envelope(marketo: RunningEmulator) -> None:
+    token = Caller(marketo).token
+    response = _raw(marketo, "/rest/v1/no/such/thing.json", token)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["success"] is False and body["errors"] == [{"code": "610", "message": "Requested resource not found"}]
