@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from emulators.dataverse.catalogue import Column, TableDef
+from emulators.dataverse.entity_properties import ENTITY_PROPERTIES, NAVIGATION
 from emulators.dataverse.models import DataverseError
 from emulators.dataverse.odata import ODataError, compile_filter, parse_list
 from emulators.dataverse.wire import json_reply
@@ -52,18 +53,47 @@ def _label(text: str) -> dict[str, Any]:
     return {"LocalizedLabels": [localized], "UserLocalizedLabel": localized}
 
 
+def _managed(value: bool, name: str) -> dict[str, Any]:
+    return {"Value": value, "CanBeChanged": True, "ManagedPropertyLogicalName": name.lower()}
+
+
 def entity(table: TableDef) -> dict[str, Any]:
-    return {
+    """Every documented EntityMetadata property (navigation ones aside): modelled, or null."""
+    schema = table.logical_name if "_" in table.logical_name else table.logical_name.capitalize()
+    modelled = {
         "MetadataId": _id("entity", table.logical_name),
         "LogicalName": table.logical_name,
-        "SchemaName": table.logical_name if "_" in table.logical_name else table.logical_name.capitalize(),
+        "SchemaName": schema,
         "EntitySetName": table.entity_set,
+        "LogicalCollectionName": table.entity_set,
+        "CollectionSchemaName": f"{schema}s" if not schema.endswith("s") else schema,
         "PrimaryIdAttribute": table.primary_id,
         "PrimaryNameAttribute": table.primary_name,
         "ChangeTrackingEnabled": table.change_tracking,
+        "CanChangeTrackingBeEnabled": _managed(True, "CanChangeTrackingBeEnabled"),
         "IsCustomEntity": "_" in table.logical_name,
+        "IsManaged": "_" not in table.logical_name,
+        "IsActivity": table.logical_name == "task",
+        "IsIntersect": False,
+        "IsValidForAdvancedFind": True,
+        "IsLogicalEntity": False,
+        "IsPrivate": False,
+        "OwnershipType": "UserOwned" if any(c.name == "ownerid" for c in table.columns) else "OrganizationOwned",
+        "TableType": "Standard",
         "DisplayName": _label(table.display or table.logical_name),
     }
+    return {**dict.fromkeys(sorted(ENTITY_PROPERTIES - NAVIGATION)), **modelled}
+
+
+def _entity_select(select: list[str]) -> list[str]:
+    unknown = [name for name in select if name not in ENTITY_PROPERTIES]
+    if unknown:
+        raise DataverseError(
+            400,
+            "0x80060888",
+            f"Could not find a property named '{unknown[0]}' on type 'Microsoft.Dynamics.CRM.EntityMetadata'.",
+        )
+    return select
 
 
 def attribute(table: TableDef, column: Column, expand_option_set: bool) -> dict[str, Any]:
@@ -124,6 +154,8 @@ def answer(service: DataverseService, request: Request, path: str) -> Response:
         raise DataverseError(404, "0x80060888", f"Resource not found for the segment '{path}'.")
     select = parse_list(request.args.get("$select"))
     expand = _expand(request.args.get("$expand"))
+    if match.group("key") is None or "/Attributes" not in path:
+        select = _entity_select(select)
     base = f"{request.host_url.rstrip('/')}/api/data/v9.2/$metadata"
     if match.group("key") is None:
         items = [entity(data.definition) for data in service.org.tables.values()]
@@ -138,9 +170,15 @@ def answer(service: DataverseService, request: Request, path: str) -> Response:
 
             predicate = compile_filter(request.args["$filter"], resolve)
             items = [i for i in items if predicate(i)]
-        return json_reply(
-            {"@odata.context": f"{base}#EntityDefinitions", "value": [_project(i, select) for i in items]}
-        )
+        by_name = {data.definition.logical_name: data.definition for data in service.org.tables.values()}
+        value = [_project(i, select) for i in items]
+        if "Attributes" in expand:  # on the collection too: every table with its attributes
+            for item, entry in zip(items, value, strict=True):
+                table = by_name[item["LogicalName"]]
+                entry["Attributes"] = [
+                    _project(attribute(table, c, False), expand["Attributes"]) for c in table.columns
+                ]
+        return json_reply({"@odata.context": f"{base}#EntityDefinitions", "value": value})
     table = _find_table(service, match.group("key"))
     on_attributes = "/Attributes" in path
     if not on_attributes:
