@@ -24,7 +24,7 @@ from sync.store import SyncStore
 from sync.store.tables import StoreTables, service_client
 from tests.dataverse_support import write_project_table
 from tests.functions_app import WEBHOOK_SECRET, import_function_app, index_functions
-from tests.sync_support import World, make_world
+from tests.sync_support import World, make_world, sync_env
 
 _prefixes = itertools.count(1)
 
@@ -133,14 +133,7 @@ def app(
 ) -> Iterator[dict[str, func.Function]]:
     """The Functions app indexed as the worker does, its settings pointing at fresh emulators and tables."""
     dataverse, marketo = app_emulators
-    env = app_settings(
-        dataverse.info,
-        marketo.info,
-        storage=storage_connection,
-        SYNC_TABLE_PREFIX=table_prefix,
-        MARKETO_RATE_LIMIT_WINDOW_S="0.2",
-        SYNC_WEBHOOK_SECRET=WEBHOOK_SECRET,
-    )
+    env = sync_env(dataverse, marketo, storage_connection, table_prefix, SYNC_WEBHOOK_SECRET=WEBHOOK_SECRET)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     functions = index_functions(import_function_app())

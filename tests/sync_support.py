@@ -62,6 +62,21 @@ class World:
         return int(stats.get("writes", 0))
 
 
+def sync_env(
+    dataverse: RunningEmulator, marketo: RunningEmulator, storage: str, prefix: str, **extra: str
+) -> dict[str, str]:
+    """The app settings of a sync against these emulators and tables, Marketo's window as the
+    test emulators run it (0.2 s), plus `extra`."""
+    return app_settings(
+        dataverse.info,
+        marketo.info,
+        storage=storage,
+        SYNC_TABLE_PREFIX=prefix,
+        MARKETO_RATE_LIMIT_WINDOW_S="0.2",
+        **extra,
+    )
+
+
 def make_world(
     start_dataverse: Callable[..., RunningEmulator],
     start_marketo: Callable[..., RunningEmulator],
@@ -74,14 +89,7 @@ def make_world(
 ) -> World:
     dataverse = start_dataverse(seed_count=seed, **(dataverse_options or {}))
     marketo = start_marketo()
-    env = app_settings(
-        dataverse.info,
-        marketo.info,
-        storage=storage_connection,
-        SYNC_TABLE_PREFIX=table_prefix,
-        MARKETO_RATE_LIMIT_WINDOW_S="0.2",
-        **settings,
-    )
+    env = sync_env(dataverse, marketo, storage_connection, table_prefix, **settings)
     store = SyncStore.open(storage_connection, table_prefix)
     return World(dataverse, marketo, load_settings(env), store)
 

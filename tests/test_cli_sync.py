@@ -8,11 +8,11 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from emulators.app_settings import app_settings
 from emulators.launch import RunningEmulator
 from tests.cli_support import run_sync_cli
 from tests.dataverse_support import write_project_table
 from tests.emulator_support import control
+from tests.sync_support import sync_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,17 +21,7 @@ def _cli(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProc
     return run_sync_cli(list(args), cwd, env)
 
 
-def _env(
-    dataverse: RunningEmulator, marketo: RunningEmulator, storage: str, prefix: str, **extra: str
-) -> dict[str, str]:
-    return app_settings(
-        dataverse.info,
-        marketo.info,
-        storage=storage,
-        SYNC_TABLE_PREFIX=prefix,
-        MARKETO_RATE_LIMIT_WINDOW_S="0.2",
-        **extra,
-    )
+_env = sync_env
 
 
 def test_check_full_copy_run_and_status_work_from_the_command_line(

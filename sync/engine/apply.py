@@ -37,7 +37,7 @@ class RecordsRefused(ConnectorError):
 
     service = "Marketo"
 
-    def __init__(self, failures: Sequence[FailedRecord]) -> None:
+    def __init__(self, failures: Sequence[Failure]) -> None:
         first = failures[0]
         super().__init__(
             first.code,
@@ -62,23 +62,6 @@ class PageCounts:
         self.oldest_change = min(filter(None, [self.oldest_change, other.oldest_change]), default=None)
 
 
-class FailedRecord(BaseModel):
-    """A failure as the journal keeps it (the plan's Failure, serializable)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    ref: DynamicsRef
-    operation: str
-    code: str
-    message: str
-    kind: FailureKind
-    marketo_id: str | None = None
-
-    @classmethod
-    def of(cls, failure: Failure) -> FailedRecord:
-        return cls(**{f: getattr(failure, f) for f in cls.model_fields})
-
-
 class SharedEmail(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -95,7 +78,7 @@ class Settlement(BaseModel):
     links: list[Link] = Field(default_factory=list)
     qualified: list[Link] = Field(default_factory=list)  # the person's index now names the contact
     dropped: list[Link] = Field(default_factory=list)
-    failures: list[FailedRecord] = Field(default_factory=list)
+    failures: list[Failure] = Field(default_factory=list)
     shared_emails: list[SharedEmail] = Field(default_factory=list)
     done: list[str] = Field(default_factory=list)  # records that went through (their errors clear)
     counts: dict[str, int] = Field(default_factory=dict)  # written, unchanged, removed, filtered, failed
@@ -165,7 +148,7 @@ def settlement_of(
         links=links,
         qualified=qualified,
         dropped=dropped,
-        failures=[FailedRecord.of(f) for f in failures],
+        failures=failures,
         shared_emails=shared,
         done=done,
         counts=counts,
@@ -209,7 +192,7 @@ def _missing_id(ref: DynamicsRef) -> Failure:
     return Failure(ref, "upsert", "no-id", "Marketo reported success without an id", FailureKind.FATAL)
 
 
-def _record(store: SyncStore, obj: SyncObject, pipeline: Pipeline, failures: Iterable[FailedRecord]) -> None:
+def _record(store: SyncStore, obj: SyncObject, pipeline: Pipeline, failures: Iterable[Failure]) -> None:
     for failure in failures:
         store.errors.record_failure(
             obj,

@@ -27,17 +27,6 @@ from sync.store.links import Link
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A page looked up and planned, not yet written to Marketo."""
-
-    obj: SyncObject
-    pipeline: Pipeline
-    plan: Plan
-    read: int
-    oldest_change: str | None
-
-
-@dataclass(frozen=True)
 class Pushed:
     """A page written to Marketo, its store part still to do."""
 
@@ -71,18 +60,6 @@ class PageStep:
         lookups: bool,
     ) -> Pushed:
         """Look up, decide, plan, and write to Marketo: everything but the store's part."""
-        return self.write(self.prepare(obj, pipeline, rows, deleted_ids, lookups=lookups))
-
-    def prepare(
-        self,
-        obj: SyncObject,
-        pipeline: Pipeline,
-        rows: Sequence[Mapping[str, Any]],
-        deleted_ids: Sequence[str],
-        *,
-        lookups: bool,
-    ) -> Prepared:
-        """Look up, decide and plan: what `write` will send to Marketo."""
         refs = [pipeline.ref(pipeline.row_id(row)) for row in rows]
         removed = [pipeline.ref(record_id) for record_id in deleted_ids]
         links: dict[Any, Link] = self.store.links.get_many_by_dynamics([*refs, *removed]) if lookups else {}
@@ -90,24 +67,10 @@ class PageStep:
         persons = self.store.links.get_many_by_dynamics(referenced) if referenced else {}
         decisions = [(ref, pipeline.decide(row, persons)) for ref, row in zip(refs, rows, strict=True)]
         plan = plan_page(decisions, removed, links, dict(zip(refs, rows, strict=True)))
+        upserted = pipeline.target.upsert(plan.upserts)
+        deletions = pipeline.target.remove(plan.removals)
         oldest = min((str(r["modifiedon"]) for r in rows if r.get("modifiedon")), default=None)
-        return Prepared(obj, pipeline, plan, len(rows) + len(deleted_ids), oldest)
-
-    @staticmethod
-    def write(prepared: Prepared) -> Pushed:
-        """The page's Marketo calls."""
-        target = prepared.pipeline.target
-        upserted = target.upsert(prepared.plan.upserts)
-        deletions = target.remove(prepared.plan.removals)
-        return Pushed(
-            prepared.obj,
-            prepared.pipeline,
-            prepared.plan,
-            upserted,
-            deletions,
-            prepared.read,
-            prepared.oldest_change,
-        )
+        return Pushed(obj, pipeline, plan, upserted, deletions, len(rows) + len(deleted_ids), oldest)
 
     def settle(self, pushed: Pushed, known_errors: set[str]) -> PageCounts:
         """The store's part: links and errors of what was pushed."""

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from emulators.app_settings import app_settings
 from emulators.launch import RunningEmulator
 from sync.engine.cursor import ObjectCursor
 from sync.objects import Direction, SyncObject
@@ -35,6 +34,7 @@ from sync.store import SyncStore
 from sync.store.checkpoints import Checkpoint, Phase
 from tests.cli_support import cli_environment, run_sync_cli
 from tests.emulator_support import control
+from tests.sync_support import sync_env
 
 SEED: Final = int(os.environ.get("SYNC_CRASH_SEED", "20261122"))
 CONTACTS: Final = 4500  # fifteen pages of 300
@@ -191,14 +191,7 @@ def _clean_writes(
 
 
 def _env(dataverse: RunningEmulator, marketo: RunningEmulator, storage: str, prefix: str) -> dict[str, str]:
-    return app_settings(
-        dataverse.info,
-        marketo.info,
-        storage=storage,
-        SYNC_TABLE_PREFIX=prefix,
-        MARKETO_RATE_LIMIT_WINDOW_S="0.2",
-        MARKETO_MAX_CONCURRENCY="1",  # pages of 300: one Marketo call each
-    )
+    return sync_env(dataverse, marketo, storage, prefix, MARKETO_MAX_CONCURRENCY="1")  # pages of 300: one call
 
 
 def test_killed_full_copies_and_incremental_runs_lose_and_duplicate_nothing(

@@ -17,7 +17,6 @@ from typing import Any, Final
 import pytest
 from azure.core.exceptions import AzureError
 
-from emulators.app_settings import app_settings
 from emulators.launch import RunningEmulator
 from sync.engine.full_copy import full_copy
 from sync.engine.run import run_once
@@ -30,7 +29,7 @@ from sync.store.runs import RunOutcome
 from tests.cli_support import run_sync_cli
 from tests.emulator_support import control, fault
 from tests.reliability.outage import Outage
-from tests.sync_support import World, make_world
+from tests.sync_support import World, make_world, sync_env
 
 CONTACT: Final = SyncObject.CONTACT
 D2M: Final = Direction.DYNAMICS_TO_MARKETO
@@ -138,14 +137,7 @@ def test_the_daily_quota_stops_the_copy_cleanly_and_it_resumes_after_marketos_re
 ) -> None:
     dataverse, marketo = start_dataverse(), start_marketo(daily_quota=14)
     control(dataverse, "POST", "seed", {"counts": {"contact": 9 * 300}, "seed": 3})
-    env = app_settings(
-        dataverse.info,
-        marketo.info,
-        storage=storage_connection,
-        SYNC_TABLE_PREFIX=table_prefix,
-        MARKETO_RATE_LIMIT_WINDOW_S="0.2",
-        MARKETO_MAX_CONCURRENCY="1",
-    )
+    env = sync_env(dataverse, marketo, storage_connection, table_prefix, MARKETO_MAX_CONCURRENCY="1")
     stopped = run_sync_cli(["full-copy", "--object", "contact"], tmp_path, env)
     assert stopped.returncode == 1, stopped.stdout + stopped.stderr
     assert "Traceback" not in stopped.stderr

@@ -14,7 +14,6 @@ from typing import Final
 
 import pytest
 
-from emulators.app_settings import app_settings
 from sync.engine.full_copy import full_copy
 from sync.engine.run import run_once
 from sync.engine.runtime import Engine
@@ -28,7 +27,7 @@ from sync.store.tables import Table
 from tests.cli_support import ROOT, run_sync_cli
 from tests.emulator_support import control
 from tests.functions_app import WEBHOOK_SECRET
-from tests.sync_support import World
+from tests.sync_support import World, sync_env
 
 UNREACHABLE: Final = {"MARKETO_BASE_URL": "https://127.0.0.1:9", "SYNC_CALL_DEADLINE_S": "2"}
 APP_SOURCES: Final = [ROOT / "function_app.py", *sorted((ROOT / "sync").rglob("*.py"))]
@@ -57,13 +56,9 @@ def test_configured_secrets_never_appear_in_logs_outputs_errors_or_the_status_pa
     world: World, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     caplog.set_level(logging.DEBUG)  # everything every library logs, request lines included
-    env = app_settings(
-        world.dataverse.info,
-        world.marketo.info,
-        storage=world.settings.storage.connection.get_secret_value(),
-        SYNC_TABLE_PREFIX=world.store.tables.prefix,
-        MARKETO_RATE_LIMIT_WINDOW_S="0.2",
-        SYNC_WEBHOOK_SECRET=WEBHOOK_SECRET,
+    storage = world.settings.storage.connection.get_secret_value()
+    env = sync_env(
+        world.dataverse, world.marketo, storage, world.store.tables.prefix, SYNC_WEBHOOK_SECRET=WEBHOOK_SECRET
     )
     world.restart()  # sign in to both services with DEBUG logging on
     secrets = [*world.settings.secrets(), world.engine.marketo.client.token.get()]
