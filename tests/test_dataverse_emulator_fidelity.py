@@ -40,3 +40,15 @@ def test_a_documented_property_is_served_and_an_unknown_one_refused(dataverse: R
     assert refused.json()["error"]["message"] == (
         "Could not find a property named 'NoSuchProperty' on type 'Microsoft.Dynamics.CRM.EntityMetadata'."
     )
+
+
+def test_datetime_attributes_say_whether_they_are_dates_or_timestamps(dataverse: RunningEmulator) -> None:
+    raw = Raw(dataverse)
+    found = raw(
+        "GET",
+        "EntityDefinitions(LogicalName='opportunity')/Attributes/Microsoft.Dynamics.CRM.DateTimeAttributeMetadata"
+        "?$select=LogicalName,Format,DateTimeBehavior",
+    ).json()["value"]
+    shown = {a["LogicalName"]: (a["Format"], a["DateTimeBehavior"]["Value"]) for a in found}
+    assert shown["estimatedclosedate"] == ("DateOnly", "UserLocal")
+    assert shown["modifiedon"] == ("DateAndTime", "UserLocal")

@@ -79,7 +79,7 @@ def _run(tree: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_the_deployed_tree_leaves_out_every_development_folder(deployed: Path) -> None:
     top = {p.name for p in deployed.iterdir()}
     assert {"function_app.py", "host.json", "requirements.txt", "sync"} <= top
-    assert not top & {"emulators", "tests", "bench", "demo", "docs", "infra", "local.settings.sample.json"}
+    assert not top & {"emulators", "tests", "bench", "demo", "docs", "infra", "tools", "local.settings.sample.json"}
 
 
 def test_the_deployed_tree_imports_every_module_without_the_emulators(deployed: Path) -> None:

@@ -20,6 +20,8 @@ class Column:
     targets: tuple[str, ...] = ()  # lookup target tables
     read_only: bool = False
     display: str = ""
+    date_only: bool = False  # DateTime: shown as a date (Format DateOnly), as opportunities' close dates
+    behavior: str = "UserLocal"  # DateTime: DateTimeBehavior (UserLocal, DateOnly, TimeZoneIndependent)
 
     @property
     def is_lookup(self) -> bool:
@@ -230,8 +232,8 @@ OPPORTUNITY = TableDef(
         Column("description", "Memo", 2000),
         Column("closeprobability", "Integer"),
         Column("estimatedvalue", "Money"),
-        Column("estimatedclosedate", "DateTime"),
-        Column("actualclosedate", "DateTime"),
+        Column("estimatedclosedate", "DateTime", date_only=True),
+        Column("actualclosedate", "DateTime", date_only=True),
         Column("customerid", "Customer", targets=("account", "contact")),
         Column("parentaccountid", "Lookup", targets=("account",)),
         Column("parentcontactid", "Lookup", targets=("contact",)),

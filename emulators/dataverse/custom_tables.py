@@ -12,7 +12,8 @@ from emulators.dataverse.catalogue import Column, TableDef, common_columns, text
 
 def load_custom_tables(path: Path) -> list[TableDef]:
     """[{"logical_name": "new_project", "entity_set": "new_projects", "primary_name": "new_name",
-    "change_tracking": true, "columns": [{"name": "new_budget", "type": "Money"}, ...]}]"""
+    "change_tracking": true, "columns": [{"name": "new_budget", "type": "Money"}, {"name": "new_due",
+    "type": "DateTime", "date_only": true, "behavior": "DateOnly"}, ...]}]"""
     raw: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
     tables = []
     for spec in raw:
@@ -30,6 +31,8 @@ def load_custom_tables(path: Path) -> list[TableDef]:
                     col.get("max_length"),
                     tuple((o["value"], o["label"]) for o in col.get("options", [])),
                     tuple(col.get("targets", [])),
+                    date_only=bool(col.get("date_only", False)),
+                    behavior=str(col.get("behavior", "UserLocal")),
                 )
             )
         columns.extend(common_columns())

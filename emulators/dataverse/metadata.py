@@ -113,6 +113,9 @@ def attribute(table: TableDef, column: Column, expand_option_set: bool) -> dict[
     }
     if column.max_length is not None:
         body["MaxLength"] = column.max_length
+    if column.type == "DateTime":  # what tells a date-only column from a timestamp
+        body["Format"] = "DateOnly" if column.date_only else "DateAndTime"
+        body["DateTimeBehavior"] = {"Value": column.behavior}
     if column.is_lookup:
         body["Targets"] = list(column.targets)
     if expand_option_set and column.options:

@@ -28,8 +28,8 @@ CRASHES: Final = [
         "restarted each time",
         "every Dynamics record has exactly one Marketo person and one link; the checkpoint, sampled every 20 ms, "
         "never goes backwards; Marketo is written at most one page (one call here) more per crash than a clean "
-        "run (the page journal keeps what the page before must store); the restarted process takes the dead "
-        "one's lease at once",
+        "run (the page journal keeps what the page before must store; each restart's own start-up reads, "
+        "sign-in and describes, aside); the restarted process takes the dead one's lease at once",
         (f"{R}test_crashes.py::test_killed_full_copies_and_incremental_runs_lose_and_duplicate_nothing",),
     ),
     Fault(
