@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Final
+
+from sync.settings import Settings
 
 REDACTED: Final = "[REDACTED]"
 # Query or form parameters that carry credentials in any of the services we call.
@@ -61,8 +63,28 @@ class SecretRedaction:
 _redaction = SecretRedaction()
 
 
-def redact_secrets(secrets: Iterable[str]) -> SecretRedaction:
-    """Add `secrets` to what every log record is cleaned of (installs the factory once)."""
-    _redaction.secrets.update(s for s in secrets if s)
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret value configured (and the storage key or SAS signature inside the
+    connection string)."""
+    values = [
+        secret.get_secret_value()
+        for secret in (
+            settings.dataverse.client_secret,
+            settings.marketo.client_secret,
+            settings.storage.connection,
+            settings.sync.webhook_secret,
+        )
+        if secret is not None
+    ]
+    for part in settings.storage.connection.get_secret_value().split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() in ("accountkey", "sharedaccesssignature") and value:
+            values.append(value)
+    return [v for v in values if len(v) >= 8]
+
+
+def redact_secrets(settings: Settings) -> SecretRedaction:
+    """Add the settings' secrets to what every log record is cleaned of (installs the factory once)."""
+    _redaction.secrets.update(secret_values(settings))
     _redaction.install()
     return _redaction

@@ -285,25 +285,6 @@ class Settings(BaseModel):
     storage: StorageSettings
     sync: SyncSettings
 
-    def secrets(self) -> list[str]:
-        """Every secret value configured (and the storage key or SAS signature inside the
-        connection string): what log redaction must never let through."""
-        values = [
-            secret.get_secret_value()
-            for secret in (
-                self.dataverse.client_secret,
-                self.marketo.client_secret,
-                self.storage.connection,
-                self.sync.webhook_secret,
-            )
-            if secret is not None
-        ]
-        for part in self.storage.connection.get_secret_value().split(";"):
-            key, _, value = part.partition("=")
-            if key.strip().lower() in ("accountkey", "sharedaccesssignature") and value:
-                values.append(value)
-        return [v for v in values if len(v) >= 8]
-
     def summary(self) -> dict[str, Any]:
         """What `check-config` shows: every setting, secrets masked, storage reduced to its endpoint."""
         shown = self.model_dump(mode="json", exclude={"storage": {"connection"}})

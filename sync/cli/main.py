@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
-    redact_secrets(settings.secrets())
+    redact_secrets(settings)
     if args.command == "check-config":
         print("Configuration OK.")
         print(json.dumps(settings.summary(), indent=2, default=str))

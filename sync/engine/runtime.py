@@ -60,7 +60,7 @@ class Engine:
 
     @classmethod
     def start(cls, settings: Settings, *, store: SyncStore | None = None) -> Engine:
-        redact_secrets(settings.secrets())
+        redact_secrets(settings)
         store = store or SyncStore.from_settings(settings.storage)
         # A page fills Marketo's concurrency exactly once (300 records a call, one call a slot):
         # a 5,000-row page was 17 calls, two waves of ten with the second one's slots half idle.

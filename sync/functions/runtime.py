@@ -18,7 +18,7 @@ _engine: Engine | None = None
 @cache
 def settings() -> Settings:
     loaded = load_settings()
-    redact_secrets(loaded.secrets())
+    redact_secrets(loaded)
     return loaded
 
 

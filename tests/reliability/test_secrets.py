@@ -17,6 +17,7 @@ import pytest
 from sync.engine.full_copy import full_copy
 from sync.engine.run import run_once
 from sync.engine.runtime import Engine
+from sync.log_redaction import secret_values
 from sync.objects import SyncObject
 from sync.reporting.errors_export import errors_as_csv
 from sync.reporting.status import status_report
@@ -61,7 +62,7 @@ def test_configured_secrets_never_appear_in_logs_outputs_errors_or_the_status_pa
         world.dataverse, world.marketo, storage, world.store.tables.prefix, SYNC_WEBHOOK_SECRET=WEBHOOK_SECRET
     )
     world.restart()  # sign in to both services with DEBUG logging on
-    secrets = [*world.settings.secrets(), world.engine.marketo.client.token.get()]
+    secrets = [*secret_values(world.settings), world.engine.marketo.client.token.get()]
     assert len(secrets) >= 5  # both client secrets, the storage connection and key, the webhook secret, a token
     world.create("contact", {"lastname": "Good", "emailaddress1": "good@example.com"})
     world.create("contact", {"lastname": "Bad", "emailaddress1": "not an email"})
