@@ -21,7 +21,7 @@ from emulators.common.faults import FaultRule
 from emulators.common.service import EmulatorService, Latency, json_response
 from emulators.dataverse import seed as seeding
 from emulators.dataverse.catalogue import STANDARD_TABLES, TableDef
-from emulators.dataverse.identity import EntraId
+from emulators.dataverse.identity import EntraId, aad_error
 from emulators.dataverse.models import DataverseError, Organization, Row
 from emulators.dataverse.odata import ODataError, parse_list
 from emulators.dataverse.wire import (
@@ -176,10 +176,16 @@ class DataverseCore(EmulatorService):
     def rules(self) -> Iterable[Rule]:
         yield Rule("/<tenant>/v2.0/.well-known/openid-configuration", endpoint="openid", methods=["GET"])
         yield Rule("/<tenant>/oauth2/v2.0/token", endpoint="token", methods=["POST"])
+        yield Rule("/<tenant>/oauth2/token", endpoint="token_v1", methods=["POST"])
         yield Rule(f"{API}/", endpoint="api", methods=["GET"], defaults={"path": ""})
         yield Rule(f"{API}/<path:path>", endpoint="api", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
 
     def not_found(self, request: Request) -> Response:
+        if not request.path.startswith(f"{API}/"):  # the identity side answers as Entra does, not as Dataverse
+            if request.path.endswith(("/oauth2/token", "/oauth2/v2.0/token")):
+                description = f"The endpoint only accepts POST, OPTIONS requests. Received a {request.method} request."
+                return json_response(aad_error(900561, "invalid_request", description), 400)
+            return Response("<html><body>Not Found</body></html>", status=404, mimetype="text/html")
         return error_reply(DataverseError(404, "0x80060888", f"Resource not found for the segment '{request.path}'."))
 
     def fault_response(self, rule: FaultRule, request: Request) -> Response:
@@ -219,6 +225,10 @@ class DataverseCore(EmulatorService):
 
     def on_token(self, request: Request, tenant: str) -> Response:
         status, body = self.identity.issue(dict(request.form.items()), tenant, self._base(request))
+        return json_response(body, status)
+
+    def on_token_v1(self, request: Request, tenant: str) -> Response:
+        status, body = self.identity.issue_v1(dict(request.form.items()), tenant, self._base(request))
         return json_response(body, status)
 
     # the API frame: token, service protection, errors

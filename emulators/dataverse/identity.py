@@ -1,5 +1,6 @@
-"""Entra ID on the emulator's own host: OpenID discovery and the v2.0 token endpoint (client
-credentials), with tokens that expire on the emulator clock and real AADSTS error bodies."""
+"""Entra ID on the emulator's own host: OpenID discovery, the v2.0 token endpoint (`scope=`)
+and the v1 one (`resource=`, what ADAL-era clients call), both for client credentials, with
+tokens that expire on the emulator clock and real AADSTS error bodies."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ class EntraId:
             "msgraph_host": "graph.microsoft.com",
         }
 
-    def issue(self, form: dict[str, str], tenant: str, resource: str) -> tuple[int, dict[str, Any]]:
+    def _refusal(self, form: dict[str, str], tenant: str) -> tuple[int, dict[str, Any]] | None:
         if form.get("grant_type") != "client_credentials":
             return 400, aad_error(70003, "unsupported_grant_type", "The app requested an unsupported grant type.")
         if tenant not in (self.tenant_id, "organizations"):
@@ -102,6 +103,13 @@ class EntraId:
                 "Invalid client secret provided. Ensure the secret being sent in the request is the "
                 f"client secret value, not the client secret ID, for a secret added to app '{self.client_id}'.",
             )
+        return None
+
+    def issue(self, form: dict[str, str], tenant: str, resource: str) -> tuple[int, dict[str, Any]]:
+        """The v2.0 endpoint: `scope=<resource>/.default`."""
+        refused = self._refusal(form, tenant)
+        if refused is not None:
+            return refused
         scope = form.get("scope", "")
         if scope.rstrip("/") not in (f"{resource}/.default", f"{resource}//.default"):
             return 400, aad_error(
@@ -109,6 +117,38 @@ class EntraId:
                 "invalid_resource",
                 f"The resource principal named {scope.removesuffix('/.default')} was not found in the tenant.",
             )
+        token, _ = self._mint(resource)
+        return 200, {
+            "token_type": "Bearer",
+            "expires_in": TOKEN_LIFETIME_S,
+            "ext_expires_in": TOKEN_LIFETIME_S,
+            "access_token": token,
+        }
+
+    def issue_v1(self, form: dict[str, str], tenant: str, resource: str) -> tuple[int, dict[str, Any]]:
+        """The v1 endpoint: `resource=<org URL>`; numbers come back as strings, as v1 sends them."""
+        refused = self._refusal(form, tenant)
+        if refused is not None:
+            return refused
+        asked = form.get("resource")
+        if not asked:
+            return 400, aad_error(
+                900144, "invalid_request", "The request body must contain the following parameter: 'resource'."
+            )
+        if asked.rstrip("/") != resource:
+            return 400, aad_error(500011, "invalid_resource", f"The resource principal named {asked} was not found.")
+        token, now = self._mint(resource)
+        return 200, {
+            "token_type": "Bearer",
+            "expires_in": str(TOKEN_LIFETIME_S),
+            "ext_expires_in": str(TOKEN_LIFETIME_S),
+            "expires_on": str(int(now + TOKEN_LIFETIME_S)),
+            "not_before": str(int(now)),
+            "resource": asked,
+            "access_token": token,
+        }
+
+    def _mint(self, resource: str) -> tuple[str, float]:
         now = self.clock.now()
         claims = {
             "aud": resource,
@@ -122,12 +162,7 @@ class EntraId:
         }
         token = f"{_b64({'typ': 'JWT', 'alg': 'RS256'})}.{_b64(claims)}.{secrets.token_urlsafe(32)}"
         self.tokens[token] = IssuedToken(self.app_user_id, now + TOKEN_LIFETIME_S)
-        return 200, {
-            "token_type": "Bearer",
-            "expires_in": TOKEN_LIFETIME_S,
-            "ext_expires_in": TOKEN_LIFETIME_S,
-            "access_token": token,
-        }
+        return token, now
 
     def caller(self, authorization: str | None) -> str | None:
         """The calling user's id for a valid bearer token; None when missing, unknown or expired."""
