@@ -83,6 +83,11 @@ class Settlement(BaseModel):
     done: list[str] = Field(default_factory=list)  # records that went through (their errors clear)
     counts: dict[str, int] = Field(default_factory=dict)  # written, unchanged, removed, filtered, failed
 
+    @property
+    def empty(self) -> bool:
+        """Nothing for the store: storing it would write nothing."""
+        return not (self.links or self.qualified or self.dropped or self.failures or self.shared_emails or self.done)
+
     def page_counts(self) -> PageCounts:
         counts = PageCounts()
         for name in COUNTED:

@@ -104,9 +104,10 @@ class PageStep:
         page k+1 is journaled, page k is stored; before the checkpoint moves past a page, what it
         must leave in the store is in the page journal (sync/store/journal.py). So Marketo's
         calls (the slow, rate-limited part) never wait on the store, and a crash repeats at most
-        the page being written (keyed writes: nothing is created twice)."""
+        the page being written (keyed writes: nothing is created twice). A page that leaves nothing
+        to store (a quiet delta read, unchanged rows) costs no journal write. The caller recovers
+        a journaled page first (`recover`), once per run or copy, not per page."""
         obj = checkpoint.object
-        checkpoint = self.recover(checkpoint, pipeline, known_errors)
         cursor = ObjectCursor.parse(checkpoint.cursor)
         with ThreadPoolExecutor(1, thread_name_prefix="settle") as settler:
             pending: Future[PageResult] | None = None
@@ -121,13 +122,23 @@ class PageStep:
                 if any(f.kind in RUN_STOPPING for f in settlement.failures):
                     self._store(obj, pipeline, settlement, pushed, known_errors)  # raises; the checkpoint stays
                 moved = cursor.moved(pipeline.stream, page.cursor)
-                if not self.store.journal.write(obj, pipeline.stream, cursor.dump(), moved.dump(), _dump(settlement)):
+                journaled = not settlement.empty and self.store.journal.write(
+                    obj, pipeline.stream, cursor.dump(), moved.dump(), _dump(settlement)
+                )
+                if not settlement.empty and not journaled:
                     self._store(obj, pipeline, settlement, pushed, known_errors)  # too large to journal
                 totals = _totals(checkpoint, settlement.page_counts(), pushed.read)
                 checkpoint = self.store.checkpoints.save(checkpoint.advanced(cursor=moved.dump(), counters=totals))
                 cursor = moved
                 pending = settler.submit(
-                    self._store_journaled, checkpoint, pipeline, settlement, pushed, page.caught_up, known_errors
+                    self._store_journaled,
+                    checkpoint,
+                    pipeline,
+                    settlement,
+                    pushed,
+                    page.caught_up,
+                    known_errors,
+                    journaled,
                 )
                 if page.caught_up or not more():
                     break
@@ -141,9 +152,11 @@ class PageStep:
         pushed: Pushed,
         caught_up: bool,
         known_errors: set[str],
+        journaled: bool,
     ) -> PageResult:
         counts = self._store(checkpoint.object, pipeline, settlement, pushed, known_errors)
-        self.store.journal.mark_stored(checkpoint.object, pipeline.stream)
+        if journaled:
+            self.store.journal.mark_stored(checkpoint.object, pipeline.stream)
         return PageResult(checkpoint, counts, caught_up)
 
     def recover(self, checkpoint: Checkpoint, pipeline: Pipeline, known_errors: set[str]) -> Checkpoint:

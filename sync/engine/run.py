@@ -83,6 +83,8 @@ class _Run:
                 self.follow_persons(checkpoint)
                 return
             known = {e.record_id for e in self.store.errors.list(self.obj)}
+            for pipeline in self.engine.pipelines[self.obj]:  # a page a crash left journaled, unstored
+                checkpoint = self.step.recover(checkpoint, pipeline, known)
             self.retry_due(known)
             for pipeline in self.engine.pipelines[self.obj]:
                 checkpoint = self.catch_up(checkpoint, pipeline, known)
