@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
 from emulators.dataverse.wire import bad_request, error_reply, parse_prefer
 
-if TYPE_CHECKING:
-    from emulators.dataverse.routes import DataverseService
+RunInner = Callable[[str, str, dict[str, str], bytes], Response]
+"""One inner request (method, URL, headers, body) answered as if it came on its own."""
 
 MAX_REQUESTS = 1000
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?')
@@ -115,7 +116,8 @@ def _http_part(response: Response, content_id: str | None = None) -> str:
     return "\r\n".join(lines)
 
 
-def execute(service: DataverseService, request: Request, user: str) -> Response:
+def execute(request: Request, run_inner: RunInner, atomic: Callable[[], AbstractContextManager[object]]) -> Response:
+    """`atomic` holds the service's state for a change set, which succeeds or fails as one."""
     boundary = boundary_of(request.headers.get("Content-Type", ""))
     if not request.headers.get("Content-Type", "").startswith("multipart/mixed") or boundary is None:
         return error_reply(bad_request("A $batch request needs Content-Type: multipart/mixed; boundary=batch_<id>."))
@@ -130,13 +132,13 @@ def execute(service: DataverseService, request: Request, user: str) -> Response:
     parts: list[str] = []
     for item in items:
         if isinstance(item, InnerRequest):
-            response = service.run_inner(item.method, item.url, item.headers, item.body, user, request)
+            response = run_inner(item.method, item.url, item.headers, item.body)
             parts.append(_http_part(response))
             failed = response.status_code >= 400
         else:
             inner_boundary = f"changesetresponse_{uuid.uuid4()}"
             try:
-                parts.append(_run_changeset(service, item, user, request, inner_boundary))
+                parts.append(_run_changeset(item, run_inner, atomic, inner_boundary))
                 failed = False
             except _ChangeSetFailed as failure:
                 parts.append(_http_part(failure.response, failure.content_id))
@@ -147,18 +149,20 @@ def execute(service: DataverseService, request: Request, user: str) -> Response:
     return Response(body, status=200, headers={"OData-Version": "4.0"}, content_type=f"multipart/mixed; boundary={out}")
 
 
-def _run_changeset(service: DataverseService, changeset: ChangeSet, user: str, request: Request, boundary: str) -> str:
+def _run_changeset(
+    changeset: ChangeSet, run_inner: RunInner, atomic: Callable[[], AbstractContextManager[object]], boundary: str
+) -> str:
     references: dict[str, str] = {}
     answered: list[tuple[Response, str | None]] = []
 
     def resolve(text: str) -> str:
         return _REFERENCE.sub(lambda m: references.get(m.group(1), m.group(0)), text)
 
-    with service.lock, service.org.transaction():
+    with atomic():
         for inner in changeset.requests:
             url = resolve(inner.url)
             body = resolve(inner.body.decode()).encode()
-            response = service.run_inner(inner.method, url, inner.headers, body, user, request)
+            response = run_inner(inner.method, url, inner.headers, body)
             if response.status_code >= 400:
                 raise _ChangeSetFailed(response, inner.content_id)
             location = response.headers.get("OData-EntityId")

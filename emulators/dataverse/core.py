@@ -8,17 +8,20 @@ import re
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from werkzeug.datastructures import MultiDict
-from werkzeug.routing import Rule
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import BaseConverter
 from werkzeug.wrappers import Request, Response
 
 from emulators.common.clock import EmulatorClock
+from emulators.common.control import json_response
 from emulators.common.faults import FaultRule
-from emulators.common.service import EmulatorService, Latency, json_response
+from emulators.common.routing import F, Route, route, url_map
+from emulators.common.service import EmulatorService, Latency
 from emulators.dataverse import seed as seeding
 from emulators.dataverse.catalogue import STANDARD_TABLES, TableDef
 from emulators.dataverse.identity import EntraId, aad_error
@@ -32,9 +35,29 @@ from emulators.dataverse.wire import (
 
 API = "/api/data/v9.2"
 REFUSED_WITH_TRACKING = ("$filter", "$orderby", "$expand", "$top")
-_KEY = re.compile(
-    r"^(?P<set>[A-Za-z_][A-Za-z0-9_]*)(?:\((?P<key>[^)]*)\))?(?:/Microsoft\.Dynamics\.CRM\.(?P<action>\w+))?$"
-)
+API_AREA = "api"
+ENTITY_REF = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\((?P<key>[^)]*)\)$")  # accounts(<key>), as in @odata.id
+
+
+class EntitySetConverter(BaseConverter):
+    regex = r"[A-Za-z_][A-Za-z0-9_]*"
+
+
+class KeyConverter(BaseConverter):
+    """What is inside an entity's parentheses: a GUID or alternate key values."""
+
+    regex = r"[^)/]*"
+
+
+API_CONVERTERS = {"set": EntitySetConverter, "key": KeyConverter}
+
+
+def api(path: str, *methods: str) -> Callable[[F], F]:
+    """A Web API endpoint: `path` is within /api/data/v9.2; the method gets the request, the
+    calling user's id and the path's parts. The API frame (`on_api`) has checked the token."""
+    return route(path, *methods, area=API_AREA)
+
+
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 COUNT_LIMIT = 5000
 EXPIRED = "Version stamp associated with the client has expired. Please perform a full sync."
@@ -121,6 +144,7 @@ class DataverseCore(EmulatorService):
         self.change_tracking_expiry_days = change_tracking_expiry_days
         self.base_url = ""
         super().__init__(clock, latency)
+        self._api_map = url_map(type(self), API_AREA, converters=API_CONVERTERS)
         self.reset()
 
     # state
@@ -173,13 +197,6 @@ class DataverseCore(EmulatorService):
 
     # routing
 
-    def rules(self) -> Iterable[Rule]:
-        yield Rule("/<tenant>/v2.0/.well-known/openid-configuration", endpoint="openid", methods=["GET"])
-        yield Rule("/<tenant>/oauth2/v2.0/token", endpoint="token", methods=["POST"])
-        yield Rule("/<tenant>/oauth2/token", endpoint="token_v1", methods=["POST"])
-        yield Rule(f"{API}/", endpoint="api", methods=["GET"], defaults={"path": ""})
-        yield Rule(f"{API}/<path:path>", endpoint="api", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
-
     def not_found(self, request: Request) -> Response:
         if not request.path.startswith(f"{API}/"):  # the identity side answers as Entra does, not as Dataverse
             if request.path.endswith(("/oauth2/token", "/oauth2/v2.0/token")):
@@ -220,19 +237,24 @@ class DataverseCore(EmulatorService):
 
     # identity
 
+    @route("/<tenant>/v2.0/.well-known/openid-configuration", "GET")
     def on_openid(self, request: Request, tenant: str) -> Response:
         return json_response(self.identity.openid_configuration(self._base(request), tenant))
 
+    @route("/<tenant>/oauth2/v2.0/token", "POST")
     def on_token(self, request: Request, tenant: str) -> Response:
         status, body = self.identity.issue(dict(request.form.items()), tenant, self._base(request))
         return json_response(body, status)
 
+    @route("/<tenant>/oauth2/token", "POST")
     def on_token_v1(self, request: Request, tenant: str) -> Response:
         status, body = self.identity.issue_v1(dict(request.form.items()), tenant, self._base(request))
         return json_response(body, status)
 
-    # the API frame: token, service protection, errors
+    # the API frame: token, service protection, errors; then the path within the API
 
+    @route(f"{API}/", "GET", defaults={"path": ""})
+    @route(f"{API}/<path:path>", "GET", "POST", "PATCH", "PUT", "DELETE")
     def on_api(self, request: Request, path: str) -> Response:
         user = self.identity.caller(request.headers.get("Authorization"))
         if user is None:
@@ -252,8 +274,27 @@ class DataverseCore(EmulatorService):
             self.protection.leave(user)
 
     def dispatch(self, request: Request, path: str, user: str) -> Response:
-        """One Web API request to its read or write: the service's routing (`routes.py`)."""
-        raise NotImplementedError
+        """One Web API request (from the wire or a `$batch` part) to the method declared with `@api`
+        for its path within /api/data/v9.2."""
+        adapter = self._api_map.bind("dataverse", "/")
+        try:
+            endpoint, args = adapter.match("/" + path, method=request.method)
+        except MethodNotAllowed:
+            raise DataverseError(
+                405, "0x80060888", f"The HTTP method '{request.method}' is not allowed on '{path}'."
+            ) from None
+        except HTTPException:
+            segment = path.split("/", 1)[0].split("(", 1)[0]
+            raise DataverseError(404, "0x80060888", f"Resource not found for the segment '{segment}'.") from None
+        assert isinstance(endpoint, Route)
+        handler = getattr(self, endpoint.handler)
+        return handler(request, user, **args)  # type: ignore[no-any-return]
+
+    def table_of(self, entity_set: str) -> TableDef:
+        name = self.org.by_entity_set.get(entity_set)
+        if name is None:
+            raise DataverseError(404, "0x80060888", f"Resource not found for the segment '{entity_set}'.")
+        return self.org.table(name).definition
 
     def resolve_key(self, table: TableDef, key: str) -> str | None:
         """A GUID, or alternate key values name='value',…; the record id if it exists."""

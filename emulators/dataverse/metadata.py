@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from emulators.dataverse.catalogue import Column, TableDef
 from emulators.dataverse.entity_properties import ENTITY_PROPERTIES, NAVIGATION
-from emulators.dataverse.models import DataverseError
+from emulators.dataverse.models import DataverseError, Organization
 from emulators.dataverse.odata import ODataError, compile_filter, parse_list
 from emulators.dataverse.wire import json_reply
-
-if TYPE_CHECKING:
-    from emulators.dataverse.routes import DataverseService
 
 _PATH = re.compile(
     r"^EntityDefinitions(?:\((?P<key>[^)]*)\))?"
@@ -130,14 +127,14 @@ def _project(item: dict[str, Any], select: list[str]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k in keep}
 
 
-def _find_table(service: DataverseService, key: str) -> TableDef:
+def _find_table(org: Organization, key: str) -> TableDef:
     key = key.strip()
     if key.startswith("LogicalName="):
         name = key.split("=", 1)[1].strip("'")
-        if name in service.org.tables:
-            return service.org.table(name).definition
+        if name in org.tables:
+            return org.table(name).definition
     else:
-        for data in service.org.tables.values():
+        for data in org.tables.values():
             if entity(data.definition)["MetadataId"] == key.lower():
                 return data.definition
     raise DataverseError(404, "0x80040217", f"Could not find entity with key {key}")
@@ -151,7 +148,7 @@ def _expand(raw: str | None) -> dict[str, list[str]]:
     return found
 
 
-def answer(service: DataverseService, request: Request, path: str) -> Response:
+def answer(org: Organization, request: Request, path: str) -> Response:
     match = _PATH.match(path)
     if match is None:
         raise DataverseError(404, "0x80060888", f"Resource not found for the segment '{path}'.")
@@ -161,7 +158,7 @@ def answer(service: DataverseService, request: Request, path: str) -> Response:
         select = _entity_select(select)
     base = f"{request.host_url.rstrip('/')}/api/data/v9.2/$metadata"
     if match.group("key") is None:
-        items = [entity(data.definition) for data in service.org.tables.values()]
+        items = [entity(data.definition) for data in org.tables.values()]
         if "$filter" in request.args:
 
             def resolve(name: str) -> Any:
@@ -173,7 +170,7 @@ def answer(service: DataverseService, request: Request, path: str) -> Response:
 
             predicate = compile_filter(request.args["$filter"], resolve)
             items = [i for i in items if predicate(i)]
-        by_name = {data.definition.logical_name: data.definition for data in service.org.tables.values()}
+        by_name = {data.definition.logical_name: data.definition for data in org.tables.values()}
         value = [_project(i, select) for i in items]
         if "Attributes" in expand:  # on the collection too: every table with its attributes
             for item, entry in zip(items, value, strict=True):
@@ -182,7 +179,7 @@ def answer(service: DataverseService, request: Request, path: str) -> Response:
                     _project(attribute(table, c, False), expand["Attributes"]) for c in table.columns
                 ]
         return json_reply({"@odata.context": f"{base}#EntityDefinitions", "value": value})
-    table = _find_table(service, match.group("key"))
+    table = _find_table(org, match.group("key"))
     on_attributes = "/Attributes" in path
     if not on_attributes:
         body = {"@odata.context": f"{base}#EntityDefinitions/$entity", **_project(entity(table), select)}

@@ -15,6 +15,7 @@ from emulators.dataverse.core import (
     REFUSED_WITH_TRACKING,
     DataverseCore,
     _sort_key,
+    api,
 )
 from emulators.dataverse.models import DataverseError, not_found
 from emulators.dataverse.odata import compile_filter, parse_orderby
@@ -33,7 +34,9 @@ from emulators.dataverse.wire import (
 
 
 class DataverseReads(DataverseCore):
-    def _collection(self, request: Request, table: TableDef) -> Response:
+    @api("/<set:entity_set>", "GET")
+    def on_collection(self, request: Request, user: str, entity_set: str) -> Response:
+        table = self.table_of(entity_set)
         prefer = parse_prefer(request.headers.get("Prefer"))
         select = self._select(table, request.args.get("$select"))
         tracking = prefer.track_changes or "$deltatoken" in request.args
@@ -142,10 +145,11 @@ class DataverseReads(DataverseCore):
             )
         return json_reply(body)
 
-    def _record_counts(self, request: Request, path: str) -> Response:
+    @api("/RetrieveTotalRecordCount(<key:call>)", "GET")
+    def on_record_counts(self, request: Request, user: str, call: str) -> Response:
         """`RetrieveTotalRecordCount(EntityNames=@p1)?@p1=['account','contact']` (Dataverse answers
         from a snapshot up to 24 hours old; the emulator answers the current counts)."""
-        inner = path[len("RetrieveTotalRecordCount(") :].rstrip(")")
+        inner = call
         raw = inner.split("=", 1)[1] if "=" in inner else ""
         if raw.startswith("@"):
             raw = request.args.get(raw, "")
@@ -159,7 +163,9 @@ class DataverseReads(DataverseCore):
         collection = {"Count": len(names), "IsReadOnly": False, "Keys": names, "Values": values}
         return json_reply({"@odata.context": context, "EntityRecordCountCollection": collection})
 
-    def _retrieve(self, request: Request, table: TableDef, key: str) -> Response:
+    @api("/<set:entity_set>(<key:key>)", "GET")
+    def on_retrieve(self, request: Request, user: str, entity_set: str, key: str) -> Response:
+        table = self.table_of(entity_set)
         prefer = parse_prefer(request.headers.get("Prefer"))
         select = self._select(table, request.args.get("$select"))
         with self.lock:

@@ -1,76 +1,71 @@
-"""The Dataverse emulator's endpoints: /api/data/v9.2 routed to reads (`reads`) and writes
-(`writes`) over the shared frame (`core`).
+"""The Dataverse emulator: the API frame and identity (`core`), reads (`reads`) and writes
+(`writes`) of tables, and here the service-wide endpoints: the service document, `$metadata`,
+`$batch`, WhoAmI, table definitions and record counts (each declared with `@api`).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from werkzeug.wrappers import Request, Response
 
 from emulators.dataverse import batch as batching
-from emulators.dataverse import metadata
-from emulators.dataverse.core import (
-    _KEY,
-    API,
-)
-from emulators.dataverse.models import DataverseError
+from emulators.dataverse import csdl, metadata
+from emulators.dataverse.core import API, api
 from emulators.dataverse.reads import DataverseReads
-from emulators.dataverse.wire import (
-    json_reply,
-)
+from emulators.dataverse.wire import json_reply
 from emulators.dataverse.writes import DataverseWrites
 
 
 class DataverseService(DataverseReads, DataverseWrites):
-    def dispatch(self, request: Request, path: str, user: str) -> Response:
-        if path == "":
-            return json_reply(
-                {
-                    "@odata.context": f"{self._base(request)}{API}/$metadata",
-                    "value": [
-                        {"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set} for t in self.table_defs
-                    ],
-                }
-            )
-        if path == "$batch" and request.method == "POST":
-            return batching.execute(self, request, user)
-        if path in ("WhoAmI", "WhoAmI()"):
-            return json_reply(
-                {
-                    "@odata.context": f"{self._base(request)}{API}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
-                    "BusinessUnitId": str(uuid.uuid5(uuid.NAMESPACE_URL, "bu")),
-                    "UserId": user,
-                    "OrganizationId": str(uuid.uuid5(uuid.NAMESPACE_URL, "org")),
-                }
-            )
-        if path.startswith("EntityDefinitions"):
-            with self.lock:
-                return metadata.answer(self, request, path)
-        if path.startswith("RetrieveTotalRecordCount("):
-            return self._record_counts(request, path)
-        match = _KEY.match(path)
-        if match is None or match.group("set") not in self.org.by_entity_set:
-            segment = match.group("set") if match else path
-            raise DataverseError(404, "0x80060888", f"Resource not found for the segment '{segment}'.")
-        table = self.org.table(self.org.by_entity_set[match.group("set")]).definition
-        key, action = match.group("key"), match.group("action")
-        if action:
-            return self._action(request, table, key, action, user)
-        if key is None:
-            if request.method == "GET":
-                return self._collection(request, table)
-            if request.method == "POST":
-                return self._create(request, table, user)
-            raise DataverseError(
-                405, "0x80060888", f"The HTTP method '{request.method}' is not allowed on a collection."
-            )
-        if request.method == "GET":
-            return self._retrieve(request, table, key)
-        if request.method == "PATCH":
-            return self._upsert(request, table, key, user)
-        if request.method == "DELETE":
-            return self._delete(table, key)
-        raise DataverseError(405, "0x80060888", f"The HTTP method '{request.method}' is not allowed on an entity.")
+    @api("/", "GET")
+    def on_service_document(self, request: Request, user: str) -> Response:
+        return json_reply(
+            {
+                "@odata.context": f"{self._base(request)}{API}/$metadata",
+                "value": [{"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set} for t in self.table_defs],
+            }
+        )
 
-    # keys
+    @api("/$metadata", "GET")
+    def on_csdl(self, request: Request, user: str) -> Response:
+        """The CSDL document that every `@odata.context` points at."""
+        with self.lock:
+            tables = [data.definition for data in self.org.tables.values()]
+        return csdl.response(tables)
+
+    @api("/$batch", "POST")
+    def on_batch(self, request: Request, user: str) -> Response:
+        return batching.execute(
+            request,
+            lambda method, url, headers, body: self.run_inner(method, url, headers, body, user, request),
+            self.change_set,
+        )
+
+    @contextmanager
+    def change_set(self) -> Iterator[None]:
+        """A change set holds the service's state and succeeds or fails as one."""
+        with self.lock, self.org.transaction():
+            yield
+
+    @api("/WhoAmI", "GET")
+    @api("/WhoAmI()", "GET")
+    def on_who_am_i(self, request: Request, user: str) -> Response:
+        return json_reply(
+            {
+                "@odata.context": f"{self._base(request)}{API}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
+                "BusinessUnitId": str(uuid.uuid5(uuid.NAMESPACE_URL, "bu")),
+                "UserId": user,
+                "OrganizationId": str(uuid.uuid5(uuid.NAMESPACE_URL, "org")),
+            }
+        )
+
+    @api("/EntityDefinitions", "GET")
+    @api("/EntityDefinitions(<key:key>)", "GET")
+    @api("/EntityDefinitions(<key:key>)/<path:rest>", "GET")
+    def on_entity_definitions(self, request: Request, user: str, key: str | None = None, rest: str = "") -> Response:
+        path = "EntityDefinitions" + (f"({key})" if key is not None else "") + (f"/{rest}" if rest else "")
+        with self.lock:
+            return metadata.answer(self.org, request, path)

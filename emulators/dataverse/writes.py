@@ -11,9 +11,10 @@ from werkzeug.wrappers import Request, Response
 from emulators.dataverse.catalogue import TableDef
 from emulators.dataverse.core import (
     _GUID,
-    _KEY,
     API,
+    ENTITY_REF,
     DataverseCore,
+    api,
 )
 from emulators.dataverse.models import DataverseError, Row, not_found
 from emulators.dataverse.odata import ODataError
@@ -60,7 +61,9 @@ class DataverseWrites(DataverseCore):
                 "Reactivate it (statecode 0) before changing other columns.",
             )
 
-    def _create(self, request: Request, table: TableDef, user: str) -> Response:
+    @api("/<set:entity_set>", "POST")
+    def on_create(self, request: Request, user: str, entity_set: str) -> Response:
+        table = self.table_of(entity_set)
         payload = self._body(request)
         self.pause(0.03)
         with self.lock:
@@ -69,7 +72,9 @@ class DataverseWrites(DataverseCore):
             row = self.org.create(table.logical_name, values, user, record_id)
             return self._written(request, table, row, created=True)
 
-    def _upsert(self, request: Request, table: TableDef, key: str, user: str) -> Response:
+    @api("/<set:entity_set>(<key:key>)", "PATCH")
+    def on_upsert(self, request: Request, user: str, entity_set: str, key: str) -> Response:
+        table = self.table_of(entity_set)
         payload = self._body(request)
         self.pause(0.03)
         with self.lock:
@@ -103,7 +108,9 @@ class DataverseWrites(DataverseCore):
             updated = self.org.update(table.logical_name, row[table.primary_id], values, user)
             return self._written(request, table, updated, created=False)
 
-    def _delete(self, table: TableDef, key: str) -> Response:
+    @api("/<set:entity_set>(<key:key>)", "DELETE")
+    def on_delete(self, request: Request, user: str, entity_set: str, key: str) -> Response:
+        table = self.table_of(entity_set)
         self.pause(0.03)
         with self.lock:
             record_id = self.resolve_key(table, key)
@@ -114,9 +121,10 @@ class DataverseWrites(DataverseCore):
 
     # bound actions
 
-    def _action(self, request: Request, table: TableDef, key: str | None, action: str, user: str) -> Response:
-        if request.method != "POST":
-            raise DataverseError(405, "0x80060888", f"{action} is an action: use POST.")
+    @api("/<set:entity_set>/Microsoft.Dynamics.CRM.<action>", "POST")
+    @api("/<set:entity_set>(<key:key>)/Microsoft.Dynamics.CRM.<action>", "POST")
+    def on_action(self, request: Request, user: str, entity_set: str, action: str, key: str | None = None) -> Response:
+        table = self.table_of(entity_set)
         body = self._body(request)
         if action == "QualifyLead" and table.logical_name == "lead" and key:
             return self._qualify(request, key, body or {}, user)
@@ -140,7 +148,7 @@ class DataverseWrites(DataverseCore):
                 values = parse_payload(self.org, table, target)
                 record_id = values.pop(table.primary_id, None)
                 if odata_id:
-                    match = _KEY.match(str(odata_id).rsplit("/", 1)[-1])
+                    match = ENTITY_REF.match(str(odata_id).rsplit("/", 1)[-1])
                     record_id = (
                         self.resolve_key(table, match.group("key")) if match and match.group("key") else record_id
                     )

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 
 from emulators.marketo.catalogue import (
     ACTIVITY_CHANGE_DATA_VALUE,
@@ -15,7 +15,7 @@ from emulators.marketo.catalogue import (
     ACTIVITY_TYPES,
     DELETED_LEAD_RETENTION_S,
 )
-from emulators.marketo.core import SCAN_PER_CALL, MarketoCore
+from emulators.marketo.core import REST, SCAN_PER_CALL, MarketoCore, rest
 from emulators.marketo.models import (
     decode_token,
     encode_token,
@@ -29,21 +29,19 @@ from emulators.marketo.wire import (
 
 
 class ActivityRoutes(MarketoCore):
-    def on_paging_token(self, request: Request) -> Response:
-        def handler() -> dict[str, Any]:
-            since = request.args.get("sinceDatetime")
-            if not since:
-                raise MarketoError("701", detail="sinceDatetime")
-            try:
-                moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
-            except ValueError:
-                raise MarketoError("1003", detail=f"Invalid sinceDatetime '{since}'") from None
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-            with self.lock:
-                position = self.persons.activities.position_since(moment.timestamp())
-            return envelope(None, nextPageToken=encode_token("a", position))
-
-        return self._rest(request, handler)
+    @rest(f"{REST}/activities/pagingtoken.json", "GET")
+    def on_paging_token(self, request: Request) -> dict[str, Any]:
+        since = request.args.get("sinceDatetime")
+        if not since:
+            raise MarketoError("701", detail="sinceDatetime")
+        try:
+            moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise MarketoError("1003", detail=f"Invalid sinceDatetime '{since}'") from None
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        with self.lock:
+            position = self.persons.activities.position_since(moment.timestamp())
+        return envelope(None, nextPageToken=encode_token("a", position))
 
     def _scan(self, request: Request, wanted: Callable[[Any], bool], generic: bool = False) -> dict[str, Any]:
         token = request.args.get("nextPageToken")
@@ -67,79 +65,69 @@ class ActivityRoutes(MarketoCore):
         shaped = [a.generic_wire() if generic else a.wire() for a in found]
         return envelope(shaped, nextPageToken=encode_token("a", cursor), moreResult=more)
 
-    def on_lead_changes(self, request: Request) -> Response:
-        def handler() -> dict[str, Any]:
-            fields = set(list_param(request.args.get("fields")))
-            if not fields:
-                raise MarketoError("701", detail="fields")
-            lead_ids = {int(x) for x in list_param(request.args.get("leadIds"))}
+    @rest(f"{REST}/activities/leadchanges.json", "GET")
+    def on_lead_changes(self, request: Request) -> dict[str, Any]:
+        fields = set(list_param(request.args.get("fields")))
+        if not fields:
+            raise MarketoError("701", detail="fields")
+        lead_ids = {int(x) for x in list_param(request.args.get("leadIds"))}
 
-            def wanted(activity: Any) -> bool:
-                if lead_ids and activity.lead_id not in lead_ids:
-                    return False
-                if activity.type_id == ACTIVITY_NEW_LEAD:
-                    return True
-                return activity.type_id == ACTIVITY_CHANGE_DATA_VALUE and activity.fields[0]["name"] in fields
+        def wanted(activity: Any) -> bool:
+            if lead_ids and activity.lead_id not in lead_ids:
+                return False
+            if activity.type_id == ACTIVITY_NEW_LEAD:
+                return True
+            return activity.type_id == ACTIVITY_CHANGE_DATA_VALUE and activity.fields[0]["name"] in fields
 
-            return self._scan(request, wanted)
+        return self._scan(request, wanted)
 
-        return self._rest(request, handler)
-
-    def on_activities(self, request: Request) -> Response:
+    @rest(f"{REST}/activities.json", "GET")
+    def on_activities(self, request: Request) -> dict[str, Any]:
         """Activities of up to 10 types after a paging token (deletions older than 14 days pruned)."""
+        raw = list_param(request.args.get("activityTypeIds"))
+        if not raw:
+            raise MarketoError("701", detail="activityTypeIds")
+        try:
+            types = {int(x) for x in raw}
+        except ValueError:
+            raise MarketoError("1003", detail=f"Invalid activityTypeIds '{request.args['activityTypeIds']}'") from None
+        if len(types) > 10:
+            raise MarketoError("1003", detail="activityTypeIds may hold at most 10 ids")
+        lead_ids = {int(x) for x in list_param(request.args.get("leadIds"))}
+        if len(lead_ids) > 30:
+            raise MarketoError("1003", detail="leadIds may hold at most 30 ids")
+        horizon = self.clock.now() - DELETED_LEAD_RETENTION_S
 
-        def handler() -> dict[str, Any]:
-            raw = list_param(request.args.get("activityTypeIds"))
-            if not raw:
-                raise MarketoError("701", detail="activityTypeIds")
-            try:
-                types = {int(x) for x in raw}
-            except ValueError:
-                raise MarketoError(
-                    "1003", detail=f"Invalid activityTypeIds '{request.args['activityTypeIds']}'"
-                ) from None
-            if len(types) > 10:
-                raise MarketoError("1003", detail="activityTypeIds may hold at most 10 ids")
-            lead_ids = {int(x) for x in list_param(request.args.get("leadIds"))}
-            if len(lead_ids) > 30:
-                raise MarketoError("1003", detail="leadIds may hold at most 30 ids")
-            horizon = self.clock.now() - DELETED_LEAD_RETENTION_S
+        def wanted(activity: Any) -> bool:
+            if activity.type_id not in types or (lead_ids and activity.lead_id not in lead_ids):
+                return False
+            return bool(activity.type_id != ACTIVITY_DELETE_LEAD or activity.epoch >= horizon)
 
-            def wanted(activity: Any) -> bool:
-                if activity.type_id not in types or (lead_ids and activity.lead_id not in lead_ids):
-                    return False
-                return bool(activity.type_id != ACTIVITY_DELETE_LEAD or activity.epoch >= horizon)
+        return self._scan(request, wanted, generic=True)
 
-            return self._scan(request, wanted, generic=True)
+    @rest(f"{REST}/activities/deletedleads.json", "GET")
+    def on_deleted_leads(self, request: Request) -> dict[str, Any]:
+        horizon = self.clock.now() - DELETED_LEAD_RETENTION_S
+        return self._scan(request, lambda a: a.type_id == ACTIVITY_DELETE_LEAD and a.epoch >= horizon)
 
-        return self._rest(request, handler)
-
-    def on_deleted_leads(self, request: Request) -> Response:
-        def handler() -> dict[str, Any]:
-            horizon = self.clock.now() - DELETED_LEAD_RETENTION_S
-            return self._scan(request, lambda a: a.type_id == ACTIVITY_DELETE_LEAD and a.epoch >= horizon)
-
-        return self._rest(request, handler)
-
-    def on_activity_types(self, request: Request) -> Response:
+    @rest(f"{REST}/activities/types.json", "GET")
+    def on_activity_types(self, request: Request) -> dict[str, Any]:
         """Describe Activity Types."""
-        return self._rest(request, lambda: envelope([dict(t) for t in ACTIVITY_TYPES]))
+        return envelope([dict(t) for t in ACTIVITY_TYPES])
 
-    def on_usage(self, request: Request) -> Response:
-        def handler() -> dict[str, Any]:
-            with self.lock:
-                today = self.limits.today()
-                total = self.limits.daily.get(today, 0)
-            return envelope(
-                [
-                    {
-                        "date": today,
-                        "total": total,
-                        "users": [{"userId": "sync-api@example.com", "count": total}],
-                    }
-                ]
-            )
-
-        return self._rest(request, handler)
+    @rest(f"{REST}/stats/usage.json", "GET")
+    def on_usage(self, request: Request) -> dict[str, Any]:
+        with self.lock:
+            today = self.limits.today()
+            total = self.limits.daily.get(today, 0)
+        return envelope(
+            [
+                {
+                    "date": today,
+                    "total": total,
+                    "users": [{"userId": "sync-api@example.com", "count": total}],
+                }
+            ]
+        )
 
     # Lead Database objects (companies, opportunities, roles, sales persons, custom objects)

@@ -13,6 +13,7 @@ from emulators.marketo import bulk
 from emulators.marketo.catalogue import (
     DEFAULT_QUERY_FIELDS,
 )
+from emulators.marketo.core import BULK, rest
 from emulators.marketo.lead_routes import LeadRoutes
 from emulators.marketo.wire import (
     MarketoError,
@@ -59,32 +60,30 @@ class BulkRoutes(LeadRoutes):  # a bulk import pushes persons as the REST push d
                 self.export_bytes[day] = self.export_bytes.get(day, 0) + len(export.file)
                 export.status, export.finished = "Completed", now
 
-    def on_bulk_import(self, request: Request) -> Response:
-        def handler() -> dict[str, Any]:
-            if request.args.get("format", "csv").lower() != "csv":
-                raise MarketoError("1003", detail="Only format=csv is supported by this emulator")
-            upload = request.files.get("file")
-            if upload is None:
-                raise MarketoError("701", detail="file")
-            data = upload.read()
-            if len(data) > bulk.MAX_IMPORT_BYTES:
-                raise MarketoError("1003", detail="File size exceeds 10 MB")
-            lookup = request.args.get("lookupField") or request.form.get("lookupField") or "email"
-            with self.lock:
-                self._advance_bulk()
-                if lookup not in self.persons.searchable():
-                    raise MarketoError("1003", detail=f"Invalid lookup field '{lookup}'")
-                if sum(1 for j in self.imports.values() if j.status == "Queued") >= bulk.MAX_QUEUED:
-                    raise MarketoError("1016")
-                try:
-                    rows = bulk.parse_csv(data)
-                except (UnicodeDecodeError, csv.Error) as exc:
-                    raise MarketoError("1003", detail=f"Invalid CSV file: {exc}") from None
-                job = bulk.ImportJob(len(self.imports) + 1, rows, lookup, self.clock.now())
-                self.imports[job.batch_id] = job
-                return envelope([job.wire()])
-
-        return self._rest(request, handler, max_body=bulk.MAX_IMPORT_BYTES + 64 * 1024)
+    @rest(f"{BULK}/leads.json", "POST", max_body=bulk.MAX_IMPORT_BYTES + 64 * 1024)
+    def on_bulk_import(self, request: Request) -> dict[str, Any]:
+        if request.args.get("format", "csv").lower() != "csv":
+            raise MarketoError("1003", detail="Only format=csv is supported by this emulator")
+        upload = request.files.get("file")
+        if upload is None:
+            raise MarketoError("701", detail="file")
+        data = upload.read()
+        if len(data) > bulk.MAX_IMPORT_BYTES:
+            raise MarketoError("1003", detail="File size exceeds 10 MB")
+        lookup = request.args.get("lookupField") or request.form.get("lookupField") or "email"
+        with self.lock:
+            self._advance_bulk()
+            if lookup not in self.persons.searchable():
+                raise MarketoError("1003", detail=f"Invalid lookup field '{lookup}'")
+            if sum(1 for j in self.imports.values() if j.status == "Queued") >= bulk.MAX_QUEUED:
+                raise MarketoError("1016")
+            try:
+                rows = bulk.parse_csv(data)
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise MarketoError("1003", detail=f"Invalid CSV file: {exc}") from None
+            job = bulk.ImportJob(len(self.imports) + 1, rows, lookup, self.clock.now())
+            self.imports[job.batch_id] = job
+            return envelope([job.wire()])
 
     def _import_job(self, batch_id: int) -> bulk.ImportJob:
         self._advance_bulk()
@@ -93,49 +92,43 @@ class BulkRoutes(LeadRoutes):  # a bulk import pushes persons as the REST push d
             raise MarketoError("1003", detail=f"Import batch {batch_id} not found")
         return job
 
-    def on_bulk_import_status(self, request: Request, batch_id: int) -> Response:
-        def handler() -> dict[str, Any]:
-            with self.lock:
-                return envelope([self._import_job(batch_id).wire()])
+    @rest(f"{BULK}/leads/batch/<int:batch_id>.json", "GET")
+    def on_bulk_import_status(self, request: Request, batch_id: int) -> dict[str, Any]:
+        with self.lock:
+            return envelope([self._import_job(batch_id).wire()])
 
-        return self._rest(request, handler)
-
+    @rest(f"{BULK}/leads/batch/<int:batch_id>/<any(failures, warnings):kind>.json", "GET")
     def on_bulk_import_rows(self, request: Request, batch_id: int, kind: str) -> Response:
-        def handler() -> Response:
-            with self.lock:
-                job = self._import_job(batch_id)
-                if job.status != "Complete":
-                    raise MarketoError("1003", detail=f"Import batch {batch_id} is {job.status}, not Complete")
-                items = job.failures if kind == "failures" else job.warnings
-                reason = "Import Failure Reason" if kind == "failures" else "Import Warning Reason"
-                return Response(bulk.failure_csv(items, reason), mimetype="text/csv")
+        with self.lock:
+            job = self._import_job(batch_id)
+            if job.status != "Complete":
+                raise MarketoError("1003", detail=f"Import batch {batch_id} is {job.status}, not Complete")
+            items = job.failures if kind == "failures" else job.warnings
+            reason = "Import Failure Reason" if kind == "failures" else "Import Warning Reason"
+            return Response(bulk.failure_csv(items, reason), mimetype="text/csv")
 
-        return self._rest(request, handler)
-
-    def on_bulk_export_create(self, request: Request) -> Response:
-        def handler() -> dict[str, Any]:
-            body = json_body(request)
-            fields = body.get("fields") or list(DEFAULT_QUERY_FIELDS)
-            window = body.get("filter") or {}
-            names = [n for n in ("createdAt", "updatedAt") if n in window]
-            if len(names) != 1:
-                raise MarketoError("1003", detail="filter needs exactly one of createdAt or updatedAt")
-            try:
-                start = datetime.fromisoformat(str(window[names[0]]["startAt"]).replace("Z", "+00:00"))
-                end = datetime.fromisoformat(str(window[names[0]]["endAt"]).replace("Z", "+00:00"))
-            except (KeyError, TypeError, ValueError):
-                raise MarketoError("1003", detail="filter needs startAt and endAt as ISO-8601 date-times") from None
-            if (end - start).total_seconds() > bulk.MAX_WINDOW_S or end <= start:
-                raise MarketoError("1003", detail="Date range must be positive and at most 31 days")
-            with self.lock:
-                unknown = [f for f in fields if f not in self.persons.fields]
-                if unknown:
-                    raise MarketoError("1003", detail=f"Field '{unknown[0]}' not found")
-                export = bulk.ExportJob(str(uuid.uuid4()), list(fields), (names[0], start, end), self.clock.now())
-                self.exports[export.export_id] = export
-                return envelope([export.wire()])
-
-        return self._rest(request, handler)
+    @rest(f"{BULK}/leads/export/create.json", "POST")
+    def on_bulk_export_create(self, request: Request) -> dict[str, Any]:
+        body = json_body(request)
+        fields = body.get("fields") or list(DEFAULT_QUERY_FIELDS)
+        window = body.get("filter") or {}
+        names = [n for n in ("createdAt", "updatedAt") if n in window]
+        if len(names) != 1:
+            raise MarketoError("1003", detail="filter needs exactly one of createdAt or updatedAt")
+        try:
+            start = datetime.fromisoformat(str(window[names[0]]["startAt"]).replace("Z", "+00:00"))
+            end = datetime.fromisoformat(str(window[names[0]]["endAt"]).replace("Z", "+00:00"))
+        except (KeyError, TypeError, ValueError):
+            raise MarketoError("1003", detail="filter needs startAt and endAt as ISO-8601 date-times") from None
+        if (end - start).total_seconds() > bulk.MAX_WINDOW_S or end <= start:
+            raise MarketoError("1003", detail="Date range must be positive and at most 31 days")
+        with self.lock:
+            unknown = [f for f in fields if f not in self.persons.fields]
+            if unknown:
+                raise MarketoError("1003", detail=f"Field '{unknown[0]}' not found")
+            export = bulk.ExportJob(str(uuid.uuid4()), list(fields), (names[0], start, end), self.clock.now())
+            self.exports[export.export_id] = export
+            return envelope([export.wire()])
 
     def _export_job(self, export_id: str) -> bulk.ExportJob:
         self._advance_bulk()
@@ -144,63 +137,52 @@ class BulkRoutes(LeadRoutes):  # a bulk import pushes persons as the REST push d
             raise MarketoError("1003", detail=f"Export '{export_id}' not found")
         return export
 
-    def on_bulk_export_verb(self, request: Request, export_id: str, verb: str) -> Response:
-        def handler() -> dict[str, Any]:
-            with self.lock:
-                export = self._export_job(export_id)
-                if verb == "cancel":
-                    export.status = "Cancelled"
-                    return envelope([export.wire()])
-                if export.status != "Created":
-                    raise MarketoError(
-                        "1003", detail=f"Export is {export.status}; only a Created export can be enqueued"
-                    )
-                if self.export_bytes.get(self.limits.today(), 0) >= bulk.EXPORT_DAILY_BYTES:
-                    raise MarketoError("1029", detail="Export daily quota 500MB exceeded")
-                if sum(1 for e in self.exports.values() if e.status == "Queued") >= bulk.MAX_QUEUED:
-                    raise MarketoError("1029", detail="Too many jobs (10) in queue")
-                export.status, export.queued = "Queued", self.clock.now()
+    @rest(f"{BULK}/leads/export/<export_id>/<any(enqueue, cancel):verb>.json", "POST")
+    def on_bulk_export_verb(self, request: Request, export_id: str, verb: str) -> dict[str, Any]:
+        with self.lock:
+            export = self._export_job(export_id)
+            if verb == "cancel":
+                export.status = "Cancelled"
                 return envelope([export.wire()])
+            if export.status != "Created":
+                raise MarketoError("1003", detail=f"Export is {export.status}; only a Created export can be enqueued")
+            if self.export_bytes.get(self.limits.today(), 0) >= bulk.EXPORT_DAILY_BYTES:
+                raise MarketoError("1029", detail="Export daily quota 500MB exceeded")
+            if sum(1 for e in self.exports.values() if e.status == "Queued") >= bulk.MAX_QUEUED:
+                raise MarketoError("1029", detail="Too many jobs (10) in queue")
+            export.status, export.queued = "Queued", self.clock.now()
+            return envelope([export.wire()])
 
-        return self._rest(request, handler)
-
-    def on_bulk_export_jobs(self, request: Request) -> Response:
+    @rest(f"{BULK}/leads/export.json", "GET")
+    def on_bulk_export_jobs(self, request: Request) -> dict[str, Any]:
         """Export jobs of the last 7 days, newest first, filtered by `status` (any case), in
         batches of up to 300 with a paging token."""
+        wanted = {s.lower() for raw in request.args.getlist("status") for s in raw.split(",") if s}
+        try:
+            size = min(int(request.args.get("batchSize", 300)), 300)
+            offset = int(request.args.get("nextPageToken") or 0)
+        except ValueError:
+            raise MarketoError("1003", detail="batchSize and nextPageToken must be whole numbers") from None
+        with self.lock:
+            self._advance_bulk()
+            jobs = sorted(self.exports.values(), key=lambda e: e.created, reverse=True)
+            jobs = [j for j in jobs if not wanted or j.status.lower() in wanted]
+            page = [j.wire() for j in jobs[offset : offset + size]]
+        more = offset + size < len(jobs)
+        return envelope(page, **({"nextPageToken": str(offset + size)} if more else {}))
 
-        def handler() -> dict[str, Any]:
-            wanted = {s.lower() for raw in request.args.getlist("status") for s in raw.split(",") if s}
-            try:
-                size = min(int(request.args.get("batchSize", 300)), 300)
-                offset = int(request.args.get("nextPageToken") or 0)
-            except ValueError:
-                raise MarketoError("1003", detail="batchSize and nextPageToken must be whole numbers") from None
-            with self.lock:
-                self._advance_bulk()
-                jobs = sorted(self.exports.values(), key=lambda e: e.created, reverse=True)
-                jobs = [j for j in jobs if not wanted or j.status.lower() in wanted]
-                page = [j.wire() for j in jobs[offset : offset + size]]
-            more = offset + size < len(jobs)
-            return envelope(page, **({"nextPageToken": str(offset + size)} if more else {}))
+    @rest(f"{BULK}/leads/export/<export_id>/status.json", "GET")
+    def on_bulk_export_status(self, request: Request, export_id: str) -> dict[str, Any]:
+        with self.lock:
+            return envelope([self._export_job(export_id).wire()])
 
-        return self._rest(request, handler)
-
-    def on_bulk_export_status(self, request: Request, export_id: str) -> Response:
-        def handler() -> dict[str, Any]:
-            with self.lock:
-                return envelope([self._export_job(export_id).wire()])
-
-        return self._rest(request, handler)
-
+    @rest(f"{BULK}/leads/export/<export_id>/file.json", "GET")
     def on_bulk_export_file(self, request: Request, export_id: str) -> Response:
-        def handler() -> Response:
-            with self.lock:
-                export = self._export_job(export_id)
-                if export.status != "Completed" or export.file is None:
-                    raise MarketoError("1003", detail=f"Export is {export.status}; the file exists once Completed")
-                data = export.file
-            response = Response(data, mimetype="text/csv")
-            response.headers["Accept-Ranges"] = "bytes"
-            return response.make_conditional(request, accept_ranges=True, complete_length=len(data))
-
-        return self._rest(request, handler)
+        with self.lock:
+            export = self._export_job(export_id)
+            if export.status != "Completed" or export.file is None:
+                raise MarketoError("1003", detail=f"Export is {export.status}; the file exists once Completed")
+            data = export.file
+        response = Response(data, mimetype="text/csv")
+        response.headers["Accept-Ranges"] = "bytes"
+        return response.make_conditional(request, accept_ranges=True, complete_length=len(data))

@@ -10,8 +10,10 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from emulators.common.clock import EmulatorClock
+from emulators.common.control import json_response
 from emulators.common.faults import FaultRule
-from emulators.common.service import EmulatorService, Latency, json_response
+from emulators.common.routing import F, Route, route
+from emulators.common.service import EmulatorService, Latency
 from emulators.marketo import bulk
 from emulators.marketo import seed as seeding
 from emulators.marketo.catalogue import (
@@ -38,6 +40,8 @@ from emulators.marketo.wire import (
 LEAD_ACTIONS = ("createOnly", "updateOnly", "createOrUpdate", "createDuplicate")
 OBJECT_ACTIONS = ("createOnly", "updateOnly", "createOrUpdate")
 API_SOURCE = "Web service API"
+REST = "/rest/v1"
+BULK = "/bulk/v1"
 SCAN_PER_CALL = 1000  # activities examined per call: pages may hold fewer than batchSize, as on Marketo
 DATA_NAMES = {
     "company": "companies",
@@ -45,6 +49,14 @@ DATA_NAMES = {
     "opportunityrole": "opportunities/roles",
     "salesperson": "salespersons",
 }
+
+
+def rest(
+    path: str, *methods: str, max_body: int = MAX_BODY_BYTES, defaults: dict[str, str] | None = None
+) -> Callable[[F], F]:
+    """A REST API endpoint: the method returns the envelope (or a CSV response); the frame adds
+    the size limits, the access token, the rate, concurrency and quota, and the error envelope."""
+    return route(path, *methods, defaults=defaults, rest=True, max_body=max_body)
 
 
 class MarketoCore(EmulatorService):
@@ -156,6 +168,12 @@ class MarketoCore(EmulatorService):
 
     # the REST frame: size limits, token, rate / concurrency / quota, envelope
 
+    def frame(self, route: Route, request: Request, args: dict[str, Any]) -> Response:
+        if not route.options.get("rest"):
+            return super().frame(route, request, args)
+        handler = getattr(self, route.handler)
+        return self._rest(request, lambda: handler(request, **args), route.options["max_body"])
+
     def _rest(
         self,
         request: Request,
@@ -205,6 +223,7 @@ class MarketoCore(EmulatorService):
 
     # identity
 
+    @route("/identity/oauth/token", "GET", "POST")
     def on_identity_token(self, request: Request) -> Response:
         values = {**request.args, **request.form}
         if values.get("grant_type") != "client_credentials":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 
 from emulators.marketo.catalogue import (
     CUSTOM_FIELD_TYPES,
@@ -12,7 +12,7 @@ from emulators.marketo.catalogue import (
     MAX_BATCH,
     FieldDef,
 )
-from emulators.marketo.core import API_SOURCE, LEAD_ACTIONS, MarketoCore
+from emulators.marketo.core import API_SOURCE, LEAD_ACTIONS, REST, MarketoCore, rest
 from emulators.marketo.models import (
     InvalidValue,
     coerce,
@@ -33,12 +33,13 @@ from emulators.marketo.wire import (
 
 
 class LeadRoutes(MarketoCore):
-    def on_leads(self, request: Request) -> Response:
+    @rest(f"{REST}/leads.json", "GET", "POST", "DELETE")
+    def on_leads(self, request: Request) -> dict[str, Any]:
         if request.method == "DELETE":  # Marketo's original Delete Leads, still used by clients
             return self.on_leads_delete(request)
         if request.method == "POST" and not is_get_override(request):
-            return self._rest(request, lambda: self._push(request))
-        return self._rest(request, lambda: self._query_leads(params(request)))
+            return self._push(request)
+        return self._query_leads(params(request))
 
     def _push(self, request: Request) -> dict[str, Any]:
         body = json_body(request)
@@ -131,80 +132,71 @@ class LeadRoutes(MarketoCore):
             moreResult=more if more else None,
         )
 
-    def on_lead_by_id(self, request: Request, lead_id: int) -> Response:
-        def handler() -> dict[str, Any]:
-            with self.lock:
-                fields = self._fields_param(request.args.get("fields"), self.persons.fields, DEFAULT_QUERY_FIELDS)
-                lead = self.persons.leads.get(lead_id)
-                return envelope([] if lead is None else [{f: lead.get(f) for f in fields}])
+    @rest(f"{REST}/lead/<int:lead_id>.json", "GET")
+    def on_lead_by_id(self, request: Request, lead_id: int) -> dict[str, Any]:
+        with self.lock:
+            fields = self._fields_param(request.args.get("fields"), self.persons.fields, DEFAULT_QUERY_FIELDS)
+            lead = self.persons.leads.get(lead_id)
+            return envelope([] if lead is None else [{f: lead.get(f) for f in fields}])
 
-        return self._rest(request, handler)
-
-    def on_leads_describe(self, request: Request) -> Response:
-        def handler() -> dict[str, Any]:
-            self.pause(0.2)
-            with self.lock:
-                return envelope(
-                    [
-                        {
-                            "id": n + 1,
-                            "displayName": f.display_name,
-                            "dataType": f.data_type,
-                            **({"length": f.length} if f.length else {}),
-                            "rest": {"name": f.name, "readOnly": f.read_only},
-                            "soap": {"name": f.name[:1].upper() + f.name[1:], "readOnly": f.read_only},
-                        }
-                        for n, f in enumerate(self.persons.fields.values())
-                    ]
-                )
-
-        return self._rest(request, handler)
-
-    def on_leads_describe2(self, request: Request) -> Response:
-        def handler() -> dict[str, Any]:
-            self.pause(0.2)
-            with self.lock:
-                fields = [
+    @rest(f"{REST}/leads/describe.json", "GET")
+    def on_leads_describe(self, request: Request) -> dict[str, Any]:
+        self.pause(0.2)
+        with self.lock:
+            return envelope(
+                [
                     {
-                        "name": f.name,
+                        "id": n + 1,
                         "displayName": f.display_name,
                         "dataType": f.data_type,
                         **({"length": f.length} if f.length else {}),
-                        "updateable": not f.read_only,
-                        "crmManaged": False,
+                        "rest": {"name": f.name, "readOnly": f.read_only},
+                        "soap": {"name": f.name[:1].upper() + f.name[1:], "readOnly": f.read_only},
+                    }
+                    for n, f in enumerate(self.persons.fields.values())
+                ]
+            )
+
+    @rest(f"{REST}/leads/describe2.json", "GET")
+    def on_leads_describe2(self, request: Request) -> dict[str, Any]:
+        self.pause(0.2)
+        with self.lock:
+            fields = [
+                {
+                    "name": f.name,
+                    "displayName": f.display_name,
+                    "dataType": f.data_type,
+                    **({"length": f.length} if f.length else {}),
+                    "updateable": not f.read_only,
+                    "crmManaged": False,
+                }
+                for f in self.persons.fields.values()
+            ]
+            searchable = [[name] for name in self.persons.searchable()]
+        return envelope([{"name": "API Lead", "searchableFields": searchable, "fields": fields}])
+
+    @rest(f"{REST}/leads/schema/fields.json", "GET", "POST")
+    def on_lead_fields(self, request: Request) -> dict[str, Any]:
+        if request.method == "POST":
+            return self._create_fields(json_body(request))
+        with self.lock:
+            return envelope(
+                [
+                    {
+                        "displayName": f.display_name,
+                        "name": f.name,
+                        "description": "",
+                        "dataType": f.data_type,
+                        **({"length": f.length} if f.length else {}),
+                        "isHidden": False,
+                        "isHtmlEncodingInEmail": True,
+                        "isSensitive": False,
+                        "isCustom": f.custom,
+                        "isApiCreated": f.custom,
                     }
                     for f in self.persons.fields.values()
                 ]
-                searchable = [[name] for name in self.persons.searchable()]
-            return envelope([{"name": "API Lead", "searchableFields": searchable, "fields": fields}])
-
-        return self._rest(request, handler)
-
-    def on_lead_fields(self, request: Request) -> Response:
-        if request.method == "GET":
-
-            def listing() -> dict[str, Any]:
-                with self.lock:
-                    return envelope(
-                        [
-                            {
-                                "displayName": f.display_name,
-                                "name": f.name,
-                                "description": "",
-                                "dataType": f.data_type,
-                                **({"length": f.length} if f.length else {}),
-                                "isHidden": False,
-                                "isHtmlEncodingInEmail": True,
-                                "isSensitive": False,
-                                "isCustom": f.custom,
-                                "isApiCreated": f.custom,
-                            }
-                            for f in self.persons.fields.values()
-                        ]
-                    )
-
-            return self._rest(request, listing)
-        return self._rest(request, lambda: self._create_fields(json_body(request)))
+            )
 
     def _create_fields(self, body: dict[str, Any]) -> dict[str, Any]:
         specs = body.get("input")
@@ -231,42 +223,37 @@ class LeadRoutes(MarketoCore):
                     results.append({"name": name, "status": "created"})
         return envelope(results)
 
-    def on_leads_delete(self, request: Request) -> Response:
-        def handler() -> dict[str, Any]:
-            body = json_body(request)
-            records = input_records(body)
-            self.pause(0.25 + 0.002 * len(records))
-            results = []
-            with self.lock:
-                for record in records:
-                    lead_id = record.get("id") if isinstance(record, dict) else None
-                    if isinstance(lead_id, int) and lead_id in self.persons.leads:
-                        self.persons.delete(lead_id, self.clock.now())
-                        results.append({"id": lead_id, "status": "deleted"})
-                    else:
-                        results.append(skipped("1004", "Lead", id=lead_id))
-            return envelope(results)
-
-        return self._rest(request, handler)
-
-    def on_leads_merge(self, request: Request, winner_id: int) -> Response:
-        def handler() -> dict[str, Any]:
-            losers = [int(x) for x in list_param(request.args.get("leadIds") or request.args.get("leadId"))]
-            if not losers:
-                raise MarketoError("701", detail="leadId")
-            with self.lock:
-                for lead_id in [winner_id, *losers]:
-                    if lead_id not in self.persons.leads:
-                        raise MarketoError("1003", detail=f"Lead '{lead_id}' not found")
-                for lead_id in losers:
+    @rest(f"{REST}/leads/delete.json", "POST")
+    def on_leads_delete(self, request: Request) -> dict[str, Any]:
+        body = json_body(request)
+        records = input_records(body)
+        self.pause(0.25 + 0.002 * len(records))
+        results = []
+        with self.lock:
+            for record in records:
+                lead_id = record.get("id") if isinstance(record, dict) else None
+                if isinstance(lead_id, int) and lead_id in self.persons.leads:
                     self.persons.delete(lead_id, self.clock.now())
-            return envelope([])
+                    results.append({"id": lead_id, "status": "deleted"})
+                else:
+                    results.append(skipped("1004", "Lead", id=lead_id))
+        return envelope(results)
 
-        return self._rest(request, handler)
+    @rest(f"{REST}/leads/<int:winner_id>/merge.json", "POST")
+    def on_leads_merge(self, request: Request, winner_id: int) -> dict[str, Any]:
+        losers = [int(x) for x in list_param(request.args.get("leadIds") or request.args.get("leadId"))]
+        if not losers:
+            raise MarketoError("701", detail="leadId")
+        with self.lock:
+            for lead_id in [winner_id, *losers]:
+                if lead_id not in self.persons.leads:
+                    raise MarketoError("1003", detail=f"Lead '{lead_id}' not found")
+            for lead_id in losers:
+                self.persons.delete(lead_id, self.clock.now())
+        return envelope([])
 
-    def on_lead_partitions(self, request: Request) -> Response:
-        return self._rest(
-            request, lambda: envelope([{"id": 1, "name": "Default", "description": "Initial Lead Partition"}])
-        )
+    @rest(f"{REST}/leads/partitions.json", "GET")
+    def on_lead_partitions(self, request: Request) -> dict[str, Any]:
+        return envelope([{"id": 1, "name": "Default", "description": "Initial Lead Partition"}])
 
     # activities

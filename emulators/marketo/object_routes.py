@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 
+from emulators.common.routing import F
 from emulators.marketo.catalogue import (
     MAX_BATCH,
+    STANDARD_OBJECT_TYPES,
 )
-from emulators.marketo.core import OBJECT_ACTIONS, MarketoCore
+from emulators.marketo.core import OBJECT_ACTIONS, REST, MarketoCore, rest
 from emulators.marketo.models import (
     InvalidValue,
     ObjectDatabase,
@@ -31,6 +34,19 @@ from emulators.marketo.wire import (
 )
 
 
+def object_routes(suffix: str, *methods: str) -> Callable[[F], F]:
+    """The same endpoint for each standard object type and for custom objects by name."""
+
+    def mark(function: F) -> F:
+        for otype in reversed(STANDARD_OBJECT_TYPES):
+            standard = {"kind": "standard", "name": otype.name}
+            function = rest(f"{REST}/{otype.name}{suffix}", *methods, defaults=standard)(function)
+        custom = {"kind": "custom"}
+        return rest(f"{REST}/customobjects/<name>{suffix}", *methods, defaults=custom)(function)
+
+    return mark
+
+
 class ObjectRoutes(MarketoCore):
     def _database(self, kind: str, name: str) -> ObjectDatabase:
         found = (self.standard_objects if kind == "standard" else self.custom_objects).get(name)
@@ -38,18 +54,17 @@ class ObjectRoutes(MarketoCore):
             raise MarketoError("1003", detail=f"Custom object '{name}' not found")
         return found
 
-    def on_custom_object_types(self, request: Request) -> Response:
-        def handler() -> dict[str, Any]:
-            with self.lock:
-                described = [self._describe(db) for db in self.custom_objects.values()]
-            return envelope(described)
+    @rest(f"{REST}/customobjects.json", "GET")
+    def on_custom_object_types(self, request: Request) -> dict[str, Any]:
+        with self.lock:
+            described = [self._describe(db) for db in self.custom_objects.values()]
+        return envelope(described)
 
-        return self._rest(request, handler)
-
-    def on_objects(self, request: Request, kind: str, name: str) -> Response:
+    @object_routes(".json", "GET", "POST")
+    def on_objects(self, request: Request, kind: str, name: str) -> dict[str, Any]:
         if request.method == "POST" and not is_get_override(request):
-            return self._rest(request, lambda: self._sync_objects(self._database(kind, name), json_body(request)))
-        return self._rest(request, lambda: self._query_objects(self._database(kind, name), request))
+            return self._sync_objects(self._database(kind, name), json_body(request))
+        return self._query_objects(self._database(kind, name), request)
 
     def _sync_objects(self, db: ObjectDatabase, body: dict[str, Any]) -> dict[str, Any]:
         action = body.get("action", "createOrUpdate")
@@ -148,30 +163,28 @@ class ObjectRoutes(MarketoCore):
         more = offset + size < len(matches)
         return envelope(rows, nextPageToken=encode_token("q", offset + size) if more else None)
 
-    def on_objects_delete(self, request: Request, kind: str, name: str) -> Response:
-        def handler() -> dict[str, Any]:
-            db = self._database(kind, name)
-            body = json_body(request)
-            delete_by = body.get("deleteBy", "dedupeFields")
-            records = input_records(body)
-            if delete_by not in ("dedupeFields", "idField"):
-                raise MarketoError("1003", detail=f"Invalid deleteBy '{delete_by}'")
-            results = []
-            with self.lock:
-                for seq, record in enumerate(records):
-                    if delete_by == "idField":
-                        target = record.get(db.type.id_field) if isinstance(record, dict) else None
-                        target = target if target in db.records else None
-                    else:
-                        target = db.by_dedupe(record) if isinstance(record, dict) else None
-                    if target is None:
-                        results.append(skipped("1013", seq=seq))
-                    else:
-                        db.delete(target)
-                        results.append({"seq": seq, "status": "deleted", db.type.id_field: target})
-            return envelope(results)
-
-        return self._rest(request, handler)
+    @object_routes("/delete.json", "POST")
+    def on_objects_delete(self, request: Request, kind: str, name: str) -> dict[str, Any]:
+        db = self._database(kind, name)
+        body = json_body(request)
+        delete_by = body.get("deleteBy", "dedupeFields")
+        records = input_records(body)
+        if delete_by not in ("dedupeFields", "idField"):
+            raise MarketoError("1003", detail=f"Invalid deleteBy '{delete_by}'")
+        results = []
+        with self.lock:
+            for seq, record in enumerate(records):
+                if delete_by == "idField":
+                    target = record.get(db.type.id_field) if isinstance(record, dict) else None
+                    target = target if target in db.records else None
+                else:
+                    target = db.by_dedupe(record) if isinstance(record, dict) else None
+                if target is None:
+                    results.append(skipped("1013", seq=seq))
+                else:
+                    db.delete(target)
+                    results.append({"seq": seq, "status": "deleted", db.type.id_field: target})
+        return envelope(results)
 
     def _describe(self, db: ObjectDatabase) -> dict[str, Any]:
         otype = db.type
@@ -205,11 +218,9 @@ class ObjectRoutes(MarketoCore):
             ],
         }
 
-    def on_objects_describe(self, request: Request, kind: str, name: str) -> Response:
-        def handler() -> dict[str, Any]:
-            with self.lock:
-                return envelope([self._describe(self._database(kind, name))])
-
-        return self._rest(request, handler)
+    @object_routes("/describe.json", "GET")
+    def on_objects_describe(self, request: Request, kind: str, name: str) -> dict[str, Any]:
+        with self.lock:
+            return envelope([self._describe(self._database(kind, name))])
 
     # bulk import and extract
