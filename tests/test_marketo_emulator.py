@@ -169,6 +169,22 @@ def test_every_response_validates_against_adobes_swagger_schemas(marketo: Runnin
     call("GET", f"/bulk/v1/leads/export/{export_id}/status.json", "/bulk/v1/leads/export/{exportId}/status.json")
     call("GET", "/bulk/v1/leads/export.json", params={"status": "created,queued"})
     call("GET", "/rest/v1/activities/types.json")
+    activities = call(
+        "POST", "/bulk/v1/activities/export/create.json", json={"filter": {**window, "activityTypeIds": [12]}}
+    )
+    activity_export = activities["result"][0]["exportId"]
+    for verb in ("enqueue", "cancel"):
+        call(
+            "POST",
+            f"/bulk/v1/activities/export/{activity_export}/{verb}.json",
+            f"/bulk/v1/activities/export/{{exportId}}/{verb}.json",
+        )
+    call(
+        "GET",
+        f"/bulk/v1/activities/export/{activity_export}/status.json",
+        "/bulk/v1/activities/export/{exportId}/status.json",
+    )
+    call("GET", "/bulk/v1/activities/export.json", params={"status": "cancelled"})
 
     problems = [
         f"{method.upper()} {path}: {error.message} at {list(error.absolute_path)}"
@@ -212,6 +228,18 @@ def test_marketorestpython_works_unchanged_against_the_emulator(
     companies = client.execute(method="create_update_companies", input=[{"externalCompanyId": "c1", "company": "X"}])
     assert companies[0]["status"] == "created"
     assert client.execute(method="get_daily_usage")[0]["total"] >= 6
+    today = control(marketo, "GET", "clock")["now"][:10]
+    window = {"createdAt": {"startAt": f"{today}T00:00:00Z", "endAt": f"{today}T23:59:59Z"}}
+    job = client.execute(method="create_activities_export_job", filters={**window, "activityTypeIds": [12]})[0]
+    client.execute(method="enqueue_activities_export_job", job_id=job["exportId"])
+    for _ in range(2):
+        control(marketo, "POST", "clock", {"advance_seconds": 60})
+        status = client.execute(method="get_activities_export_job_status", job_id=job["exportId"])[0]
+    assert status["status"] == "Completed" and status["numberOfRecords"] == 2
+    extracted = client.execute(method="get_activities_export_job_file", job_id=job["exportId"])
+    assert extracted.decode().splitlines()[0].startswith("marketoGUID,leadId,activityDate,activityTypeId")
+    listed = client.execute(method="get_activities_export_jobs_list")
+    assert [j["exportId"] for j in listed] == [job["exportId"]]
 
 
 def _token(emulator: RunningEmulator) -> dict[str, Any]:

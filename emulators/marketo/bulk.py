@@ -1,12 +1,16 @@
-"""Marketo's bulk lead import and lead extract jobs: their lifecycles on the emulator clock, and
-their limits (imports: 2 importing, 10 queued, 10 MB files; extracts: 2 processing, 10 queued,
-500 MB a day, windows of at most 31 days)."""
+"""Marketo's bulk lead import and its lead and activity extracts: the jobs, their limits (imports:
+2 importing, 10 queued, 10 MB files; extracts of any kind together: 2 processing, 10 queued,
+500 MB a day counted by the day a job finished, windows of at most 31 days) and the files, as
+Marketo writes them: CSV, `null` for a missing value, `true`/`false` for booleans, an activity's
+attributes as one JSON object. No web framework here: the routes (`bulk_routes`) drive it."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -18,6 +22,16 @@ EXPORT_DAILY_BYTES: Final = 500 * 1024 * 1024
 MAX_WINDOW_S: Final = 31 * 24 * 3600
 QUEUE_S: Final = 1.0  # how long a job waits in the queue, before --time-scale
 ROWS_PER_S: Final = 20_000  # processing speed, before --time-scale
+ACTIVITY_FIELDS: Final = (
+    "marketoGUID",
+    "leadId",
+    "activityDate",
+    "activityTypeId",
+    "campaignId",
+    "primaryAttributeValueId",
+    "primaryAttributeValue",
+    "attributes",
+)
 
 
 @dataclass
@@ -47,9 +61,12 @@ class ImportJob:
 @dataclass
 class ExportJob:
     export_id: str
+    kind: str  # "leads" or "activities": the path it was created on, and the only one that knows it
     fields: list[str]
     window: tuple[str, datetime, datetime]
     created: float
+    headers: Mapping[str, str] = field(default_factory=dict)  # columnHeaderNames
+    activity_types: frozenset[int] = frozenset()  # activities: filter.activityTypeIds (empty: all)
     status: str = "Created"
     queued: float | None = None
     started: float | None = None
@@ -84,13 +101,57 @@ def parse_csv(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> bytes:
+def cell(value: Any) -> Any:
+    """A value as Marketo writes it into a bulk file."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def to_csv(rows: Iterable[Mapping[str, Any]], columns: list[str], headers: Mapping[str, str] | None = None) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([(headers or {}).get(c, c) for c in columns])
     for row in rows:
-        writer.writerow(["null" if row.get(c) is None else row.get(c) for c in columns])
+        writer.writerow([cell(row.get(c)) for c in columns])
     return out.getvalue().encode()
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def lead_rows(leads: Iterable[Mapping[str, Any]], window: tuple[str, datetime, datetime]) -> list[Mapping[str, Any]]:
+    """Persons whose createdAt or updatedAt (the filter's name) falls in [start, end)."""
+    name, start, end = window
+    low, high = stamp(start), stamp(end)
+    return [lead for lead in leads if low <= str(lead.get(name)) < high]
+
+
+def activity_rows(
+    activities: Iterable[Any], window: tuple[str, datetime, datetime], types: frozenset[int]
+) -> list[dict[str, Any]]:
+    """Activities created in [start, end), of the wanted types, as the extract's columns."""
+    _, start, end = window
+    low, high = start.timestamp(), end.timestamp()
+    rows = []
+    for activity in activities:
+        if not low <= activity.epoch < high or (types and activity.type_id not in types):
+            continue
+        wire = activity.generic_wire()
+        rows.append(
+            {
+                **wire,
+                "activityDate": stamp(datetime.fromtimestamp(activity.epoch, UTC)),
+                "campaignId": wire.get("campaignId"),
+                "primaryAttributeValueId": wire.get("primaryAttributeValueId"),
+                "primaryAttributeValue": wire.get("primaryAttributeValue"),
+                "attributes": json.dumps({a["name"]: a["value"] for a in wire.get("attributes", [])}),
+            }
+        )
+    return rows
 
 
 def failure_csv(items: list[tuple[dict[str, str], str]], reason_column: str) -> bytes:

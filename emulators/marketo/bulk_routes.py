@@ -11,6 +11,7 @@ from werkzeug.wrappers import Request, Response
 
 from emulators.marketo import bulk
 from emulators.marketo.catalogue import (
+    ACTIVITY_TYPES,
     DEFAULT_QUERY_FIELDS,
 )
 from emulators.marketo.core import BULK, rest
@@ -48,13 +49,14 @@ class BulkRoutes(LeadRoutes):  # a bulk import pushes persons as the REST push d
             if export.status == "Queued" and now - (export.queued or now) >= queue_s and processing < bulk.MAX_RUNNING:
                 export.status, export.started = "Processing", now
             if export.status == "Processing" and now - (export.started or now) >= queue_s:
-                name, start, end = export.window
-                rows = [
-                    lead
-                    for lead in self.persons.leads.values()
-                    if start.strftime("%Y-%m-%dT%H:%M:%SZ") <= str(lead.get(name)) < end.strftime("%Y-%m-%dT%H:%M:%SZ")
-                ]
-                export.file = bulk.to_csv(rows, export.fields)
+                if export.kind == "leads":
+                    rows: list[Any] = bulk.lead_rows(self.persons.leads.values(), export.window)
+                else:
+                    log = self.persons.activities
+                    _, start, end = export.window
+                    span = log.items[log.position_since(start.timestamp()) : log.position_since(end.timestamp())]
+                    rows = bulk.activity_rows(span, export.window, export.activity_types)
+                export.file = bulk.to_csv(rows, export.fields, export.headers)
                 export.records = len(rows)
                 day = self.limits.today()
                 self.export_bytes[day] = self.export_bytes.get(day, 0) + len(export.file)
@@ -107,14 +109,16 @@ class BulkRoutes(LeadRoutes):  # a bulk import pushes persons as the REST push d
             reason = "Import Failure Reason" if kind == "failures" else "Import Warning Reason"
             return Response(bulk.failure_csv(items, reason), mimetype="text/csv")
 
-    @rest(f"{BULK}/leads/export/create.json", "POST")
-    def on_bulk_export_create(self, request: Request) -> dict[str, Any]:
+    @rest(f"{BULK}/<any(leads, activities):kind>/export/create.json", "POST")
+    def on_bulk_export_create(self, request: Request, kind: str) -> dict[str, Any]:
         body = json_body(request)
-        fields = body.get("fields") or list(DEFAULT_QUERY_FIELDS)
         window = body.get("filter") or {}
-        names = [n for n in ("createdAt", "updatedAt") if n in window]
+        if not isinstance(window, dict):
+            raise MarketoError("1003", detail="filter must be an object")
+        allowed = ("createdAt", "updatedAt") if kind == "leads" else ("createdAt",)
+        names = [n for n in allowed if n in window]
         if len(names) != 1:
-            raise MarketoError("1003", detail="filter needs exactly one of createdAt or updatedAt")
+            raise MarketoError("1003", detail=f"filter needs exactly one of {', '.join(allowed)}")
         try:
             start = datetime.fromisoformat(str(window[names[0]]["startAt"]).replace("Z", "+00:00"))
             end = datetime.fromisoformat(str(window[names[0]]["endAt"]).replace("Z", "+00:00"))
@@ -122,25 +126,43 @@ class BulkRoutes(LeadRoutes):  # a bulk import pushes persons as the REST push d
             raise MarketoError("1003", detail="filter needs startAt and endAt as ISO-8601 date-times") from None
         if (end - start).total_seconds() > bulk.MAX_WINDOW_S or end <= start:
             raise MarketoError("1003", detail="Date range must be positive and at most 31 days")
+        headers = body.get("columnHeaderNames") or {}
+        if not isinstance(headers, dict):
+            raise MarketoError("1003", detail="columnHeaderNames must map field names to header names")
+        try:
+            types = frozenset(int(t) for t in window.get("activityTypeIds") or ())
+        except (TypeError, ValueError):
+            raise MarketoError("1003", detail="activityTypeIds must be whole numbers") from None
         with self.lock:
-            unknown = [f for f in fields if f not in self.persons.fields]
+            if kind == "leads":
+                fields = body.get("fields") or list(DEFAULT_QUERY_FIELDS)
+                known: Any = self.persons.fields
+            else:
+                fields = body.get("fields") or list(bulk.ACTIVITY_FIELDS)
+                known = bulk.ACTIVITY_FIELDS
+            unknown = [f for f in fields if f not in known]
             if unknown:
                 raise MarketoError("1003", detail=f"Field '{unknown[0]}' not found")
-            export = bulk.ExportJob(str(uuid.uuid4()), list(fields), (names[0], start, end), self.clock.now())
+            unknown_types = sorted(types - {t["id"] for t in ACTIVITY_TYPES})
+            if unknown_types:
+                raise MarketoError("1003", detail=f"Invalid activityTypeIds {unknown_types}")
+            export = bulk.ExportJob(
+                str(uuid.uuid4()), kind, list(fields), (names[0], start, end), self.clock.now(), headers, types
+            )
             self.exports[export.export_id] = export
             return envelope([export.wire()])
 
-    def _export_job(self, export_id: str) -> bulk.ExportJob:
+    def _export_job(self, kind: str, export_id: str) -> bulk.ExportJob:
         self._advance_bulk()
         export = self.exports.get(export_id)
-        if export is None:
+        if export is None or export.kind != kind:
             raise MarketoError("1003", detail=f"Export '{export_id}' not found")
         return export
 
-    @rest(f"{BULK}/leads/export/<export_id>/<any(enqueue, cancel):verb>.json", "POST")
-    def on_bulk_export_verb(self, request: Request, export_id: str, verb: str) -> dict[str, Any]:
+    @rest(f"{BULK}/<any(leads, activities):kind>/export/<export_id>/<any(enqueue, cancel):verb>.json", "POST")
+    def on_bulk_export_verb(self, request: Request, kind: str, export_id: str, verb: str) -> dict[str, Any]:
         with self.lock:
-            export = self._export_job(export_id)
+            export = self._export_job(kind, export_id)
             if verb == "cancel":
                 export.status = "Cancelled"
                 return envelope([export.wire()])
@@ -153,8 +175,8 @@ class BulkRoutes(LeadRoutes):  # a bulk import pushes persons as the REST push d
             export.status, export.queued = "Queued", self.clock.now()
             return envelope([export.wire()])
 
-    @rest(f"{BULK}/leads/export.json", "GET")
-    def on_bulk_export_jobs(self, request: Request) -> dict[str, Any]:
+    @rest(f"{BULK}/<any(leads, activities):kind>/export.json", "GET")
+    def on_bulk_export_jobs(self, request: Request, kind: str) -> dict[str, Any]:
         """Export jobs of the last 7 days, newest first, filtered by `status` (any case), in
         batches of up to 300 with a paging token."""
         wanted = {s.lower() for raw in request.args.getlist("status") for s in raw.split(",") if s}
@@ -165,24 +187,26 @@ class BulkRoutes(LeadRoutes):  # a bulk import pushes persons as the REST push d
             raise MarketoError("1003", detail="batchSize and nextPageToken must be whole numbers") from None
         with self.lock:
             self._advance_bulk()
-            jobs = sorted(self.exports.values(), key=lambda e: e.created, reverse=True)
+            jobs = sorted((e for e in self.exports.values() if e.kind == kind), key=lambda e: e.created, reverse=True)
             jobs = [j for j in jobs if not wanted or j.status.lower() in wanted]
             page = [j.wire() for j in jobs[offset : offset + size]]
         more = offset + size < len(jobs)
         return envelope(page, **({"nextPageToken": str(offset + size)} if more else {}))
 
-    @rest(f"{BULK}/leads/export/<export_id>/status.json", "GET")
-    def on_bulk_export_status(self, request: Request, export_id: str) -> dict[str, Any]:
+    @rest(f"{BULK}/<any(leads, activities):kind>/export/<export_id>/status.json", "GET")
+    def on_bulk_export_status(self, request: Request, kind: str, export_id: str) -> dict[str, Any]:
         with self.lock:
-            return envelope([self._export_job(export_id).wire()])
+            return envelope([self._export_job(kind, export_id).wire()])
 
-    @rest(f"{BULK}/leads/export/<export_id>/file.json", "GET")
-    def on_bulk_export_file(self, request: Request, export_id: str) -> Response:
+    @rest(f"{BULK}/<any(leads, activities):kind>/export/<export_id>/file.json", "GET")
+    def on_bulk_export_file(self, request: Request, kind: str, export_id: str) -> Response:
         with self.lock:
-            export = self._export_job(export_id)
+            export = self._export_job(kind, export_id)
             if export.status != "Completed" or export.file is None:
                 raise MarketoError("1003", detail=f"Export is {export.status}; the file exists once Completed")
             data = export.file
         response = Response(data, mimetype="text/csv")
         response.headers["Accept-Ranges"] = "bytes"
-        return response.make_conditional(request, accept_ranges=True, complete_length=len(data))
+        response = response.make_conditional(request, accept_ranges=True, complete_length=len(data))
+        del response.headers["Date"]  # make_conditional adds one and the server another: Marketo sends one
+        return response
