@@ -1,11 +1,17 @@
 """Parts of the Dataverse Web API that metadata readers (Airbyte's source among them) call:
 EntityDefinitions as a collection with `$expand=Attributes(...)`, every documented EntityMetadata
-property selectable (CanChangeTrackingBeEnabled included), an unknown one refused."""
+property selectable (CanChangeTrackingBeEnabled included), an unknown one refused, a derived
+attribute type's properties only through its cast, DateTime formats, the CSDL `$metadata`
+document, and Entra ID's endpoints as clients other than MSAL call them."""
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 import requests
 
+from emulators.dataverse import csdl
+from emulators.dataverse.catalogue import Column, TableDef
 from emulators.launch import RunningEmulator
 from tests.test_dataverse_emulator import Raw
 
@@ -84,3 +90,74 @@ def test_identity_paths_answer_as_entra_not_as_dataverse(dataverse: RunningEmula
     unknown = requests.get(f"{info['url']}/{info['tenant_id']}/oauth2/v2.0/nothing", verify=info["ca_file"], timeout=10)
     assert unknown.status_code == 404 and "error" not in unknown.text.lower()[:1]
     assert not unknown.headers["Content-Type"].startswith("application/json")
+
+
+def test_a_derived_attribute_property_is_selectable_only_through_its_type_cast(dataverse: RunningEmulator) -> None:
+    raw = Raw(dataverse)
+    uncast = raw("GET", "EntityDefinitions(LogicalName='contact')?$expand=Attributes($select=LogicalName,MaxLength)")
+    assert uncast.status_code == 400
+    assert uncast.json()["error"]["message"] == (
+        "Could not find a property named 'MaxLength' on type 'Microsoft.Dynamics.CRM.AttributeMetadata'."
+    )
+    assert raw("GET", "EntityDefinitions(LogicalName='contact')/Attributes?$select=Targets").status_code == 400
+    strings = raw(
+        "GET",
+        "EntityDefinitions(LogicalName='contact')/Attributes/Microsoft.Dynamics.CRM.StringAttributeMetadata"
+        "?$select=LogicalName,MaxLength",
+    )
+    assert strings.status_code == 200, strings.text
+    assert {a["LogicalName"]: a["MaxLength"] for a in strings.json()["value"]}["firstname"] == 50
+    lookups = raw(
+        "GET",
+        "EntityDefinitions(LogicalName='contact')/Attributes/Microsoft.Dynamics.CRM.LookupAttributeMetadata"
+        "?$select=LogicalName,Targets",
+    ).json()["value"]
+    assert {a["LogicalName"]: set(a["Targets"]) for a in lookups}["parentcustomerid"] == {"account", "contact"}
+    wrong_cast = raw(
+        "GET",
+        "EntityDefinitions(LogicalName='contact')/Attributes/Microsoft.Dynamics.CRM.LookupAttributeMetadata"
+        "?$select=MaxLength",
+    )
+    assert wrong_cast.status_code == 400 and "LookupAttributeMetadata" in wrong_cast.json()["error"]["message"]
+
+
+def test_the_csdl_document_describes_every_entity_set_with_its_key_properties_and_lookups(
+    dataverse: RunningEmulator,
+) -> None:
+    raw = Raw(dataverse)
+    service = raw("GET", "").json()
+    assert service["@odata.context"].endswith("/api/data/v9.2/$metadata")
+    document = raw("GET", "$metadata")
+    assert document.status_code == 200 and document.headers["Content-Type"].startswith("application/xml")
+    edm = "{http://docs.oasis-open.org/odata/ns/edm}"
+    root = ElementTree.fromstring(document.content)  # noqa: S314 - the emulator's own document
+    schema = root.find(f"{{http://docs.oasis-open.org/odata/ns/edmx}}DataServices/{edm}Schema")
+    assert schema is not None and schema.get("Namespace") == "Microsoft.Dynamics.CRM" and schema.get("Alias") == "mscrm"
+    types = {t.get("Name"): t for t in schema.iter(f"{edm}EntityType")}
+    assert types["crmbaseentity"].get("Abstract") == "true"
+    sets = {s.get("Name"): s.get("EntityType") for s in schema.iter(f"{edm}EntitySet")}
+    assert set(sets) == {entry["name"] for entry in service["value"]}
+    contact = types["contact"]
+    assert contact.get("BaseType") == "mscrm.crmbaseentity"
+    key = contact.find(f"{edm}Key/{edm}PropertyRef")
+    assert key is not None and key.get("Name") == "contactid"
+    properties = {p.get("Name"): p.get("Type") for p in contact.iter(f"{edm}Property")}
+    assert properties["contactid"] == "Edm.Guid" and properties["firstname"] == "Edm.String"
+    assert properties["_parentcustomerid_value"] == "Edm.Guid" and properties["modifiedon"] == "Edm.DateTimeOffset"
+    assert "parentcustomerid" not in properties  # a lookup is its _value property and navigation properties
+    navigations = {n.get("Name"): n.get("Type") for n in contact.iter(f"{edm}NavigationProperty")}
+    assert navigations["parentcustomerid_account"] == "mscrm.account"
+    # shown as a date (Format DateOnly) but of UserLocal behaviour: still a timestamp on the wire
+    opportunity = {p.get("Name"): p.get("Type") for p in types["opportunity"].iter(f"{edm}Property")}
+    assert opportunity["estimatedclosedate"] == "Edm.DateTimeOffset"
+
+
+def test_a_date_only_behaviour_column_is_an_edm_date_in_the_csdl() -> None:
+    table = TableDef(
+        "new_event",
+        "new_events",
+        "new_eventid",
+        "new_name",
+        (Column("new_eventid", "Uniqueidentifier"), Column("new_day", "DateTime", behavior="DateOnly")),
+    )
+    assert '<Property Name="new_day" Type="Edm.Date" />' in csdl.document([table])

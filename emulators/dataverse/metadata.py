@@ -10,7 +10,12 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from emulators.dataverse.catalogue import Column, TableDef
-from emulators.dataverse.entity_properties import ENTITY_PROPERTIES, NAVIGATION
+from emulators.dataverse.metadata_properties import (
+    ATTRIBUTE_PROPERTIES,
+    DERIVED_ATTRIBUTE_PROPERTIES,
+    ENTITY_PROPERTIES,
+    NAVIGATION,
+)
 from emulators.dataverse.models import DataverseError, Organization
 from emulators.dataverse.odata import ODataError, compile_filter, parse_list
 from emulators.dataverse.wire import json_reply
@@ -93,6 +98,20 @@ def _entity_select(select: list[str]) -> list[str]:
     return select
 
 
+def _attribute_select(select: list[str], cast: str | None) -> list[str]:
+    """Properties of AttributeMetadata, plus those of the cast-to type when the path casts."""
+    allowed = ATTRIBUTE_PROPERTIES | DERIVED_ATTRIBUTE_PROPERTIES.get(cast or "", frozenset())
+    unknown = [name for name in select if name not in allowed]
+    if unknown:
+        raise DataverseError(
+            400,
+            "0x80060888",
+            f"Could not find a property named '{unknown[0]}' on type "
+            f"'Microsoft.Dynamics.CRM.{cast or 'AttributeMetadata'}'.",
+        )
+    return select
+
+
 def attribute(table: TableDef, column: Column, expand_option_set: bool) -> dict[str, Any]:
     kind = _METADATA_TYPES.get(column.type, column.type)
     body: dict[str, Any] = {
@@ -154,8 +173,12 @@ def answer(org: Organization, request: Request, path: str) -> Response:
         raise DataverseError(404, "0x80060888", f"Resource not found for the segment '{path}'.")
     select = parse_list(request.args.get("$select"))
     expand = _expand(request.args.get("$expand"))
+    if "Attributes" in expand:
+        _attribute_select(expand["Attributes"], None)
     if match.group("key") is None or "/Attributes" not in path:
         select = _entity_select(select)
+    else:
+        select = _attribute_select(select, match.group("cast"))
     base = f"{request.host_url.rstrip('/')}/api/data/v9.2/$metadata"
     if match.group("key") is None:
         items = [entity(data.definition) for data in org.tables.values()]

@@ -4,6 +4,7 @@ change tracking, column types and option-set labels, for validating the mapping 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Final
 
 from sync.connectors.dataverse.client import DataverseClient
 from sync.connectors.dataverse.errors import DataverseError
@@ -31,12 +32,22 @@ class TableDefinition:
     columns: dict[str, ColumnDefinition] = field(default_factory=dict, compare=False)
 
 
+DERIVED_PROPERTIES: Final = (
+    ("StringAttributeMetadata", "MaxLength"),
+    ("MemoAttributeMetadata", "MaxLength"),
+    ("LookupAttributeMetadata", "Targets"),  # Customer and Owner columns are lookups too
+)
+
+
 class MetadataReader:
     def __init__(self, client: DataverseClient) -> None:
         self.client = client
         self._cache: dict[str, TableDefinition] = {}
 
     def describe(self, logical_name: str) -> TableDefinition:
+        """One call for the table and its columns' common properties, then one per derived type
+        whose own properties the sync needs (strings' and memos' MaxLength, lookups' Targets):
+        Dataverse resolves `$select` against AttributeMetadata and refuses those without a cast."""
         if logical_name not in self._cache:
             try:
                 body = self.client.get_json(
@@ -45,23 +56,28 @@ class MetadataReader:
                         "$select": (
                             "LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute,ChangeTrackingEnabled"
                         ),
-                        "$expand": "Attributes($select=LogicalName,AttributeType,IsValidForUpdate,MaxLength,Targets)",
+                        "$expand": "Attributes($select=LogicalName,AttributeType,IsValidForUpdate)",
                     },
                 )
             except DataverseError as error:
                 if error.status == 404:
                     raise DataverseError(404, error.code, f"Dataverse has no table '{logical_name}'") from error
                 raise
-            columns = {
-                a["LogicalName"]: ColumnDefinition(
+            derived: dict[str, dict[str, Any]] = {}
+            for cast, wanted in DERIVED_PROPERTIES:
+                for attribute in self._attributes(logical_name, cast, ("LogicalName", wanted)):
+                    derived.setdefault(attribute["LogicalName"], {})[wanted] = attribute.get(wanted)
+            columns = {}
+            for a in body.get("Attributes", []):
+                extra = derived.get(a["LogicalName"], {})
+                length = extra.get("MaxLength")
+                columns[a["LogicalName"]] = ColumnDefinition(
                     a["LogicalName"],
                     a["AttributeType"],
                     bool(a.get("IsValidForUpdate")),
-                    a.get("MaxLength"),
-                    tuple(a.get("Targets") or ()),
+                    int(length) if isinstance(length, int) else None,
+                    tuple(str(t) for t in extra.get("Targets") or ()),
                 )
-                for a in body.get("Attributes", [])
-            }
             self._cache[logical_name] = TableDefinition(
                 body["LogicalName"],
                 body["EntitySetName"],
@@ -71,6 +87,13 @@ class MetadataReader:
                 columns,
             )
         return self._cache[logical_name]
+
+    def _attributes(self, logical_name: str, cast: str, select: tuple[str, ...]) -> list[dict[str, Any]]:
+        body = self.client.get_json(
+            f"EntityDefinitions(LogicalName='{logical_name}')/Attributes/Microsoft.Dynamics.CRM.{cast}",
+            params={"$select": ",".join(select)},
+        )
+        return list(body.get("value", []))
 
     def record_counts(self, logical_names: list[str]) -> dict[str, int]:
         """Rows per table (RetrieveTotalRecordCount: a snapshot up to a day old), for progress."""
