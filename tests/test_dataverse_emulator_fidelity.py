@@ -6,13 +6,16 @@ document, and Entra ID's endpoints as clients other than MSAL call them."""
 
 from __future__ import annotations
 
+from typing import Any
 from xml.etree import ElementTree
 
+import pytest
 import requests
 
 from emulators.dataverse import csdl
 from emulators.dataverse.catalogue import Column, TableDef
 from emulators.launch import RunningEmulator
+from tests.emulator_support import control
 from tests.test_dataverse_emulator import Raw
 
 
@@ -161,3 +164,80 @@ def test_a_date_only_behaviour_column_is_an_edm_date_in_the_csdl() -> None:
         (Column("new_eventid", "Uniqueidentifier"), Column("new_day", "DateTime", behavior="DateOnly")),
     )
     assert '<Property Name="new_day" Type="Edm.Date" />' in csdl.document([table])
+
+
+def _app(info: dict[str, Any]) -> dict[str, str]:
+    return {"grant_type": "client_credentials", "client_id": info["client_id"], "client_secret": info["client_secret"]}
+
+
+def _who_am_i(info: dict[str, Any], token: str) -> str:
+    answered = requests.get(
+        f"{info['api']}WhoAmI", headers={"Authorization": f"Bearer {token}"}, verify=info["ca_file"], timeout=10
+    )
+    assert answered.status_code == 200, answered.text
+    return str(answered.json()["UserId"])
+
+
+def test_a_delegated_user_signs_in_by_password_and_stays_signed_in_by_refresh_token(
+    dataverse: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import msal  # azure-identity's own token library, as a public client keeping a user signed in
+
+    info = dataverse.info
+    v2 = f"{info['url']}/{info['tenant_id']}/oauth2/v2.0/token"
+    user = {"client_id": info["client_id"], "username": info["username"], "password": info["password"]}
+    signed_in = requests.post(
+        v2,
+        data={"grant_type": "password", **user, "scope": f"{info['url']}/.default offline_access"},
+        verify=info["ca_file"],
+        timeout=10,
+    ).json()
+    delegated = _who_am_i(info, signed_in["access_token"])
+    application = requests.post(
+        v2,
+        data={**_app(info), "scope": f"{info['url']}/.default"},
+        verify=info["ca_file"],
+        timeout=10,
+    ).json()
+    assert delegated != _who_am_i(info, application["access_token"])  # the user, not the application user
+    assert "refresh_token" not in application
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", info["ca_file"])
+    app = msal.PublicClientApplication(
+        info["client_id"], authority=f"{info['url']}/{info['tenant_id']}", instance_discovery=False
+    )
+    refreshed = app.acquire_token_by_refresh_token(signed_in["refresh_token"], scopes=[f"{info['url']}/.default"])
+    assert _who_am_i(info, refreshed["access_token"]) == delegated
+    [account] = app.get_accounts()
+    assert account["username"] == info["username"]
+    again = app.acquire_token_silent([f"{info['url']}/.default"], account=account, force_refresh=True)
+    assert again is not None and _who_am_i(info, again["access_token"]) == delegated
+
+    v1 = requests.post(
+        f"{info['url']}/{info['tenant_id']}/oauth2/token",
+        data={"grant_type": "refresh_token", "client_id": info["client_id"], "resource": info["url"]}
+        | {"refresh_token": signed_in["refresh_token"]},
+        verify=info["ca_file"],
+        timeout=10,
+    ).json()
+    assert _who_am_i(info, v1["access_token"]) == delegated and v1["refresh_token"]
+
+
+def test_a_wrong_password_an_unknown_or_idle_refresh_token_are_refused_as_entra_does(
+    dataverse: RunningEmulator,
+) -> None:
+    info = dataverse.info
+    v2 = f"{info['url']}/{info['tenant_id']}/oauth2/v2.0/token"
+    scope = {"client_id": info["client_id"], "scope": f"{info['url']}/.default offline_access"}
+
+    def grant(**form: str) -> requests.Response:
+        return requests.post(v2, data={**scope, **form}, verify=info["ca_file"], timeout=10)
+
+    wrong = grant(grant_type="password", username=info["username"], password="nope")
+    assert wrong.status_code == 400 and wrong.json()["error_codes"] == [50126]
+    unknown = grant(grant_type="refresh_token", refresh_token="0.Anot-issued")
+    assert unknown.status_code == 400 and unknown.json()["error_codes"] == [9002313]
+    issued = grant(grant_type="password", username=info["username"], password=info["password"]).json()
+    control(dataverse, "POST", "clock", {"advance_seconds": 91 * 24 * 3600})
+    idle = grant(grant_type="refresh_token", refresh_token=issued["refresh_token"])
+    assert idle.status_code == 400 and idle.json()["error_codes"] == [700082]

@@ -24,7 +24,7 @@ from emulators.common.routing import F, Route, route, url_map
 from emulators.common.service import EmulatorService, Latency
 from emulators.dataverse import seed as seeding
 from emulators.dataverse.catalogue import STANDARD_TABLES, TableDef
-from emulators.dataverse.identity import EntraId, aad_error
+from emulators.dataverse.identity import DELEGATED_PASSWORD, DELEGATED_USERNAME, EntraId, aad_error
 from emulators.dataverse.models import DataverseError, Organization, Row
 from emulators.dataverse.odata import ODataError, parse_list
 from emulators.dataverse.wire import (
@@ -192,6 +192,8 @@ class DataverseCore(EmulatorService):
             "tenant_id": self.tenant_id,
             "client_id": self.client_id,
             "client_secret": self.client_secret,
+            "username": DELEGATED_USERNAME,  # a delegated user, for the password and refresh-token grants
+            "password": DELEGATED_PASSWORD,
             "ca_file": ca_file,
         }
 

@@ -1,6 +1,8 @@
 """Entra ID on the emulator's own host: OpenID discovery, the v2.0 token endpoint (`scope=`)
-and the v1 one (`resource=`, what ADAL-era clients call), both for client credentials, with
-tokens that expire on the emulator clock and real AADSTS error bodies."""
+and the v1 one (`resource=`, what ADAL-era clients call); grants: client credentials for the
+application user, and for one delegated user the password grant (how a script signs in a user
+without a browser) and the refresh-token grant that keeps it signed in. Tokens expire on the
+emulator clock (access 1 hour, refresh 90 days of inactivity); errors are AADSTS bodies."""
 
 from __future__ import annotations
 
@@ -15,12 +17,22 @@ from typing import Any
 from emulators.common.clock import EmulatorClock
 
 TOKEN_LIFETIME_S = 3599
+REFRESH_INACTIVITY_S = 90 * 24 * 3600
+DELEGATED_USERNAME = "admin@contoso.onmicrosoft.com"
+DELEGATED_PASSWORD = "dataverse-emulator-user-password"
 
 
 @dataclass
 class IssuedToken:
     user_id: str
     expires_at: float
+
+
+@dataclass
+class RefreshToken:
+    user_id: str
+    resource: str
+    last_used: float
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -54,6 +66,8 @@ class EntraId:
             app_user_id,
         )
         self.tokens: dict[str, IssuedToken] = {}
+        self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.delegated_user_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"user:{DELEGATED_USERNAME}"))
 
     def openid_configuration(self, base_url: str, tenant: str) -> dict[str, Any]:
         root = f"{base_url}/{tenant}"
@@ -86,7 +100,8 @@ class EntraId:
         }
 
     def _refusal(self, form: dict[str, str], tenant: str) -> tuple[int, dict[str, Any]] | None:
-        if form.get("grant_type") != "client_credentials":
+        grant = form.get("grant_type")
+        if grant not in ("client_credentials", "password", "refresh_token"):
             return 400, aad_error(70003, "unsupported_grant_type", "The app requested an unsupported grant type.")
         if tenant not in (self.tenant_id, "organizations"):
             return 400, aad_error(90002, "invalid_request", f"Tenant '{tenant}' not found.")
@@ -96,6 +111,8 @@ class EntraId:
                 "unauthorized_client",
                 f"Application with identifier '{form.get('client_id')}' was not found in the directory.",
             )
+        if grant != "client_credentials" and "client_secret" not in form:
+            return None  # a public client signing a user in sends no secret
         if form.get("client_secret") != self.client_secret:
             return 401, aad_error(
                 7000215,
@@ -111,19 +128,58 @@ class EntraId:
         if refused is not None:
             return refused
         scope = form.get("scope", "")
-        if scope.rstrip("/") not in (f"{resource}/.default", f"{resource}//.default"):
+        asked = [s for s in scope.split() if s not in ("openid", "profile", "offline_access")]
+        allowed = {f"{resource}/.default", f"{resource}//.default", f"{resource}/user_impersonation"}
+        if form.get("grant_type") == "refresh_token" and not asked:
+            asked = [f"{resource}/.default"]  # a refresh may leave the scope to the grant's
+        if len(asked) != 1 or asked[0] not in allowed:
             return 400, aad_error(
                 500011,
                 "invalid_resource",
                 f"The resource principal named {scope.removesuffix('/.default')} was not found in the tenant.",
             )
-        token, _ = self._mint(resource)
-        return 200, {
+        user = self._user(form, resource)
+        if isinstance(user, tuple):
+            return user
+        token, _ = self._mint(resource, user)
+        body: dict[str, Any] = {
             "token_type": "Bearer",
             "expires_in": TOKEN_LIFETIME_S,
             "ext_expires_in": TOKEN_LIFETIME_S,
             "access_token": token,
         }
+        if form["grant_type"] != "client_credentials":
+            body.update(self._user_tokens(form, scope.split(), user, resource))
+        return 200, body
+
+    def _user_tokens(self, form: dict[str, str], scopes: list[str], user: str, resource: str) -> dict[str, Any]:
+        """What a user's sign-in adds: the granted scopes, a refresh token (offline_access), an ID
+        token (openid) and client_info (client_info=1) — what MSAL builds its account from."""
+        granted = [f"{resource}/user_impersonation", *(s for s in ("openid", "profile") if s in scopes)]
+        extra: dict[str, Any] = {}
+        if "offline_access" in scopes or form["grant_type"] == "refresh_token":
+            granted.append("offline_access")
+            extra["refresh_token"] = self._refresh_token(user, resource)
+        extra["scope"] = " ".join(granted)
+        now = int(self.clock.now())
+        if "openid" in scopes:
+            claims = {
+                "aud": self.client_id,
+                "iss": f"https://login.microsoftonline.com/{self.tenant_id}/v2.0",
+                "iat": now,
+                "nbf": now,
+                "exp": now + TOKEN_LIFETIME_S,
+                "oid": user,
+                "sub": user,
+                "tid": self.tenant_id,
+                "preferred_username": DELEGATED_USERNAME,
+                "name": "Contoso Admin",
+                "ver": "2.0",
+            }
+            extra["id_token"] = f"{_b64({'typ': 'JWT', 'alg': 'RS256'})}.{_b64(claims)}.{secrets.token_urlsafe(32)}"
+        if form.get("client_info") == "1":
+            extra["client_info"] = _b64({"uid": user, "utid": self.tenant_id})
+        return extra
 
     def issue_v1(self, form: dict[str, str], tenant: str, resource: str) -> tuple[int, dict[str, Any]]:
         """The v1 endpoint: `resource=<org URL>`; numbers come back as strings, as v1 sends them."""
@@ -137,8 +193,11 @@ class EntraId:
             )
         if asked.rstrip("/") != resource:
             return 400, aad_error(500011, "invalid_resource", f"The resource principal named {asked} was not found.")
-        token, now = self._mint(resource)
-        return 200, {
+        user = self._user(form, resource)
+        if isinstance(user, tuple):
+            return user
+        token, now = self._mint(resource, user)
+        body = {
             "token_type": "Bearer",
             "expires_in": str(TOKEN_LIFETIME_S),
             "ext_expires_in": str(TOKEN_LIFETIME_S),
@@ -147,8 +206,43 @@ class EntraId:
             "resource": asked,
             "access_token": token,
         }
+        if form["grant_type"] != "client_credentials":
+            body.update(scope="user_impersonation", refresh_token=self._refresh_token(user, resource))
+        return 200, body
 
-    def _mint(self, resource: str) -> tuple[str, float]:
+    def _user(self, form: dict[str, str], resource: str) -> str | tuple[int, dict[str, Any]]:
+        """Who the token acts as: the application user, the delegated user by password, or the
+        user a refresh token was issued to (while used within 90 days)."""
+        grant = form["grant_type"]
+        if grant == "client_credentials":
+            return self.app_user_id
+        if grant == "password":
+            if form.get("username", "").lower() != DELEGATED_USERNAME or form.get("password") != DELEGATED_PASSWORD:
+                return 400, aad_error(
+                    50126, "invalid_grant", "Error validating credentials due to invalid username or password."
+                )
+            return self.delegated_user_id
+        held = self.refresh_tokens.get(form.get("refresh_token", ""))
+        if held is None or held.resource != resource:
+            return 400, aad_error(9002313, "invalid_grant", "Invalid request. Request is malformed or invalid.")
+        now = self.clock.now()
+        if now - held.last_used > REFRESH_INACTIVITY_S:
+            return 400, aad_error(
+                700082,
+                "invalid_grant",
+                "The refresh token has expired due to inactivity. The token was issued on "
+                f"{datetime.fromtimestamp(held.last_used, UTC).isoformat()} and was inactive for 90.00:00:00.",
+            )
+        held.last_used = now
+        return held.user_id
+
+    def _refresh_token(self, user_id: str, resource: str) -> str:
+        """A new refresh token with each grant; the old one stays valid, as Entra's do."""
+        token = f"0.A{secrets.token_urlsafe(48)}"
+        self.refresh_tokens[token] = RefreshToken(user_id, resource, self.clock.now())
+        return token
+
+    def _mint(self, resource: str, user_id: str) -> tuple[str, float]:
         now = self.clock.now()
         claims = {
             "aud": resource,
@@ -157,11 +251,13 @@ class EntraId:
             "nbf": int(now),
             "exp": int(now + TOKEN_LIFETIME_S),
             "appid": self.client_id,
-            "oid": self.app_user_id,
+            "oid": user_id,
             "tid": self.tenant_id,
         }
+        if user_id == self.delegated_user_id:
+            claims.update(upn=DELEGATED_USERNAME, scp="user_impersonation")
         token = f"{_b64({'typ': 'JWT', 'alg': 'RS256'})}.{_b64(claims)}.{secrets.token_urlsafe(32)}"
-        self.tokens[token] = IssuedToken(self.app_user_id, now + TOKEN_LIFETIME_S)
+        self.tokens[token] = IssuedToken(user_id, now + TOKEN_LIFETIME_S)
         return token, now
 
     def caller(self, authorization: str | None) -> str | None:
