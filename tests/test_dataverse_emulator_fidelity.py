@@ -6,6 +6,7 @@ document, and Entra ID's endpoints as clients other than MSAL call them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree
 
@@ -241,3 +242,13 @@ def test_a_wrong_password_an_unknown_or_idle_refresh_token_are_refused_as_entra_
     control(dataverse, "POST", "clock", {"advance_seconds": 91 * 24 * 3600})
     idle = grant(grant_type="refresh_token", refresh_token=issued["refresh_token"])
     assert idle.status_code == 400 and idle.json()["error_codes"] == [700082]
+
+
+def test_seeded_rows_were_created_over_years_and_modified_since(dataverse: RunningEmulator) -> None:
+    control(dataverse, "POST", "seed", {"counts": {"account": 5, "contact": 200}})
+    rows = control(dataverse, "GET", "data/contact")["rows"]
+    created = sorted(datetime.fromisoformat(r["createdon"]) for r in rows)
+    assert (created[-1] - created[0]).days > 365 and len(set(created)) == len(rows)
+    assert all(r["modifiedon"] >= r["createdon"] for r in rows)
+    recent = Raw(dataverse)("GET", f"contacts?$filter=modifiedon gt {created[len(created) // 2]:%Y-%m-%dT%H:%M:%SZ}")
+    assert 0 < len(recent.json()["value"]) < len(rows)  # a timestamp cursor finds some, not all

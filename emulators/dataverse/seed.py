@@ -1,15 +1,19 @@
-"""Deterministic seed rows with realistic columns, owners and relationships."""
+"""Deterministic seed rows with realistic columns, owners and relationships, created over the
+last three years and modified at some time since (as a real org's are: what timestamp-cursor
+readers and the sync's `modifiedon` fallback meet), all in change-tracking order."""
 
 from __future__ import annotations
 
 import random
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
-from emulators.dataverse.models import Organization
+from emulators.dataverse.models import Organization, iso
 from emulators.marketo.seed import CITIES, FIRST, LAST, TITLES
 
 ORDER = ("systemuser", "team", "account", "contact", "lead", "opportunity")
+HISTORY_S = 3 * 365 * 24 * 3600  # how far back seeded rows were created
 
 
 def _guid(rng: random.Random) -> str:
@@ -22,6 +26,13 @@ def seed(org: Organization, counts: dict[str, int], seed_value: int, caller: str
         raise KeyError(sorted(unknown)[0])
     rng = random.Random(seed_value)
     made: dict[str, int] = {}
+    now = org.clock.now()
+
+    def backdate(row: dict[str, Any]) -> None:
+        created = now - rng.uniform(0, HISTORY_S)
+        modified = created + rng.random() * (now - created)
+        row["createdon"] = iso(datetime.fromtimestamp(created, UTC))
+        row["modifiedon"] = iso(datetime.fromtimestamp(modified, UTC))
 
     def pick(table: str) -> tuple[str, str] | None:
         rows = org.table(table).rows
@@ -101,6 +112,6 @@ def seed(org: Organization, counts: dict[str, int], seed_value: int, caller: str
                 definition = org.table(table).definition
                 values = {definition.primary_name: f"{table} {n}"}
             values = {k: v for k, v in values.items() if v is not None}
-            org.create(table, values, caller, _guid(rng))
+            backdate(org.create(table, values, caller, _guid(rng)))
         made[table] = counts[table]
     return made
