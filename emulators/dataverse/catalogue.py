@@ -27,6 +27,16 @@ class Column:
     def is_lookup(self) -> bool:
         return self.type in LOOKUP_TYPES
 
+    @property
+    def lookup_property(self) -> str:
+        """The Web API property holding a lookup's id: `_parentcustomerid_value`."""
+        return f"_{self.name}_value"
+
+    def navigation_property(self, target: str) -> str:
+        """A lookup's single-valued navigation property to one target table (named per target
+        when the lookup has several: `parentcustomerid_account`)."""
+        return f"{self.name}_{target}" if len(self.targets) > 1 else self.name
+
     def label_of(self, value: int) -> str | None:
         return next((label for v, label in self.options if v == value), None)
 

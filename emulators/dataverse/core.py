@@ -30,7 +30,6 @@ from emulators.dataverse.odata import ODataError, parse_list
 from emulators.dataverse.wire import (
     bad_request,
     error_reply,
-    lookup_property,
 )
 
 API = "/api/data/v9.2"
@@ -319,7 +318,7 @@ class DataverseCore(EmulatorService):
     def _resolver(self, table: TableDef) -> Any:
         def resolve(name: str) -> Any:
             for column in table.columns:
-                if column.is_lookup and name == lookup_property(column):
+                if column.is_lookup and name == column.lookup_property:
                     return lambda row, n=column.name: (row.get(n) or (None, None))[1]
                 if not column.is_lookup and name == column.name:
                     return lambda row, n=column.name: row.get(n)

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
 
-from werkzeug.wrappers import Response
-
 from emulators.dataverse.catalogue import Column, TableDef
-from emulators.dataverse.wire import lookup_property, navigation_property
 
 EDM_TYPES = {
     "String": "Edm.String",
@@ -43,14 +40,14 @@ _FACETS = {
 
 def _property(column: Column) -> str:
     if column.is_lookup:
-        return f'<Property Name="{lookup_property(column)}" Type="Edm.Guid" />'
+        return f'<Property Name="{column.lookup_property}" Type="Edm.Guid" />'
     edm = "Edm.Date" if column.type == "DateTime" and column.behavior == "DateOnly" else EDM_TYPES[column.type]
     return f"<Property Name={quoteattr(column.name)} Type={quoteattr(edm)}{_FACETS.get(edm, '')} />"
 
 
 def _navigations(column: Column, known: set[str]) -> list[str]:
     return [
-        f"<NavigationProperty Name={quoteattr(navigation_property(column, target))} "
+        f"<NavigationProperty Name={quoteattr(column.navigation_property(target))} "
         f'Type="mscrm.{target if target in known else "crmbaseentity"}" />'
         for target in column.targets
     ]
@@ -87,8 +84,3 @@ def document(tables: list[TableDef]) -> str:
         f'{types}<EntityContainer Name="System">{sets}</EntityContainer>'
         "</Schema></edmx:DataServices></edmx:Edmx>"
     )
-
-
-def response(tables: list[TableDef]) -> Response:
-    """XML always: Dataverse answers `$metadata` as CSDL XML whatever JSON the client accepts."""
-    return Response(document(tables), status=200, headers={"OData-Version": "4.0"}, mimetype="application/xml")

@@ -9,17 +9,20 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from emulators.dataverse import batch as batching
 from emulators.dataverse import csdl, metadata
+from emulators.dataverse.actions import DataverseActions
 from emulators.dataverse.core import API, api
+from emulators.dataverse.models import DataverseError
+from emulators.dataverse.odata import ODataError
 from emulators.dataverse.reads import DataverseReads
-from emulators.dataverse.wire import json_reply
-from emulators.dataverse.writes import DataverseWrites
+from emulators.dataverse.wire import bad_request, error_reply, json_reply
 
 
-class DataverseService(DataverseReads, DataverseWrites):
+class DataverseService(DataverseReads, DataverseActions):
     @api("/", "GET")
     def on_service_document(self, request: Request, user: str) -> Response:
         return json_reply(
@@ -31,10 +34,10 @@ class DataverseService(DataverseReads, DataverseWrites):
 
     @api("/$metadata", "GET")
     def on_csdl(self, request: Request, user: str) -> Response:
-        """The CSDL document that every `@odata.context` points at."""
+        """The CSDL document that every `@odata.context` points at: XML whatever JSON is accepted."""
         with self.lock:
             tables = [data.definition for data in self.org.tables.values()]
-        return csdl.response(tables)
+        return Response(csdl.document(tables), headers={"OData-Version": "4.0"}, mimetype="application/xml")
 
     @api("/$batch", "POST")
     def on_batch(self, request: Request, user: str) -> Response:
@@ -69,3 +72,25 @@ class DataverseService(DataverseReads, DataverseWrites):
         path = "EntityDefinitions" + (f"({key})" if key is not None else "") + (f"/{rest}" if rest else "")
         with self.lock:
             return metadata.answer(self.org, request, path)
+
+    # a $batch part: one inner request through the same API frame (without its own limits)
+
+    def run_inner(
+        self, method: str, url: str, headers: dict[str, str], body: bytes, user: str, base_request: Request
+    ) -> Response:
+        path = url.split(API, 1)[1].lstrip("/") if API in url else url.lstrip("/")
+        builder = EnvironBuilder(
+            path=f"{API}/{path.split('?', 1)[0]}",
+            method=method,
+            headers=list(headers.items()),
+            data=body,
+            query_string=path.split("?", 1)[1] if "?" in path else None,
+            base_url=base_request.host_url,
+        )
+        inner = Request(builder.get_environ())
+        try:
+            return self.dispatch(inner, inner.path[len(API) + 1 :], user)
+        except DataverseError as error:
+            return error_reply(error)
+        except ODataError as error:
+            return error_reply(bad_request(str(error)))

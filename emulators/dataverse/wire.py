@@ -117,14 +117,6 @@ def quote_token(token: str) -> str:
 # entities
 
 
-def lookup_property(column: Column) -> str:
-    return f"_{column.name}_value"
-
-
-def navigation_property(column: Column, target: str) -> str:
-    return f"{column.name}_{target}" if len(column.targets) > 1 else column.name
-
-
 _FORMATTED_TYPES = frozenset({"Money", "Integer", "BigInt", "Decimal", "Double", "DateTime"})
 
 
@@ -154,7 +146,7 @@ def serializer(
     if table.columns_by_name[table.primary_id] not in columns:
         columns.append(table.columns_by_name[table.primary_id])
     plain = [c.name for c in columns if not c.is_lookup]
-    lookups = [(c, lookup_property(c)) for c in columns if c.is_lookup]
+    lookups = [(c, c.lookup_property) for c in columns if c.is_lookup]
     formatted = prefer.wants(FORMATTED)
     navigation, logical = prefer.wants(NAVIGATION), prefer.wants(LOOKUP_LOGICAL_NAME)
     formattable = [c for c in columns if not c.is_lookup and (c.options or c.type in _FORMATTED_TYPES)]
@@ -173,7 +165,7 @@ def serializer(
                         target.get(org.table(ref[0]).definition.primary_name) if target else None
                     )
                 if navigation:
-                    out[f"{key}@{NAVIGATION}"] = navigation_property(column, ref[0])
+                    out[f"{key}@{NAVIGATION}"] = column.navigation_property(ref[0])
                 if logical:
                     out[f"{key}@{LOOKUP_LOGICAL_NAME}"] = ref[0]
         if formatted:

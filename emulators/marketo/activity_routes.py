@@ -16,15 +16,10 @@ from emulators.marketo.catalogue import (
     DELETED_LEAD_RETENTION_S,
 )
 from emulators.marketo.core import REST, SCAN_PER_CALL, MarketoCore, rest
+from emulators.marketo.envelopes import MarketoError, batch_size, envelope, list_param
 from emulators.marketo.models import (
     decode_token,
     encode_token,
-)
-from emulators.marketo.wire import (
-    MarketoError,
-    batch_size,
-    envelope,
-    list_param,
 )
 
 

@@ -1,19 +1,20 @@
-"""Marketo's bulk lead import and its lead and activity extracts: the jobs, their limits (imports:
-2 importing, 10 queued, 10 MB files; extracts of any kind together: 2 processing, 10 queued,
-500 MB a day counted by the day a job finished, windows of at most 31 days) and the files, as
-Marketo writes them: CSV, `null` for a missing value, `true`/`false` for booleans, an activity's
-attributes as one JSON object. No web framework here: the routes (`bulk_routes`) drive it."""
+"""Marketo's bulk lead import and its lead and activity extracts: the jobs, their lifecycles on
+the emulator clock, and their limits (imports: 2 importing, 10 queued, 10 MB files; extracts of
+any kind together: 2 processing, 10 queued, 500 MB a day counted by the day a job finished,
+windows of at most 31 days). No web framework here: the routes (`bulk_routes`) drive it."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
+
+from emulators.marketo import bulk_files
+from emulators.marketo.envelopes import MarketoError
+from emulators.marketo.models import PersonDatabase
+from emulators.marketo.push import push_person
 
 MAX_IMPORT_BYTES: Final = 10 * 1024 * 1024
 MAX_RUNNING: Final = 2
@@ -22,16 +23,6 @@ EXPORT_DAILY_BYTES: Final = 500 * 1024 * 1024
 MAX_WINDOW_S: Final = 31 * 24 * 3600
 QUEUE_S: Final = 1.0  # how long a job waits in the queue, before --time-scale
 ROWS_PER_S: Final = 20_000  # processing speed, before --time-scale
-ACTIVITY_FIELDS: Final = (
-    "marketoGUID",
-    "leadId",
-    "activityDate",
-    "activityTypeId",
-    "campaignId",
-    "primaryAttributeValueId",
-    "primaryAttributeValue",
-    "attributes",
-)
 
 
 @dataclass
@@ -96,66 +87,83 @@ class ExportJob:
         return body
 
 
-def parse_csv(data: bytes) -> list[dict[str, str]]:
-    text = data.decode("utf-8-sig")
-    return list(csv.DictReader(io.StringIO(text)))
+class BulkJobs:
+    """Every import and extract job of the instance, and the limits they share."""
 
+    def __init__(self) -> None:
+        self.imports: dict[int, ImportJob] = {}
+        self.exports: dict[str, ExportJob] = {}
+        self.export_bytes: dict[str, int] = {}  # per day (US Central), by the day a job finished
 
-def cell(value: Any) -> Any:
-    """A value as Marketo writes it into a bulk file."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
+    def submit_import(self, rows: list[dict[str, str]], lookup: str, now: float) -> ImportJob:
+        if sum(1 for j in self.imports.values() if j.status == "Queued") >= MAX_QUEUED:
+            raise MarketoError("1016")
+        job = ImportJob(len(self.imports) + 1, rows, lookup, now)
+        self.imports[job.batch_id] = job
+        return job
 
+    def import_job(self, batch_id: int) -> ImportJob:
+        job = self.imports.get(batch_id)
+        if job is None:
+            raise MarketoError("1003", detail=f"Import batch {batch_id} not found")
+        return job
 
-def to_csv(rows: Iterable[Mapping[str, Any]], columns: list[str], headers: Mapping[str, str] | None = None) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([(headers or {}).get(c, c) for c in columns])
-    for row in rows:
-        writer.writerow([cell(row.get(c)) for c in columns])
-    return out.getvalue().encode()
+    def add_export(self, export: ExportJob) -> ExportJob:
+        self.exports[export.export_id] = export
+        return export
 
+    def export_job(self, kind: str, export_id: str) -> ExportJob:
+        """An export is known only on the path (leads, activities) it was created on."""
+        export = self.exports.get(export_id)
+        if export is None or export.kind != kind:
+            raise MarketoError("1003", detail=f"Export '{export_id}' not found")
+        return export
 
-def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    def enqueue(self, export: ExportJob, now: float, today: str) -> None:
+        if export.status != "Created":
+            raise MarketoError("1003", detail=f"Export is {export.status}; only a Created export can be enqueued")
+        if self.export_bytes.get(today, 0) >= EXPORT_DAILY_BYTES:
+            raise MarketoError("1029", detail="Export daily quota 500MB exceeded")
+        if sum(1 for e in self.exports.values() if e.status == "Queued") >= MAX_QUEUED:
+            raise MarketoError("1029", detail="Too many jobs (10) in queue")
+        export.status, export.queued = "Queued", now
 
+    def advance(self, persons: PersonDatabase, now: float, scaled: Callable[[float], float], today: str) -> None:
+        """Move jobs along their lifecycles: queued jobs start while fewer than two run; an import
+        finishes after its rows at ROWS_PER_S, pushing each row as a createOrUpdate by its lookup
+        field (a rejected row becomes a failure with Marketo's reason); an extract writes its file."""
+        queue_s = scaled(QUEUE_S)
+        for job in sorted(self.imports.values(), key=lambda j: j.batch_id):
+            if job.status == "Importing" and now - (job.started or now) >= scaled(len(job.rows) / ROWS_PER_S):
+                seen: set[Any] = set()
+                for row in job.rows:
+                    values = {k: v for k, v in row.items() if v not in ("", "null")}
+                    outcome = push_person(persons, values, "createOrUpdate", job.lookup_field, seen, now)
+                    if outcome["status"] == "skipped":
+                        job.failures.append((row, outcome["reasons"][0]["message"]))
+                    else:
+                        job.processed += 1
+                job.status = "Complete"
+            importing = sum(1 for j in self.imports.values() if j.status == "Importing")
+            if job.status == "Queued" and now - job.created >= queue_s and importing < MAX_RUNNING:
+                job.status, job.started = "Importing", now
+        for export in sorted(self.exports.values(), key=lambda e: e.created):
+            processing = sum(1 for e in self.exports.values() if e.status == "Processing")
+            if export.status == "Queued" and now - (export.queued or now) >= queue_s and processing < MAX_RUNNING:
+                export.status, export.started = "Processing", now
+            if export.status == "Processing" and now - (export.started or now) >= queue_s:
+                self._write_file(export, persons, today, now)
 
-def lead_rows(leads: Iterable[Mapping[str, Any]], window: tuple[str, datetime, datetime]) -> list[Mapping[str, Any]]:
-    """Persons whose createdAt or updatedAt (the filter's name) falls in [start, end)."""
-    name, start, end = window
-    low, high = stamp(start), stamp(end)
-    return [lead for lead in leads if low <= str(lead.get(name)) < high]
-
-
-def activity_rows(
-    activities: Iterable[Any], window: tuple[str, datetime, datetime], types: frozenset[int]
-) -> list[dict[str, Any]]:
-    """Activities created in [start, end), of the wanted types, as the extract's columns."""
-    _, start, end = window
-    low, high = start.timestamp(), end.timestamp()
-    rows = []
-    for activity in activities:
-        if not low <= activity.epoch < high or (types and activity.type_id not in types):
-            continue
-        wire = activity.generic_wire()
-        rows.append(
-            {
-                **wire,
-                "activityDate": stamp(datetime.fromtimestamp(activity.epoch, UTC)),
-                "campaignId": wire.get("campaignId"),
-                "primaryAttributeValueId": wire.get("primaryAttributeValueId"),
-                "primaryAttributeValue": wire.get("primaryAttributeValue"),
-                "attributes": json.dumps({a["name"]: a["value"] for a in wire.get("attributes", [])}),
-            }
-        )
-    return rows
-
-
-def failure_csv(items: list[tuple[dict[str, str], str]], reason_column: str) -> bytes:
-    if not items:
-        return b""
-    columns = [*items[0][0].keys(), reason_column]
-    return to_csv([{**row, reason_column: why} for row, why in items], columns)
+    def _write_file(self, export: ExportJob, persons: PersonDatabase, today: str, now: float) -> None:
+        rows: list[Any]
+        if export.kind == "leads":
+            rows = bulk_files.lead_rows(persons.leads.values(), export.window)
+        else:
+            log = persons.activities
+            _, start, end = export.window
+            span = log.items[log.position_since(start.timestamp()) : log.position_since(end.timestamp())]
+            rows = bulk_files.activity_rows(span, export.window, export.activity_types)
+        export.file = bulk_files.to_csv(rows, export.fields, export.headers)
+        export.records = len(rows)
+        self.export_bytes[today] = self.export_bytes.get(today, 0) + len(export.file)
+        export.status, export.finished = "Completed", now

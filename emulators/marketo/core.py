@@ -23,23 +23,17 @@ from emulators.marketo.catalogue import (
     FieldDef,
     ObjectType,
 )
+from emulators.marketo.envelopes import MarketoError, error_envelope, list_param
 from emulators.marketo.limits import Limits
 from emulators.marketo.models import (
     ObjectDatabase,
     PersonDatabase,
     TokenBook,
 )
-from emulators.marketo.wire import (
-    MarketoError,
-    error_envelope,
-    is_get_override,
-    list_param,
-    reply,
-)
+from emulators.marketo.wire import is_get_override, reply
 
 LEAD_ACTIONS = ("createOnly", "updateOnly", "createOrUpdate", "createDuplicate")
 OBJECT_ACTIONS = ("createOnly", "updateOnly", "createOrUpdate")
-API_SOURCE = "Web service API"
 REST = "/rest/v1"
 BULK = "/bulk/v1"
 SCAN_PER_CALL = 1000  # activities examined per call: pages may hold fewer than batchSize, as on Marketo
@@ -93,9 +87,7 @@ class MarketoCore(EmulatorService):
         self.standard_objects: dict[str, ObjectDatabase] = {t.name: ObjectDatabase(t) for t in STANDARD_OBJECT_TYPES}
         self.custom_objects = {t.name: ObjectDatabase(t) for t in self.custom_object_types}
         self.tokens = TokenBook(self.clock)
-        self.imports: dict[int, bulk.ImportJob] = {}
-        self.exports: dict[str, bulk.ExportJob] = {}
-        self.export_bytes: dict[str, int] = {}
+        self.bulk = bulk.BulkJobs()
         self.limits = Limits(self.clock, **self.limit_settings)  # type: ignore[arg-type]
 
     def seed_names(self) -> tuple[str, ...]:

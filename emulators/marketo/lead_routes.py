@@ -12,24 +12,14 @@ from emulators.marketo.catalogue import (
     MAX_BATCH,
     FieldDef,
 )
-from emulators.marketo.core import API_SOURCE, LEAD_ACTIONS, REST, MarketoCore, rest
+from emulators.marketo.core import LEAD_ACTIONS, REST, MarketoCore, rest
+from emulators.marketo.envelopes import MarketoError, batch_size, envelope, input_records, list_param, skipped
 from emulators.marketo.models import (
-    InvalidValue,
-    coerce,
     decode_token,
     encode_token,
 )
-from emulators.marketo.wire import (
-    MarketoError,
-    batch_size,
-    envelope,
-    input_records,
-    is_get_override,
-    json_body,
-    list_param,
-    params,
-    skipped,
-)
+from emulators.marketo.push import push_person
+from emulators.marketo.wire import is_get_override, json_body, params
 
 
 class LeadRoutes(MarketoCore):
@@ -56,50 +46,9 @@ class LeadRoutes(MarketoCore):
             if lookup not in self.persons.searchable():
                 raise MarketoError("1003", detail=f"Invalid lookup field '{lookup}'")
             seen: set[Any] = set()
-            results = [self._push_one(raw, action, lookup, seen) for raw in records]
+            epoch = self.clock.now()
+            results = [push_person(self.persons, raw, action, lookup, seen, epoch) for raw in records]
         return envelope(results)
-
-    def _push_one(self, raw: Any, action: str, lookup: str, seen: set[Any]) -> dict[str, Any]:
-        if not isinstance(raw, dict):
-            return skipped("1003", "Invalid record")
-        values: dict[str, Any] = {}
-        for name, value in raw.items():
-            fdef = self.persons.fields.get(name)
-            if fdef is None:
-                return skipped("1006", name)
-            if name == "id":
-                if action != "updateOnly":
-                    return skipped("1003", "Field 'id' may only be given with action updateOnly")
-                continue
-            if fdef.read_only:
-                continue
-            try:
-                values[name] = coerce(fdef, value)
-            except InvalidValue as exc:
-                return skipped("1003", str(exc))
-        epoch = self.clock.now()
-        if action == "createDuplicate":
-            return {"id": self.persons.create(values, epoch, API_SOURCE), "status": "created"}
-        key = raw.get(lookup)
-        if key in (None, ""):
-            if action == "updateOnly":
-                return skipped("1003", f"Value for lookup field '{lookup}' not specified")
-            return {"id": self.persons.create(values, epoch, API_SOURCE), "status": "created"}
-        dedupe = str(key).lower()
-        if dedupe in seen:
-            return skipped("1036")
-        seen.add(dedupe)
-        matches = self.persons.lookup(lookup, key)
-        if len(matches) > 1:
-            return skipped("1007")
-        if action == "createOnly" and matches:
-            return skipped("1005", "Lead")
-        if action == "updateOnly" and not matches:
-            return skipped("1004", "Lead")
-        if matches:
-            self.persons.update(matches[0], values, epoch, API_SOURCE)
-            return {"id": matches[0], "status": "updated"}
-        return {"id": self.persons.create(values, epoch, API_SOURCE), "status": "created"}
 
     def _query_leads(self, query: dict[str, str]) -> dict[str, Any]:
         filter_type = query.get("filterType")

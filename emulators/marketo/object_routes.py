@@ -14,6 +14,7 @@ from emulators.marketo.catalogue import (
     STANDARD_OBJECT_TYPES,
 )
 from emulators.marketo.core import OBJECT_ACTIONS, REST, MarketoCore, rest
+from emulators.marketo.envelopes import MarketoError, batch_size, envelope, input_records, list_param, skipped
 from emulators.marketo.models import (
     InvalidValue,
     ObjectDatabase,
@@ -21,17 +22,7 @@ from emulators.marketo.models import (
     decode_token,
     encode_token,
 )
-from emulators.marketo.wire import (
-    MarketoError,
-    batch_size,
-    envelope,
-    input_records,
-    is_get_override,
-    json_body,
-    list_param,
-    params,
-    skipped,
-)
+from emulators.marketo.wire import is_get_override, json_body, params
 
 
 def object_routes(suffix: str, *methods: str) -> Callable[[F], F]:

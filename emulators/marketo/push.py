@@ -1,0 +1,58 @@
+"""The rules of pushing a person: every field known and valid, `id` only to update, dedupe by
+the lookup field within a call and against the database, and the four actions
+(createOnly, updateOnly, createOrUpdate, createDuplicate)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulators.marketo.envelopes import skipped
+from emulators.marketo.models import InvalidValue, PersonDatabase, coerce
+
+API_SOURCE = "Web service API"
+
+
+def push_person(
+    persons: PersonDatabase, raw: Any, action: str, lookup: str, seen: set[Any], epoch: float
+) -> dict[str, Any]:
+    """One record of a push (REST or a bulk import row): its result as Marketo reports it.
+    `seen` holds the lookup values already in this call: a repeat is skipped (1036)."""
+    if not isinstance(raw, dict):
+        return skipped("1003", "Invalid record")
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        fdef = persons.fields.get(name)
+        if fdef is None:
+            return skipped("1006", name)
+        if name == "id":
+            if action != "updateOnly":
+                return skipped("1003", "Field 'id' may only be given with action updateOnly")
+            continue
+        if fdef.read_only:
+            continue
+        try:
+            values[name] = coerce(fdef, value)
+        except InvalidValue as exc:
+            return skipped("1003", str(exc))
+    if action == "createDuplicate":
+        return {"id": persons.create(values, epoch, API_SOURCE), "status": "created"}
+    key = raw.get(lookup)
+    if key in (None, ""):
+        if action == "updateOnly":
+            return skipped("1003", f"Value for lookup field '{lookup}' not specified")
+        return {"id": persons.create(values, epoch, API_SOURCE), "status": "created"}
+    dedupe = str(key).lower()
+    if dedupe in seen:
+        return skipped("1036")
+    seen.add(dedupe)
+    matches = persons.lookup(lookup, key)
+    if len(matches) > 1:
+        return skipped("1007")
+    if action == "createOnly" and matches:
+        return skipped("1005", "Lead")
+    if action == "updateOnly" and not matches:
+        return skipped("1004", "Lead")
+    if matches:
+        persons.update(matches[0], values, epoch, API_SOURCE)
+        return {"id": matches[0], "status": "updated"}
+    return {"id": persons.create(values, epoch, API_SOURCE), "status": "created"}
