@@ -218,6 +218,14 @@ class SyncSettings(_Section):
         description="How long one incremental run (or one full-copy step) may keep starting new pages, in "
         f"seconds; the page under way still finishes. Below the function timeout ({FUNCTION_TIMEOUT_S} s).",
     )
+    bulk_threshold: int = Field(
+        250_000,
+        ge=0,
+        alias="SYNC_BULK_THRESHOLD",
+        description="Rows of a contact or lead table from which its first copy goes through Marketo's bulk "
+        "import instead of REST pushes (0: never).",
+    )
+    bulk_poll_s: float = Field(30.0, gt=0, alias="SYNC_BULK_POLL_S", description="Seconds between bulk job checks.")
     webhook_secret: SecretStr | None = Field(
         None,
         alias="SYNC_WEBHOOK_SECRET",

@@ -85,10 +85,11 @@ def make_world(
     *,
     seed: int = 0,
     dataverse_options: dict[str, Any] | None = None,
+    marketo_options: dict[str, Any] | None = None,
     **settings: str,
 ) -> World:
     dataverse = start_dataverse(seed_count=seed, **(dataverse_options or {}))
-    marketo = start_marketo()
+    marketo = start_marketo(**(marketo_options or {}))
     env = sync_env(dataverse, marketo, storage_connection, table_prefix, **settings)
     store = SyncStore.open(storage_connection, table_prefix)
     return World(dataverse, marketo, load_settings(env), store)

@@ -17,13 +17,12 @@ from sync.cli.schedules import Schedules, run_schedules
 from sync.connectors.http.failures import ConnectorError
 from sync.connectors.marketo.errors import MarketoQuotaExhausted
 from sync.engine.check import Status, run_check
-from sync.engine.full_copy import Progress, full_copy
+from sync.engine.full_copy import CopyPath, Progress, full_copy, record_total
 from sync.engine.pause import paused
 from sync.engine.resync import resync_page, resync_target
 from sync.engine.run import run_once
 from sync.engine.runtime import Engine
-from sync.engine.steps import record_total
-from sync.objects import DIRECTIONS, FULL_COPY_ORDER, SyncObject
+from sync.objects import DIRECTIONS, FULL_COPY_ORDER, PERSON_TABLES, SyncObject
 from sync.settings import Settings
 from sync.store.checkpoints import CheckpointConflict
 from sync.store.leases import LeaseLost
@@ -74,7 +73,7 @@ def _lease(engine: Engine, obj: SyncObject) -> Iterator[_HeldLease]:
         held.release()
 
 
-def _copy(engine: Engine, obj: SyncObject, again: bool) -> None:
+def _copy(engine: Engine, obj: SyncObject, again: bool, path: CopyPath) -> None:
     with (
         _lease(engine, obj) as held,
         _bar(obj.value, record_total(engine, obj)) as bar,
@@ -86,7 +85,7 @@ def _copy(engine: Engine, obj: SyncObject, again: bool) -> None:
             bar.update(progress.done - bar.n)
             held.renew()
 
-        _, totals, seconds = full_copy(engine, obj, again=again, on_page=on_page)
+        _, totals, seconds = full_copy(engine, obj, again=again, path=path, on_page=on_page)
     rate = totals.read / seconds if seconds else 0.0
     print(
         f"{obj.value:<16} full copy done: {totals.read} read, {totals.written} written, "
@@ -94,11 +93,12 @@ def _copy(engine: Engine, obj: SyncObject, again: bool) -> None:
     )
 
 
-def full_copy_command(settings: Settings, objects: Sequence[SyncObject], again: bool) -> int:
+def full_copy_command(settings: Settings, objects: Sequence[SyncObject], again: bool, path: str = "auto") -> int:
+    """`--path` applies to the contact and lead tables; every other object copies through REST."""
     engine = Engine.start(settings)
     try:
         for obj in objects:
-            _copy(engine, obj, again)
+            _copy(engine, obj, again, CopyPath(path) if obj in PERSON_TABLES else CopyPath.AUTO)
     finally:
         engine.close()
     return 0
@@ -121,7 +121,7 @@ def _fire(engine: Engine, obj: SyncObject) -> RunRecord:
     """What an object's timer does: its full copy first when it has no checkpoint (and is not
     paused), else one incremental run."""
     if engine.store.checkpoints.get(obj, DIRECTIONS[obj][0]) is None and obj not in paused(engine.store):
-        _copy(engine, obj, again=False)
+        _copy(engine, obj, False, CopyPath.AUTO)
     record = run_once(engine, obj)
     _say(record)
     return record

@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     copy = sub.add_parser("full-copy", help="copy every record of an object (all objects in order by default)")
     copy.add_argument("--object", type=SyncObject, choices=list(SyncObject), metavar="OBJECT")
     copy.add_argument("--again", action="store_true", help="start over (re-baseline), writing only what differs")
+    copy.add_argument(
+        "--path",
+        choices=("auto", "rest", "bulk"),
+        default="auto",
+        help="contacts and leads: REST pushes, Marketo's bulk import, or by size (SYNC_BULK_THRESHOLD)",
+    )
     run = sub.add_parser("run", help="incremental runs: --once, or on the objects' schedules until interrupted")
     run.add_argument("--once", action="store_true", help="one run per object, then exit")
     run.add_argument("--object", type=SyncObject, choices=list(SyncObject), metavar="OBJECT")
@@ -83,17 +89,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command in ("check", "full-copy", "run", "resync-field"):
         from sync.cli import engine_commands as commands
+        from sync.engine.full_copy import BulkRefused
         from sync.engine.resync import ResyncError
 
         try:
             if args.command == "check":
                 return commands.check(settings)
             if args.command == "full-copy":
-                return commands.full_copy_command(settings, commands.objects_of(args.object), args.again)
+                return commands.full_copy_command(settings, commands.objects_of(args.object), args.again, args.path)
             if args.command == "resync-field":
                 return commands.resync_command(settings, args.object, args.field)
             return commands.run_command(settings, commands.objects_of(args.object), args.once)
-        except (MappingError, ResyncError) as exc:
+        except (MappingError, ResyncError, BulkRefused) as exc:
             print(exc, file=sys.stderr)
             return EXIT_CONFIG
         except commands.STOPPING_FAILURES as exc:

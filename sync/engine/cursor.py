@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,6 +38,7 @@ class ObjectCursor(BaseModel):
 
     streams: dict[str, StreamCursor] = Field(default_factory=dict)
     fresh: bool = False  # the full copy began with no link in the store: no lookups needed
+    bulk: dict[str, Any] | None = None  # a bulk copy under way (sync/engine/bulk_copy.py: BulkState)
 
     def stream(self, name: str) -> StreamCursor:
         return self.streams.get(name, StreamCursor())

@@ -12,8 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
 
 from sync.engine.apply import PageCounts
+from sync.engine.bulk_copy import BulkCopy, BulkState, bulk_state
 from sync.engine.cursor import ObjectCursor
 from sync.engine.person_stream import PersonStream
 from sync.engine.runtime import Engine
@@ -23,6 +26,16 @@ from sync.store.checkpoints import Checkpoint, Phase
 D2M = Direction.DYNAMICS_TO_MARKETO
 
 
+class CopyPath(StrEnum):
+    AUTO = "auto"  # bulk for a contact or lead table of at least SYNC_BULK_THRESHOLD rows, else REST
+    REST = "rest"
+    BULK = "bulk"
+
+
+class BulkRefused(Exception):
+    """The bulk path was asked for a copy it cannot make."""
+
+
 @dataclass(frozen=True)
 class Progress:
     object: SyncObject
@@ -30,11 +43,39 @@ class Progress:
     done: int  # rows read so far, every stream of the object
     complete: bool
     counts: PageCounts
+    wait_s: float = 0.0  # a bulk job is running: nothing to do for this long
 
 
-def begin_full_copy(engine: Engine, obj: SyncObject, *, again: bool = False) -> Checkpoint:
+def record_total(engine: Engine, obj: SyncObject) -> int | None:
+    """Rows of the object's Dynamics tables (a snapshot up to a day old): a progress bar's total."""
+    tables = list(dict.fromkeys(p.table.logical_name for p in engine.pipelines[obj]))
+    if not tables:
+        return None
+    counts = engine.dataverse.metadata.record_counts(tables)
+    return sum(counts.values())
+
+
+def _goes_bulk(engine: Engine, obj: SyncObject, path: CopyPath, fresh: bool) -> bool:
+    """Bulk for a person table with no links yet: by request, or by size (auto)."""
+    if path is CopyPath.REST or (path is CopyPath.AUTO and not engine.settings.sync.bulk_threshold):
+        return False
+    if obj not in PERSON_TABLES or not fresh:
+        if path is CopyPath.BULK:
+            why = "is not a contact or lead table" if obj not in PERSON_TABLES else "already has links"
+            raise BulkRefused(
+                f"{obj.value} {why}: the bulk path makes the first copy of a contact or lead table; "
+                "use --path rest (or auto)"
+            )
+        return False
+    return path is CopyPath.BULK or (record_total(engine, obj) or 0) >= engine.settings.sync.bulk_threshold
+
+
+def begin_full_copy(
+    engine: Engine, obj: SyncObject, *, again: bool = False, path: CopyPath = CopyPath.AUTO
+) -> Checkpoint:
     """The object's full-copy checkpoint: made when missing, reset when `again` (a re-baseline
-    the admin asked for), else the one under way (resumed where it stopped)."""
+    the admin asked for), else the one under way (resumed where it stopped). A fresh contact or
+    lead copy goes through Marketo's bulk import when `path` says so (bulk_copy.py)."""
     stream = PersonStream(engine)
     if obj is SyncObject.PERSON:
         return stream.begin()  # Marketo's side starts from the current position: nothing to copy
@@ -47,7 +88,12 @@ def begin_full_copy(engine: Engine, obj: SyncObject, *, again: bool = False) -> 
     if current is not None and not again:
         return current
     fresh = not any(store.links.any_for(p.stream) for p in engine.pipelines[obj])
-    cursor = ObjectCursor(fresh=fresh).dump()
+    bulk = None
+    if _goes_bulk(engine, obj, path, fresh):
+        if not any(store.links.any_for(t.value) for t in PERSON_TABLES):
+            store.bulk_emails.clear()  # an abandoned copy's emails: this one starts the persons afresh
+        bulk = BulkState(started_at=datetime.now(UTC)).model_dump(mode="json")
+    cursor = ObjectCursor(fresh=fresh, bulk=bulk).dump()
     if current is None:
         return store.checkpoints.save(Checkpoint(object=obj, direction=D2M, phase=Phase.FULL_COPY, cursor=cursor))
     return store.checkpoints.save(current.advanced(phase=Phase.FULL_COPY, cursor=cursor, counters={}))
@@ -60,6 +106,11 @@ def copy_steps(
     progress as its checkpoint moves); the object turns incremental after the last page."""
     obj = checkpoint.object
     pipelines = engine.pipelines[obj]
+    if bulk_state(checkpoint) is not None:
+        for step in BulkCopy(engine, pipelines[0]).steps(checkpoint, known_errors, more):
+            progress = Progress(obj, pipelines[0].stream, step.done, step.complete, PageCounts(), step.wait_s)
+            yield step.checkpoint, progress
+        return
     for pipeline in pipelines:  # a crash may have left a journaled page unstored, the last one too
         checkpoint = engine.step().recover(checkpoint, pipeline, known_errors)
     while True:
@@ -101,16 +152,31 @@ def full_copy(
     obj: SyncObject,
     *,
     again: bool = False,
+    path: CopyPath = CopyPath.AUTO,
     on_page: Callable[[Progress], None] = lambda progress: None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[Checkpoint, PageCounts, float]:
-    """Copy the whole object now, in this process (the CLI's way; Azure uses the orchestration)."""
+    """Copy the whole object now, in this process (the CLI's way; Azure uses the orchestration),
+    sleeping while a bulk job runs."""
     started = time.monotonic()
-    checkpoint = begin_full_copy(engine, obj, again=again)
+    checkpoint = begin_full_copy(engine, obj, again=again, path=path)
+    bulk = bulk_state(checkpoint) is not None
     totals = PageCounts()
     known = {e.record_id for e in engine.store.errors.list(obj)}
     while checkpoint.phase is Phase.FULL_COPY:
+        wait_s = 0.0
         for saved, progress in copy_steps(engine, checkpoint, known, more=lambda: True):
             checkpoint = saved
             totals.add(progress.counts)
             on_page(progress)
+            wait_s = progress.wait_s
+        if wait_s:
+            sleep(wait_s)
+    if bulk:  # the bulk copy counts in its checkpoint, not per page
+        counters = checkpoint.counters
+        totals = PageCounts(
+            read=int(counters.get("read", 0)),
+            written=int(counters.get("written", 0)),
+            failed=int(counters.get("failed", 0)),
+        )
     return checkpoint, totals, time.monotonic() - started

@@ -226,7 +226,7 @@ class PersonStream:
 
     @staticmethod
     def _live(link: Link) -> bool:
-        return not link.deleted and not link.filtered and not link.qualified_into
+        return not (link.deleted or link.filtered or link.qualified_into or link.pending)
 
     def _echo(self, link: Link, changed: Mapping[str, Any]) -> bool:
         """Every changed field that Dynamics takes from Marketo already holds what was last synced."""

@@ -65,7 +65,7 @@ def _lookup(row: Mapping[str, Any], column: str) -> tuple[str | None, str | None
 
 def _person_id(refs: References, ref: DynamicsRef | None) -> int | None:
     link = refs.get(ref) if ref is not None else None
-    return int(link.marketo.id) if link is not None and not link.deleted else None
+    return int(link.marketo.id) if link is not None and not (link.deleted or link.pending) else None
 
 
 def mapped(table: TableMapping, extras: Extras) -> Callable[..., Decision]:

@@ -63,7 +63,7 @@ def resync_target(engine: Engine, obj: SyncObject, name: str) -> tuple[Pipeline,
 def resync_page(engine: Engine, obj: SyncObject, name: str, cursor: str | None) -> ResyncPage:
     pipeline, field = resync_target(engine, obj, name)
     links, following = engine.store.links.page_table(pipeline.stream, cursor, PAGE)
-    live = [link for link in links if not link.deleted and not link.filtered and not link.qualified_into]
+    live = [link for link in links if not (link.deleted or link.filtered or link.qualified_into or link.pending)]
     rows = engine.dataverse.rows.by_ids(pipeline.table, [link.dynamics.id for link in live], [field.property_name])
     by_id = {pipeline.row_id(row).lower(): row for row in rows}
     records: list[tuple[Link, Any]] = []

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from sync.connectors.marketo.errors import MarketoQuotaExhausted
 from sync.engine.cursor import ObjectCursor
-from sync.engine.full_copy import begin_full_copy, copy_steps
+from sync.engine.full_copy import CopyPath, begin_full_copy, copy_steps, record_total
 from sync.engine.pause import paused
 from sync.engine.resync import resync_page, resync_target
 from sync.engine.runtime import Engine
@@ -28,17 +28,8 @@ LEASE: Final = timedelta(minutes=15)
 COPY_STEP_BUDGET_S: Final = 60.0
 
 
-def record_total(engine: Engine, obj: SyncObject) -> int | None:
-    """Rows of the object's Dynamics tables (a snapshot up to a day old): a progress bar's total."""
-    tables = list(dict.fromkeys(p.table.logical_name for p in engine.pipelines[obj]))
-    if not tables:
-        return None
-    counts = engine.dataverse.metadata.record_counts(tables)
-    return sum(counts.values())
-
-
-def begin_step(engine: Engine, obj: SyncObject, again: bool) -> dict[str, Any]:
-    checkpoint = begin_full_copy(engine, obj, again=again)
+def begin_step(engine: Engine, obj: SyncObject, again: bool, path: CopyPath = CopyPath.AUTO) -> dict[str, Any]:
+    checkpoint = begin_full_copy(engine, obj, again=again, path=path)
     done = (
         sum(s.read for s in ObjectCursor.parse(checkpoint.cursor).streams.values())
         if obj is not SyncObject.PERSON
@@ -73,13 +64,10 @@ def copy_page_step(engine: Engine, obj: SyncObject, budget_s: float = COPY_STEP_
                 written, failed = written + progress.counts.written, failed + progress.counts.failed
         except MarketoQuotaExhausted as error:
             return {"object": obj.value, "quota_reset_at": error.resets_at.isoformat(), "message": error.message}
-        return {
-            "object": obj.value,
-            "complete": progress.complete,
-            "done": progress.done,
-            "written": written,
-            "failed": failed,
-        }
+        step: dict[str, Any] = {"object": obj.value, "complete": progress.complete, "done": progress.done}
+        if progress.wait_s:
+            step["wait_s"] = progress.wait_s  # a bulk job runs: the orchestration waits on a timer
+        return {**step, "written": written, "failed": failed}
     finally:
         store.leases.release(lease)
 

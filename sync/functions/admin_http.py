@@ -14,7 +14,7 @@ import azure.functions as func
 from sync.engine.pause import pause, resume
 from sync.engine.resync import ResyncError, resync_target
 from sync.functions import runtime
-from sync.functions.starts import resync_instance, start_full_copy, start_once
+from sync.functions.starts import COPY_PATHS, resync_instance, start_full_copy, start_once
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER, SyncObject
 from sync.reporting.errors_export import errors_as_csv, errors_as_json
 from sync.reporting.status import status_report
@@ -112,12 +112,15 @@ def sync_errors_retry(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="sync/full-copy", methods=["POST"])
 @bp.durable_client_input(client_name="client")
 async def sync_full_copy(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """Start the full copy of one object (?object=) or of all in order; ?again=true re-baselines."""
+    """Start the full copy of one object (?object=) or of all in order; ?again=true re-baselines;
+    ?path=rest|bulk|auto chooses how contacts and leads go (default auto: by size)."""
     try:
-        objects, again = _objects(req), _flag(req, "again")
+        objects, again, path = _objects(req), _flag(req, "again"), req.params.get("path", "auto")
+        if path not in COPY_PATHS:
+            raise BadRequest(f"path={path!r}; use one of {', '.join(COPY_PATHS)}, or leave it out")
     except BadRequest as exc:
         return _bad_request(str(exc))
-    return _json(await start_full_copy(client, objects, again), status=202)
+    return _json(await start_full_copy(client, objects, again, path), status=202)
 
 
 @bp.function_name("sync_resync_field")

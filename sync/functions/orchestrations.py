@@ -2,9 +2,10 @@
 sub-orchestration per object, instance id `full-copy-<object>`) and "resync a field".
 
 Orchestrators are deterministic: no I/O, the orchestration's clock, plain JSON in and out. Each
-loops over activities (with retries) — a copy activity runs a minute of pages, pipelined; a
-resync activity one page — sets its progress as the custom status (`{object, done, total,
-rate, eta_s}`), waits with durable timers (Marketo's quota reset, a lease another run holds),
+loops over activities (with retries) — a copy activity runs a minute of pages, pipelined, or of
+bulk steps; a resync activity one page — sets its progress as the custom status (`{object,
+done, total, rate, eta_s}`), waits with durable timers (Marketo's quota reset, a lease another
+run holds, a bulk job running at Marketo),
 and continues as new every PAGES_PER_GENERATION activities to bound its history. The
 activities are thin: they call the engine's steps (`sync/engine/steps.py`).
 """
@@ -17,10 +18,11 @@ from typing import Any, Final
 
 import azure.durable_functions as df
 
+from sync.engine.full_copy import CopyPath
 from sync.engine.steps import begin_step, copy_page_step, resync_step
 from sync.functions import runtime
 from sync.functions.progress import progress
-from sync.objects import FULL_COPY_ORDER, SyncObject
+from sync.objects import FULL_COPY_ORDER, PERSON_TABLES, SyncObject
 
 bp = df.Blueprint()
 
@@ -42,7 +44,7 @@ def full_copy(context: df.DurableOrchestrationContext) -> Orchestration:
     objects = request.get("objects") or [o.value for o in FULL_COPY_ORDER]
     results = []
     for obj in objects:
-        child = {"object": obj, "again": bool(request.get("again"))}
+        child = {"object": obj, "again": bool(request.get("again")), "path": request.get("path", "auto")}
         result = yield context.call_sub_orchestrator("full_copy_object", child, object_instance(obj))
         results.append(result)
         if result.get("stopped"):
@@ -55,7 +57,9 @@ def full_copy_object(context: df.DurableOrchestrationContext) -> Orchestration:
     state = dict(context.get_input() or {})
     obj = state["object"]
     if not state.get("begun"):
-        begun = yield context.call_activity("begin_full_copy", {"object": obj, "again": bool(state.get("again"))})
+        begun = yield context.call_activity(
+            "begin_full_copy", {"object": obj, "again": bool(state.get("again")), "path": state.get("path", "auto")}
+        )
         state.update(
             begun=True,
             total=begun["total"],
@@ -86,6 +90,8 @@ def full_copy_object(context: df.DurableOrchestrationContext) -> Orchestration:
         )
         if page.get("complete"):
             return {"object": obj, "complete": True, "done": page["done"]}
+        if page.get("wait_s"):  # a bulk job is running at Marketo
+            yield context.create_timer(context.current_utc_datetime + timedelta(seconds=float(page["wait_s"])))
     context.continue_as_new(state)
     return None
 
@@ -113,7 +119,9 @@ def resync_field(context: df.DurableOrchestrationContext) -> Orchestration:
 
 @bp.activity_trigger(input_name="request")
 def begin_full_copy(request: dict[str, Any]) -> dict[str, Any]:
-    return begin_step(runtime.engine(), SyncObject(request["object"]), bool(request.get("again")))
+    obj = SyncObject(request["object"])
+    path = CopyPath(request.get("path") or "auto") if obj in PERSON_TABLES else CopyPath.AUTO
+    return begin_step(runtime.engine(), obj, bool(request.get("again")), path)
 
 
 @bp.activity_trigger(input_name="request")

@@ -35,17 +35,21 @@ async def start_once(
     return {"instance_id": instance_id, "started": True}
 
 
+COPY_PATHS: Final = ("auto", "rest", "bulk")
+
+
 async def start_full_copy(
-    client: df.DurableOrchestrationClient, objects: Sequence[SyncObject], again: bool = False
+    client: df.DurableOrchestrationClient, objects: Sequence[SyncObject], again: bool = False, path: str = "auto"
 ) -> dict[str, Any]:
     """One object: its own singleton. Several: one chain, unless one of them is copying already."""
     if len(objects) == 1:
         obj = objects[0].value
-        return await start_once(client, "full_copy_object", object_instance(obj), {"object": obj, "again": again})
+        request = {"object": obj, "again": again, "path": path}
+        return await start_once(client, "full_copy_object", object_instance(obj), request)
     busy = [o.value for o in objects if await under_way(client, object_instance(o.value))]
     if busy:
         return {"instance_id": ALL_OBJECTS, "started": False, "reason": f"already copying: {', '.join(busy)}"}
-    request = {"objects": [o.value for o in objects], "again": again}
+    request = {"objects": [o.value for o in objects], "again": again, "path": path}
     return await start_once(client, "full_copy", ALL_OBJECTS, request)
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from azure.core.credentials import TokenCredential
 
 from sync.settings import StorageSettings
+from sync.store.bulk_emails import BulkEmailStore
 from sync.store.checkpoints import CheckpointStore
 from sync.store.errors import ErrorBackoff, ErrorStore
 from sync.store.journal import PageJournal
@@ -40,6 +41,7 @@ class SyncStore:
         self.meta = MetaStore(tables)
         self.marketo_shares = MarketoShareStore(tables, clock)
         self.journal = PageJournal(tables)
+        self.bulk_emails = BulkEmailStore(tables)
 
     @classmethod
     def open(

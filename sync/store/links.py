@@ -32,13 +32,13 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableClient, TableEntity
+from azure.data.tables import TableClient, TableEntity, UpdateMode
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sync.store.keys import bucket_of, escape_key, unescape_key
 from sync.store.limits import check_entity
 from sync.store.tables import StoreTables, Table
-from sync.store.transactions import Delete, Operation, Upsert, submit
+from sync.store.transactions import Delete, Merge, Operation, TransactionFailed, Upsert, submit
 
 BUCKETS: Final = 16
 WRITERS: Final = 8
@@ -76,6 +76,11 @@ class Link(BaseModel):
     filtered: bool = False  # the sync filter turned false: updates stop until it turns true again
     qualified_into: str = ""  # a qualified lead: the contact that took over its person (never written again)
     updated_at: datetime | None = None
+
+    @property
+    def pending(self) -> bool:
+        """A bulk-imported record whose Marketo id is not known yet (`attach` gives it one)."""
+        return not self.marketo.id
 
 
 def _read_rows(client: TableClient, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], TableEntity]:
@@ -199,6 +204,56 @@ class LinkStore:
     def upsert(self, link: Link) -> None:
         self.upsert_many([link])
 
+    def attach(self, marketo_object: str, pairs: Sequence[tuple[DynamicsRef, str]]) -> int:
+        """Give pending links (written with their synced values before the bulk import) their
+        Marketo ids: the id merged onto each link row, which must exist, and the index row. A
+        pair with no link row is skipped (a person some other record's copy made). Returns how
+        many were attached."""
+        now = self._clock()
+        index_rows = [
+            self._index_entity(Link(dynamics=ref, marketo=MarketoRef(object=marketo_object, id=mid)))
+            for ref, mid in pairs
+        ]
+        merges: list[dict[str, Any]] = [
+            {"PartitionKey": pk, "RowKey": rk, "marketo_id": mid, "updated_at": now}
+            for (pk, rk), (_, mid) in zip((_link_keys(ref) for ref, _ in pairs), pairs, strict=True)
+        ]
+        by_partition: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in {(m["PartitionKey"], m["RowKey"]): m for m in merges}.values():
+            by_partition[row["PartitionKey"]].append(row)
+        batches = [
+            rows[start : start + MAX_BATCH]
+            for rows in by_partition.values()
+            for start in range(0, len(rows), MAX_BATCH)
+        ]
+        self._tables.wrote(Table.LINKS_BY_MARKETO, self._submit(self._index, index_rows))
+        attached = int(sum(self._pool_map(self._merge_batch, batches)))
+        self._tables.wrote(Table.LINKS, attached)
+        return attached
+
+    def _merge_batch(self, rows: list[dict[str, Any]]) -> int:
+        try:
+            submit(self._links, [Merge(row) for row in rows])
+            return len(rows)
+        except TransactionFailed as error:
+            if error.refused_status != 404:
+                raise
+        attached = 0
+        for row in rows:  # one row is missing: the others one by one
+            with contextlib.suppress(ResourceNotFoundError):
+                self._links.update_entity(row, mode=UpdateMode.MERGE)
+                attached += 1
+        return attached
+
+    def pending(self, table: str) -> Iterator[Link]:
+        """Links of one table still without a Marketo id (after a bulk copy's attach: records
+        the import did not create)."""
+        for bucket in range(BUCKETS):
+            pk = f"{escape_key(table)}~{bucket:x}"
+            query = "PartitionKey eq @pk and marketo_id eq @empty"
+            for entity in self._links.query_entities(query, parameters={"pk": pk, "empty": ""}):
+                yield self._from_entity(entity)
+
     def mark_deleted(self, ref: DynamicsRef) -> Link | None:
         link = self.get_by_dynamics(ref)
         if link is None:
@@ -266,15 +321,15 @@ class LinkStore:
 
     def _send(self, client: TableClient, batches: Sequence[Sequence[Operation]]) -> None:
         """Every batch, in parallel; returns once all are stored, raising the first failure."""
-        if len(batches) <= 1:
-            for batch in batches:
-                submit(client, batch)
-            return
+        self._pool_map(lambda batch: submit(client, batch), batches)
+
+    def _pool_map(self, work: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        if len(items) <= 1:
+            return [work(item) for item in items]
         with self._writers_lock:
             if self._writers is None:
                 self._writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="links")
-        for future in [self._writers.submit(submit, client, batch) for batch in batches]:
-            future.result()
+        return [future.result() for future in [self._writers.submit(work, item) for item in items]]
 
     @staticmethod
     def _index_entity(link: Link) -> dict[str, Any]:

@@ -23,6 +23,7 @@ class Table(StrEnum):
     NOTICES = "Notices"
     META = "Meta"
     JOURNAL = "Journal"
+    BULK_EMAILS = "BulkEmails"
 
 
 _ENDPOINT_SCHEMES: Final = ("https://", "http://")

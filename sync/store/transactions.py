@@ -1,4 +1,4 @@
-"""Entity group transactions — up to 100 upserts or deletes on one partition, all or nothing —
+"""Entity group transactions — up to 100 upserts, merges or deletes on one partition, all or nothing —
 encoded and decoded here instead of by the SDK's `submit_transaction`.
 
 Why: measured on a full copy, the SDK builds and parses the multipart body with Python's `email`
@@ -35,16 +35,25 @@ class Upsert:
 
 
 @dataclass(frozen=True)
+class Merge:
+    entity: dict[str, Any]  # sets these properties on a row that must exist (else the transaction fails, 404)
+
+
+@dataclass(frozen=True)
 class Delete:
     partition_key: str
     row_key: str
 
 
-Operation = Upsert | Delete
+Operation = Upsert | Merge | Delete
 
 
 class TransactionFailed(HttpResponseError):
-    """The service refused the transaction; nothing of it was written."""
+    """The service refused the transaction; nothing of it was written. `refused_status`: the
+    refused operation's own status (404: a merged row does not exist), 0 when the whole request
+    was refused."""
+
+    refused_status: int = 0
 
 
 def _address(base: str, table: str, partition_key: str, row_key: str) -> str:
@@ -53,13 +62,14 @@ def _address(base: str, table: str, partition_key: str, row_key: str) -> str:
 
 
 def _part(base: str, table: str, operation: Operation) -> str:
-    if isinstance(operation, Upsert):
+    if isinstance(operation, Upsert | Merge):
         entity = operation.entity
         body = json.dumps(_add_entity_properties(entity), separators=(",", ":"), ensure_ascii=False)
+        verb, condition = ("PUT", "") if isinstance(operation, Upsert) else ("MERGE", "If-Match: *\r\n")
         return (
-            f"PUT {_address(base, table, entity['PartitionKey'], entity['RowKey'])} HTTP/1.1\r\n"
+            f"{verb} {_address(base, table, entity['PartitionKey'], entity['RowKey'])} HTTP/1.1\r\n"
             "Content-Type: application/json\r\nAccept: application/json;odata=minimalmetadata\r\n"
-            f"DataServiceVersion: 3.0\r\n\r\n{body}\r\n"
+            f"{condition}DataServiceVersion: 3.0\r\n\r\n{body}\r\n"
         )
     return (
         f"DELETE {_address(base, table, operation.partition_key, operation.row_key)} HTTP/1.1\r\n"
@@ -125,7 +135,9 @@ def submit(client: TableClient, operations: Sequence[Operation]) -> None:
     refused = failures(response.read())
     if refused:
         status, reason = refused[0]
-        raise TransactionFailed(
+        error = TransactionFailed(
             message=f"Table Storage refused the transaction on {client.table_name}: HTTP {status}: {reason}",
             response=response,
         )
+        error.refused_status = status
+        raise error

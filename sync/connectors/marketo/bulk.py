@@ -1,16 +1,17 @@
 """Bulk person import (very large first copies: up to 10 MB of CSV a job instead of 300 persons
 a call) and bulk person extract (every person in a window, as CSV).
 
-Each is a set of steps that return at once (start, status, result): a bulk job takes minutes
+Each is a set of steps that return at once (submit, status, result): a bulk job takes minutes
 to hours, and waiting belongs to the caller — a Durable timer between activities, or the CLI
-polling with `poll_until` — never a sleep inside one call.
+sleeping between steps — never a sleep inside one call. An extract's file is read a part at a
+time (`EXTRACT_PART_BYTES` a call), so memory stays flat whatever its size.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -18,9 +19,12 @@ from typing import Any, Final
 from sync.connectors.marketo.client import MarketoClient
 from sync.connectors.marketo.errors import MarketoFatal
 
-MAX_IMPORT_BYTES: Final = 9 * 1024 * 1024  # Marketo's limit is 10 MB a file
+MAX_IMPORT_BYTES: Final = 9 * 1024 * 1024  # Marketo's limit is 10 MB a file: room for the header and a page
 IMPORT_DONE: Final = frozenset({"Complete", "Failed"})
 EXTRACT_DONE: Final = frozenset({"Completed", "Failed", "Cancelled"})
+EXTRACT_PART_BYTES: Final = 32 * 1024 * 1024
+FAILURE_REASON: Final = "Import Failure Reason"
+WARNING_REASON: Final = "Import Warning Reason"
 
 
 @dataclass(frozen=True)
@@ -49,12 +53,22 @@ class ExtractStatus:
         return self.status in EXTRACT_DONE
 
 
-def _csv(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> bytes:
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def csv_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], *, header: bool = True) -> bytes:
+    """Records as Marketo's import reads them: an empty cell for no value, true/false."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+    if header:
+        writer.writerow(columns)
     for record in records:
-        writer.writerow(["" if record.get(c) is None else record.get(c) for c in columns])
+        writer.writerow([_cell(record.get(c)) for c in columns])
     return out.getvalue().encode()
 
 
@@ -66,40 +80,43 @@ class BulkPersonApi:
     def __init__(self, client: MarketoClient) -> None:
         self.client = client
 
-    # import: start_import → import_status (until done) → import_failures
+    # import: submit → import_status (until done) → import_failures / import_warnings
+
+    def submit(self, data: bytes, lookup_field: str) -> int:
+        """Queue one import job of a CSV file (≤ 10 MB); its batch id. No per-row ids come back."""
+        if len(data) > MAX_IMPORT_BYTES + 1024 * 1024:
+            raise ValueError(f"an import file holds at most 10 MB, not {len(data)} bytes")
+        envelope = self.client.call(
+            "POST",
+            "/bulk/v1/leads.json",
+            params={"format": "csv", "lookupField": lookup_field},
+            files={"file": ("persons.csv", data, "text/csv")},
+        )
+        return int(envelope.result[0]["batchId"])
 
     def start_import(self, records: Sequence[dict[str, Any]], lookup_field: str = "email") -> list[int]:
-        """Queue import jobs of at most ~9 MB each; returns their batch ids. No per-row ids come back."""
+        """Records in as few files as fit (~9 MB each), each queued; their batch ids."""
         columns = sorted({k for r in records for k in r})
-        header = len(_csv([], columns))
+        header = len(csv_rows([], columns))
         batches: list[list[dict[str, Any]]] = [[]]
         size = header
         for record in records:
-            row_size = len(_csv([record], columns)) - header
+            row_size = len(csv_rows([record], columns, header=False))
             if batches[-1] and size + row_size > MAX_IMPORT_BYTES:
                 batches.append([])
                 size = header
             batches[-1].append(record)
             size += row_size
-        ids = []
-        for batch in (b for b in batches if b):
-            envelope = self.client.call(
-                "POST",
-                "/bulk/v1/leads.json",
-                params={"format": "csv", "lookupField": lookup_field},
-                files={"file": ("persons.csv", _csv(batch, columns), "text/csv")},
-            )
-            ids.append(int(envelope.result[0]["batchId"]))
-        return ids
+        return [self.submit(csv_rows(batch, columns), lookup_field) for batch in batches if batch]
 
     def import_status(self, batch_id: int) -> ImportStatus:
         row = self.client.call("GET", f"/bulk/v1/leads/batch/{int(batch_id)}.json").result[0]
         return ImportStatus(
             int(row["batchId"]),
             str(row["status"]),
-            int(row.get("numOfLeadsProcessed", 0)),
-            int(row.get("numOfRowsFailed", 0)),
-            int(row.get("numOfRowsWithWarning", 0)),
+            int(row.get("numOfLeadsProcessed") or 0),
+            int(row.get("numOfRowsFailed") or 0),
+            int(row.get("numOfRowsWithWarning") or 0),
             str(row.get("message", "")),
         )
 
@@ -107,16 +124,17 @@ class BulkPersonApi:
         """Each failed row with its "Import Failure Reason": these go to the sync-errors table."""
         return _rows(self.client.download(f"/bulk/v1/leads/batch/{int(batch_id)}/failures.json"))
 
-    # extract: start_extract → extract_status (until done) → extract_result
+    def import_warnings(self, batch_id: int) -> list[dict[str, str]]:
+        """Each row imported with a warning, with its "Import Warning Reason"."""
+        return _rows(self.client.download(f"/bulk/v1/leads/batch/{int(batch_id)}/warnings.json"))
+
+    # extract: start_extract → extract_status (until done) → extract_rows
 
     def start_extract(self, fields: Sequence[str], window_field: str, start: datetime, end: datetime) -> str:
         """Create and enqueue an extract of every person whose createdAt/updatedAt is in [start,
         end) (at most 31 days); returns its export id."""
-        body = {
-            "fields": list(fields),
-            "format": "CSV",
-            "filter": {window_field: {"startAt": start.isoformat(), "endAt": end.isoformat()}},
-        }
+        window = {"startAt": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "endAt": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        body = {"fields": list(fields), "format": "CSV", "filter": {window_field: window}}
         export_id = str(self.client.call("POST", "/bulk/v1/leads/export/create.json", json=body).result[0]["exportId"])
         self.client.call("POST", f"/bulk/v1/leads/export/{export_id}/enqueue.json")
         return export_id
@@ -128,8 +146,25 @@ class BulkPersonApi:
         )
 
     def extract_result(self, export_id: str) -> list[dict[str, str]]:
-        """The rows of a completed extract; an extract that failed or was cancelled is an error."""
-        status = self.extract_status(export_id)
+        """The rows of a completed extract, all at once (small extracts)."""
+        return list(self.extract_rows(self.extract_status(export_id)))
+
+    def extract_rows(self, status: ExtractStatus, part_bytes: int = EXTRACT_PART_BYTES) -> Iterator[dict[str, str]]:
+        """The rows of a completed extract, read `part_bytes` a call: a row cut by a part's end
+        is completed by the next part. An extract that failed or was cancelled is an error."""
         if status.status != "Completed":
-            raise MarketoFatal("export", f"bulk extract {export_id} is {status.status}, not Completed")
-        return _rows(self.client.download(f"/bulk/v1/leads/export/{export_id}/file.json"))
+            raise MarketoFatal("export", f"bulk extract {status.export_id} is {status.status}, not Completed")
+        path = f"/bulk/v1/leads/export/{status.export_id}/file.json"
+        header: list[str] | None = None
+        carry = b""
+        for first in range(0, max(status.file_size, 1), part_bytes):
+            last = min(first + part_bytes, max(status.file_size, 1)) - 1
+            data = carry + self.client.download(path, byte_range=(first, last) if status.file_size else None)
+            cut = data.rfind(b"\n") + 1 if last + 1 < status.file_size else len(data)
+            carry, lines = data[cut:], data[:cut]
+            reader = csv.reader(io.StringIO(lines.decode("utf-8-sig")))
+            for values in reader:
+                if header is None:
+                    header = values
+                    continue
+                yield dict(zip(header, values, strict=False))

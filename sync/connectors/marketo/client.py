@@ -64,6 +64,7 @@ class _Request:
     data: dict[str, Any] | None = None
     files: dict[str, Any] | None = None
     raw: bool = False  # a file endpoint: the body as bytes unless Marketo answers with an envelope
+    headers: dict[str, str] | None = None
 
 
 class _TokenRenewal:
@@ -149,9 +150,14 @@ class MarketoClient:
 
         return follow(fetch, next_cursor, token)
 
-    def download(self, path: str, params: dict[str, Any] | None = None) -> bytes:
-        """A file endpoint (bulk extract, import failures): the body, under the same limits and policy."""
-        result = self._call(_Request("GET", path, params, raw=True), None)
+    def download(
+        self, path: str, params: dict[str, Any] | None = None, *, byte_range: tuple[int, int] | None = None
+    ) -> bytes:
+        """A file endpoint (bulk extract, import failures): the body, under the same limits and
+        policy; `byte_range` (first, last byte) asks for a part of it, as Marketo's extract files
+        allow, so a file of hundreds of MB is read a part at a time."""
+        headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else None
+        result = self._call(_Request("GET", path, params, raw=True, headers=headers), None)
         assert isinstance(result, bytes)
         return result
 
@@ -202,10 +208,10 @@ class MarketoClient:
                 json=request.json,
                 data=request.data,
                 files=request.files,
-                headers={"Authorization": f"Bearer {token}"},
+                headers={**(request.headers or {}), "Authorization": f"Bearer {token}"},
                 timeout=deadline.timeout(self.retry.policy.request_timeout_s),
             )
-        if response.status_code != 200:
+        if response.status_code != 200 and not (request.raw and response.status_code == 206):
             raise self._status_error(response, serial)
         if request.raw and not response.headers.get("Content-Type", "").startswith("application/json"):
             return bytes(response.content)
