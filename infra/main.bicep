@@ -134,6 +134,8 @@ module app 'modules/functionapp.bicep' = {
       mappingFile: ''
       callDeadlineS: 240
       runBudgetS: 240
+      bulkThreshold: 250000
+      bulkPollS: 30
       durableHub: 'DynamicsMarketoSync'
       schedule: schedule
     }

@@ -100,6 +100,25 @@ def test_waits_are_durable_timers_never_sleeps(
     assert after["flat"][-1]["functionName"] == "copy_page"  # then the page is asked for again
 
 
+def test_a_running_bulk_job_is_waited_for_on_a_timer_with_the_progress_shown(orchestrators: dict[str, Any]) -> None:
+    history = History("full_copy_object", {"object": "contact", "path": "bulk"})
+    history.activity("begin_full_copy", {"object": "contact", "done": 0, "total": 1_000_000})
+    history.activity("copy_page", _page(60_000, wait_s=45.0))
+    state = history.replay(orchestrators["full_copy_object"])
+    assert state["customStatus"]["done"] == 60_000
+    timer = state["flat"][-1]
+    fire_at = datetime.fromisoformat(timer["fireAt"].replace("Z", "+00:00"))
+    assert (timer["actionType"], fire_at) == (CREATE_TIMER, history.now + timedelta(seconds=45))
+    history.timer(fire_at)
+    assert history.replay(orchestrators["full_copy_object"])["flat"][-1]["functionName"] == "copy_page"
+
+
+def test_the_copy_path_reaches_the_begin_activity(orchestrators: dict[str, Any]) -> None:
+    history = History("full_copy_object", {"object": "lead", "path": "rest"})
+    begin = history.replay(orchestrators["full_copy_object"])["flat"][-1]
+    assert json.loads(begin["input"]) == {"object": "lead", "again": False, "path": "rest"}
+
+
 def test_a_paused_object_stops_at_its_checkpoint(orchestrators: dict[str, Any]) -> None:
     history = History("full_copy_object", {"object": "contact"})
     history.activity("begin_full_copy", {"object": "contact", "done": 0, "total": 10})

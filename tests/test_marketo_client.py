@@ -404,3 +404,27 @@ def test_usage_is_read_every_refresh_while_busy_and_hourly_when_idle(start_marke
     for n in range(100):
         conn.persons.query("email", [f"busy{n}@example.com"], ["email"])
     assert route_count(marketo, "usage") == 2  # a hundred calls since: busy, read again
+
+
+def test_an_extract_file_read_a_part_at_a_time_gives_the_same_rows_as_read_whole(start_marketo: Any) -> None:
+    emulator = start_marketo(time_scale=20.0)
+    conn = marketo_connection(emulator)
+    conn.persons.upsert(_people(60))
+    now = datetime.now(UTC)
+    bulk = conn.bulk_persons
+    export_id = bulk.start_extract(
+        ["id", "email", "firstName"], "createdAt", now - timedelta(days=1), now + timedelta(days=1)
+    )
+    done = poll_until(
+        lambda: bulk.extract_status(export_id),
+        lambda status: status.done,
+        interval_s=0.02,
+        deadline=Deadline.after(10),
+        what="the bulk extract",
+    )
+    before = control(emulator, "GET", "stats")["by_route"].get("bulk_export_file", 0)
+    whole = list(bulk.extract_rows(done))
+    parts = list(bulk.extract_rows(done, part_bytes=97))  # rows cut across parts, every few rows
+    calls = control(emulator, "GET", "stats")["by_route"]["bulk_export_file"] - before
+    assert parts == whole and len(whole) == 60
+    assert calls == 1 + -(-done.file_size // 97)  # one call for the whole file, one per part

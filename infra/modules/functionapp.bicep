@@ -18,7 +18,7 @@ param hasWebhookSecret bool
 param maximumInstanceCount int
 param dataverse object // url, tenantId, clientId, authority
 param marketo object // baseUrl, clientId, rateLimitCalls, rateLimitWindowS, maxConcurrency, dailyCallBudget
-param sync object // tablePrefix, mappingFile, callDeadlineS, runBudgetS, durableHub, schedule
+param sync object // tablePrefix, mappingFile, callDeadlineS, runBudgetS, bulkThreshold, bulkPollS, durableHub, schedule
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: Flex Consumption offers zone redundancy only in some regions; set zoneRedundant: true where yours does
@@ -72,6 +72,8 @@ var settings = {
   SYNC_CA_FILE: '' // public CAs only in Azure
   SYNC_CALL_DEADLINE_S: string(sync.callDeadlineS)
   SYNC_RUN_BUDGET_S: string(sync.runBudgetS)
+  SYNC_BULK_THRESHOLD: string(sync.bulkThreshold)
+  SYNC_BULK_POLL_S: string(sync.bulkPollS)
   SYNC_DURABLE_HUB: sync.durableHub
 }
 var dataverseSecret = hasDataverseSecret ? { DATAVERSE_CLIENT_SECRET: '${kv}dataverse-client-secret)' } : {}
