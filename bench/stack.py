@@ -58,7 +58,9 @@ class Stack:
 
 
 @contextmanager
-def stack(seed: dict[str, int], *, time_scale: float = 1.0, latency: str = "realistic") -> Iterator[Stack]:
+def stack(
+    seed: dict[str, int], *, time_scale: float = 1.0, latency: str = "realistic", **settings: str
+) -> Iterator[Stack]:
     state = Path(tempfile.mkdtemp(prefix="sync-bench-"))
     common = ("--https", "--latency", latency, "--time-scale", str(time_scale))
     dataverse = start_subprocess("dataverse", *common, "--state-dir", str(state / "dv"))
@@ -71,6 +73,7 @@ def stack(seed: dict[str, int], *, time_scale: float = 1.0, latency: str = "real
                 storage=azurite.connection_string,
                 SYNC_TABLE_PREFIX="bench",
                 MARKETO_RATE_LIMIT_WINDOW_S=str(MARKETO_WINDOW_S / time_scale),
+                **settings,
             )
             running = Stack(env, dataverse, marketo, time_scale)
             if any(seed.values()):

@@ -14,10 +14,11 @@ from typing import Any
 
 from bench.editors import Editors
 from bench.memory import peak_rss_mb
+from sync.engine.full_copy import CopyPath
 from sync.engine.run import run_once
 from sync.engine.runtime import Engine
 from sync.engine.steps import begin_step, copy_page_step
-from sync.objects import FULL_COPY_ORDER
+from sync.objects import DIRECTIONS, FULL_COPY_ORDER, PERSON_TABLES
 from sync.settings import load_settings
 
 
@@ -36,8 +37,11 @@ def _busy(engine: Engine) -> dict[str, float]:
     }
 
 
-def full_copy(*only: str) -> dict[str, Any]:
-    """Every object in dependency order, or only the objects named."""
+def full_copy(*args: str) -> dict[str, Any]:
+    """Every object in dependency order, or only the objects named; `path=bulk` (or rest) for
+    contacts and leads, sleeping while a bulk job runs as the orchestration's timer would."""
+    path = next((CopyPath(a.removeprefix("path=")) for a in args if a.startswith("path=")), CopyPath.AUTO)
+    only = [a for a in args if not a.startswith("path=")]
     engine = Engine.start(load_settings())
     marketo_before, dataverse_before = engine.marketo.client.limiter.calls_made, engine.dataverse.client.calls
     busy_before, cpu_before = _busy(engine), _usage()["cpu_s"]
@@ -46,17 +50,25 @@ def full_copy(*only: str) -> dict[str, Any]:
     started = time.perf_counter()
     for obj in [o for o in FULL_COPY_ORDER if not only or o.value in only]:
         object_started, calls_before = time.perf_counter(), engine.marketo.client.limiter.calls_made
-        begin_step(engine, obj, again=False)
+        begin_step(engine, obj, again=False, path=path if obj in PERSON_TABLES else CopyPath.AUTO)
         pages = written = failed = 0
         while True:
             page = copy_page_step(engine, obj)
             if page.get("quota_reset_at") or page.get("busy") or page.get("paused"):
                 raise SystemExit(f"{obj.value}: the copy stopped: {page}")
+            if page.get("wait_s"):
+                time.sleep(float(page["wait_s"]))
             pages += 1
             written += int(page.get("written", 0))
             failed += int(page.get("failed", 0))
             if page.get("complete"):
                 break
+        checkpoint = engine.store.checkpoints.get(obj, DIRECTIONS[obj][0])
+        if checkpoint is not None and obj in PERSON_TABLES and path is not CopyPath.REST:
+            written, failed = (
+                int(checkpoint.counters.get("written", written)),
+                int(checkpoint.counters.get("failed", failed)),
+            )
         objects[obj.value] = {
             "records": int(page.get("done", 0)),
             "written": written,
@@ -64,6 +76,7 @@ def full_copy(*only: str) -> dict[str, Any]:
             "pages": pages,
             "wall_s": round(time.perf_counter() - object_started, 3),
             "marketo_calls": engine.marketo.client.limiter.calls_made - calls_before,
+            "peak_rss_mb": round(peak_rss_mb(), 1),
         }
     wall = time.perf_counter() - started
     busy = {k: round(v - busy_before[k], 3) for k, v in _busy(engine).items()}
