@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,8 @@ from sync.engine import bulk_copy
 from sync.engine.full_copy import BulkRefused, CopyPath, begin_full_copy, full_copy
 from sync.engine.run import run_once
 from sync.objects import Direction, SyncObject
+from sync.reporting.status import status_report
+from sync.reporting.status_text import status_table
 from sync.store.checkpoints import Phase
 from sync.store.links import DynamicsRef
 from tests.emulator_support import control
@@ -185,3 +187,16 @@ def test_a_table_under_the_threshold_copies_through_rest(make_sync_world: Callab
     world = make_sync_world(SYNC_BULK_THRESHOLD="1000")
     world.create("contact", {"lastname": "One"})
     assert bulk_copy.bulk_state(begin_full_copy(world.engine, SyncObject.CONTACT)) is None
+
+
+def test_the_status_says_where_a_bulk_copy_stands(world: World) -> None:
+    _contacts(world, 60)
+    checkpoint = begin_full_copy(world.engine, SyncObject.CONTACT, path=CopyPath.BULK)
+    copy = bulk_copy.BulkCopy(world.engine, world.engine.pipelines[SyncObject.CONTACT][0])
+    for _ in copy.steps(checkpoint, set(), more=lambda: False):
+        pass  # one file submitted
+    report = status_report(world.store, datetime.now(UTC))
+    contact = next(o for o in report["objects"] if o["object"] == "contact")
+    bulk = contact["directions"][0]["bulk"]
+    assert bulk["phase"] == "import" and bulk["open_jobs"] >= 1 and bulk["files"] == 1
+    assert "bulk import: " in status_table(report)

@@ -37,6 +37,22 @@ def _streams(cursor: str | None) -> dict[str, dict[str, Any]]:
     }
 
 
+def _bulk(cursor: str | None) -> dict[str, Any] | None:
+    """A bulk first copy under way: its phase, jobs open at Marketo, rows imported and failed,
+    persons linked (docs/bulk-copy.md)."""
+    state = ObjectCursor.parse(cursor).bulk
+    if not state:
+        return None
+    return {
+        "phase": state.get("phase", "import"),
+        "open_jobs": len(state.get("open") or []),
+        "files": int(state.get("flushes", 0)),
+        "imported": int(state.get("imported", 0)),
+        "failed": int(state.get("failed", 0)),
+        "linked": int(state.get("attached", 0)),
+    }
+
+
 def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
@@ -79,6 +95,9 @@ def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) 
                     "streams": _streams(checkpoint.cursor)
                     if checkpoint and direction is Direction.DYNAMICS_TO_MARKETO
                     else {},
+                    "bulk": _bulk(checkpoint.cursor)
+                    if checkpoint and direction is Direction.DYNAMICS_TO_MARKETO
+                    else None,
                     "last_hour": _last_hour(day, now),
                     "lag_seconds": latest.lag_seconds if latest else None,
                     "behind": bool(latest and "time budget" in latest.message),

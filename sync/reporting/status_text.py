@@ -30,6 +30,12 @@ def status_table(report: dict[str, Any]) -> str:
             phase = direction["phase"] + (" (running)" if item["running"] else "")
             if item.get("paused_since"):
                 phase += f" (paused since {item['paused_since'][:16].replace('T', ' ')})"
+            bulk = direction.get("bulk")
+            if bulk:
+                phase += (
+                    f" (bulk {bulk['phase']}: {bulk['open_jobs']} job(s) at Marketo, {bulk['imported']:,} imported, "
+                    f"{bulk['failed']:,} failed, {bulk['linked']:,} linked)"
+                )
             rows.append((item["object"], direction["direction"], phase, last, read, written, failed, lag, error_text))
             for stream, state in (direction.get("streams") or {}).items():
                 if state["read_mode"] == "modifiedon":
