@@ -8,11 +8,12 @@ caller's (a Durable timer, the CLI sleeping), never a sleep inside a step:
    the REST copy does → rows buffered; when a file is full, each record's link is stored
    pending (its synced values and fingerprint, no Marketo id yet), the file is submitted (at most
    10 of ours open: Marketo queues 10 and imports 2), then the checkpoint moves past its pages.
+   Finished jobs' failed rows go to the errors table with Marketo's reason; rows imported with a
+   warning become notices the status lists.
    Rows whose email was not sent before go in a file looked up by email (an existing Marketo
    person with that email is updated: first matching); rows without an email, or whose email
    another record already took, in a file looked up by the Dynamics id field (their own person).
    Re-importing either kind after a crash finds the same persons: nothing is created twice.
-   Finished jobs' failed rows go to the errors table with Marketo's reason.
 2. link: a bulk extract of the persons created since the copy began (id, Dynamics id, type;
    `createdAt`, the filter every subscription has), read a part at a time, gives each pending
    link its Marketo id. No REST call per person.

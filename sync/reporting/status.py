@@ -18,7 +18,7 @@ from sync.engine.pause import paused
 from sync.engine.runtime import USAGE_KEY
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER, Direction
 from sync.store import SyncStore
-from sync.store.notices import SHARED_EMAIL
+from sync.store.notices import BULK_WARNING, SHARED_EMAIL
 from sync.store.runs import RunOutcome, RunRecord
 
 NOT_STARTED = "not_started"
@@ -120,6 +120,10 @@ def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) 
                 "shared_emails": [
                     {"email": n.subject, **n.detail, "seen_at": _iso(n.seen_at)}
                     for n in store.notices.list(SHARED_EMAIL, obj, limit=20)
+                ],
+                "bulk_warnings": [
+                    {"record": n.subject, **n.detail, "seen_at": _iso(n.seen_at)}
+                    for n in store.notices.list(BULK_WARNING, obj, limit=20)
                 ],
                 "directions": directions,
             }

@@ -1,5 +1,6 @@
-"""Notices: things an admin should know that are not failures. Today: emails that several
-Dynamics records share, each of which got its own Marketo person (behaviour §4).
+"""Notices: things an admin should know that are not failures: emails that several Dynamics
+records share, each of which got its own Marketo person (behaviour §4); rows a bulk import took
+with a warning (docs/bulk-copy.md).
 
 PartitionKey = "<kind>~<object>", RowKey = the escaped subject (the email), so a notice seen
 again is one row updated, and `status` lists an object's notices with one partition query.
@@ -21,6 +22,7 @@ from sync.store.limits import check_entity
 from sync.store.tables import StoreTables, Table
 
 SHARED_EMAIL: Final = "shared_email"
+BULK_WARNING: Final = "bulk_warning"
 
 
 class Notice(BaseModel):
