@@ -66,7 +66,7 @@ def stack(
     dataverse = start_subprocess("dataverse", *common, "--state-dir", str(state / "dv"))
     marketo = start_subprocess("marketo", *common, "--state-dir", str(state / "mk"))
     try:
-        with AzuriteTable() as azurite:
+        with AzuriteTable(heap_mb=16_384) as azurite:  # millions of links held in memory
             env = app_settings(
                 dataverse.info,
                 marketo.info,

@@ -7,13 +7,15 @@ Always 127.0.0.1: azure-data-tables treats `localhost` on a non-default port as 
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self
+from typing import IO, Final, Self
 
 ACCOUNT: Final = "devstoreaccount1"
 # Azurite's well-known development key: public, documented, not a secret.
@@ -42,11 +44,13 @@ def _answers(port: int) -> bool:
 class AzuriteTable:
     """`with AzuriteTable() as azurite: azurite.connection_string` — in memory unless `location`."""
 
-    def __init__(self, location: Path | None = None, start_timeout_s: float = 30.0) -> None:
+    def __init__(self, location: Path | None = None, start_timeout_s: float = 30.0, heap_mb: int | None = None) -> None:
         self.location = location
         self.start_timeout_s = start_timeout_s
+        self.heap_mb = heap_mb  # Node's heap: an in-memory store of millions of entities needs more than its default
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     @property
     def connection_string(self) -> str:
@@ -79,16 +83,20 @@ class AzuriteTable:
         last_output = ""
         for _ in range(3):
             port = _free_port()
-            process = subprocess.Popen(self._command(port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+            env = {**os.environ, "NODE_OPTIONS": f"--max-old-space-size={self.heap_mb}"} if self.heap_mb else None
+            log = tempfile.TemporaryFile()  # noqa: SIM115 - held open while Azurite runs; never a pipe nobody reads
+            process = subprocess.Popen(self._command(port), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
             deadline = time.monotonic() + self.start_timeout_s
             while time.monotonic() < deadline and process.poll() is None:
                 if _answers(port):
-                    self._process, self.port = process, port
+                    self._process, self.port, self._log = process, port, log
                     return self
                 time.sleep(0.05)
             process.kill()
-            out, _ = process.communicate(timeout=5)
-            last_output = out.decode(errors="replace")[-2000:]
+            process.wait(timeout=5)
+            log.seek(0)
+            last_output = log.read().decode(errors="replace")[-2000:]
+            log.close()
         raise AzuriteError(f"Azurite table service did not start; its last output:\n{last_output}")
 
     def stop(self) -> None:
@@ -100,6 +108,9 @@ class AzuriteTable:
                 self._process.kill()
                 self._process.wait()
             self._process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __enter__(self) -> Self:
         return self.start()
