@@ -200,3 +200,14 @@ def test_the_status_says_where_a_bulk_copy_stands(world: World) -> None:
     bulk = contact["directions"][0]["bulk"]
     assert bulk["phase"] == "import" and bulk["open_jobs"] >= 1 and bulk["files"] == 1
     assert "bulk import: " in status_table(report)
+
+
+def test_rows_over_marketos_file_limit_are_split_into_files_that_keep_every_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bulk_copy, "MAX_FILE_BYTES", 1_000)
+    rows = [{"email": f"p{i}@example.com", "note": "x" * 40} for i in range(100)]
+    files = list(bulk_copy._files(rows))
+    assert len(files) > 4 and all(len(data) <= 1_000 for _, data in files)
+    assert [r for part, _ in files for r in part] == rows
+    assert sum(len(data.decode().splitlines()) - 1 for _, data in files) == 100  # one header a file

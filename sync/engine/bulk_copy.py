@@ -51,6 +51,7 @@ EXTRACT_WINDOW: Final = timedelta(days=31)
 WINDOW_MARGIN: Final = timedelta(minutes=15)  # clock skew between us and Marketo (as the person stream's)
 ATTACH_CHUNK: Final = 2_000
 BY_EMAIL: Final = "email"
+MAX_FILE_BYTES: Final = 10 * 1000 * 1000  # Marketo's 10 MB, read as the smaller of its two meanings
 
 
 class BulkFile(BaseModel):
@@ -84,6 +85,20 @@ class StepResult(BaseModel):
     done: int  # rows read from Dataverse so far
     complete: bool = False
     wait_s: float = 0.0  # nothing to do before this many seconds (a job is running)
+
+
+def _files(rows: list[dict[str, Any]]) -> Iterator[tuple[list[dict[str, Any]], bytes]]:
+    """The rows as CSV files Marketo takes (10 MB at most): one, or halves of it while too large
+    (the buffer is sized by an estimate of the CSV, quoting aside)."""
+    if not rows:
+        return
+    data = csv_rows(rows, sorted({k for r in rows for k in r}))
+    if len(data) <= MAX_FILE_BYTES or len(rows) == 1:
+        yield rows, data
+        return
+    half = len(rows) // 2
+    yield from _files(rows[:half])
+    yield from _files(rows[half:])
 
 
 def bulk_state(checkpoint: Checkpoint) -> BulkState | None:
@@ -203,11 +218,8 @@ class BulkCopy:
         store_settlement(self.store, checkpoint.object, self.pipeline, Settlement(failures=failures), known)
         opened = [*state.open]
         for rows, lookup in ((by_email, BY_EMAIL), (by_id, self.fields.id)):
-            if rows:
-                columns = sorted({k for r in rows for k in r})
-                opened.append(
-                    BulkFile(batch_id=self.api.submit(csv_rows(rows, columns), lookup), lookup=lookup, rows=len(rows))
-                )
+            for part, data in _files(rows):
+                opened.append(BulkFile(batch_id=self.api.submit(data, lookup), lookup=lookup, rows=len(part)))
         self.store.bulk_emails.save(self.pipeline.stream, state.flushes, digests.take_new())
         moved = state.model_copy(update={"open": opened, "flushes": state.flushes + 1})
         saved = self._save(checkpoint, cursor.moved(self.pipeline.stream, stream), moved, read=read)
