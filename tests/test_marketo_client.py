@@ -291,6 +291,16 @@ def test_a_bulk_import_runs_through_its_lifecycle_and_reports_failed_rows(start_
     assert control(emulator, "GET", "data/lead")["count"] == 499
 
 
+def _finished(bulk: Any, export_id: str) -> Any:
+    return poll_until(
+        lambda: bulk.extract_status(export_id),
+        lambda status: status.done,
+        interval_s=0.02,
+        deadline=Deadline.after(10),
+        what="the bulk extract",
+    )
+
+
 def test_a_bulk_extract_is_started_polled_by_the_caller_and_read_as_rows(start_marketo: Any) -> None:
     emulator = start_marketo(time_scale=20.0)
     conn = marketo_connection(emulator)
@@ -303,13 +313,7 @@ def test_a_bulk_extract_is_started_polled_by_the_caller_and_read_as_rows(start_m
     assert not bulk.extract_status(export_id).done  # start returns at once; nobody waited inside it
     with pytest.raises(MarketoFatal, match="not Completed"):
         bulk.extract_result(export_id)
-    done = poll_until(
-        lambda: bulk.extract_status(export_id),
-        lambda status: status.done,
-        interval_s=0.02,
-        deadline=Deadline.after(10),
-        what="the bulk extract",
-    )
+    done = _finished(bulk, export_id)
     assert (done.status, done.records) == ("Completed", 40)
     rows = bulk.extract_result(export_id)
     assert len(rows) == 40
@@ -412,16 +416,8 @@ def test_an_extract_file_read_a_part_at_a_time_gives_the_same_rows_as_read_whole
     conn.persons.upsert(_people(60))
     now = datetime.now(UTC)
     bulk = conn.bulk_persons
-    export_id = bulk.start_extract(
-        ["id", "email", "firstName"], "createdAt", now - timedelta(days=1), now + timedelta(days=1)
-    )
-    done = poll_until(
-        lambda: bulk.extract_status(export_id),
-        lambda status: status.done,
-        interval_s=0.02,
-        deadline=Deadline.after(10),
-        what="the bulk extract",
-    )
+    window = (now - timedelta(days=1), now + timedelta(days=1))
+    done = _finished(bulk, bulk.start_extract(["id", "email", "firstName"], "createdAt", *window))
     before = control(emulator, "GET", "stats")["by_route"].get("bulk_export_file", 0)
     whole = list(bulk.extract_rows(done))
     parts = list(bulk.extract_rows(done, part_bytes=97))  # rows cut across parts, every few rows
