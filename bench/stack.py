@@ -66,7 +66,8 @@ def stack(
     dataverse = start_subprocess("dataverse", *common, "--state-dir", str(state / "dv"))
     marketo = start_subprocess("marketo", *common, "--state-dir", str(state / "mk"))
     try:
-        with AzuriteTable(heap_mb=16_384) as azurite:  # millions of links held in memory
+        # millions of links held in memory; its output kept beside the emulators' state
+        with AzuriteTable(heap_mb=16_384, log_file=state / "azurite.log") as azurite:
             env = app_settings(
                 dataverse.info,
                 marketo.info,

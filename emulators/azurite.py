@@ -44,10 +44,17 @@ def _answers(port: int) -> bool:
 class AzuriteTable:
     """`with AzuriteTable() as azurite: azurite.connection_string` — in memory unless `location`."""
 
-    def __init__(self, location: Path | None = None, start_timeout_s: float = 30.0, heap_mb: int | None = None) -> None:
+    def __init__(
+        self,
+        location: Path | None = None,
+        start_timeout_s: float = 30.0,
+        heap_mb: int | None = None,
+        log_file: Path | None = None,
+    ) -> None:
         self.location = location
         self.start_timeout_s = start_timeout_s
         self.heap_mb = heap_mb  # Node's heap: an in-memory store of millions of entities needs more than its default
+        self.log_file = log_file  # where its output goes (kept); default a temporary file
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -84,7 +91,8 @@ class AzuriteTable:
         for _ in range(3):
             port = _free_port()
             env = {**os.environ, "NODE_OPTIONS": f"--max-old-space-size={self.heap_mb}"} if self.heap_mb else None
-            log = tempfile.TemporaryFile()  # noqa: SIM115 - held open while Azurite runs; never a pipe nobody reads
+            # held open while Azurite runs; never a pipe nobody reads (it would stall Azurite once full)
+            log = self.log_file.open("w+b") if self.log_file else tempfile.TemporaryFile()  # noqa: SIM115
             process = subprocess.Popen(self._command(port), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
             deadline = time.monotonic() + self.start_timeout_s
             while time.monotonic() < deadline and process.poll() is None:

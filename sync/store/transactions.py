@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
-from azure.core.exceptions import HttpResponseError
+from azure.core.exceptions import HttpResponseError, ServiceResponseError
 from azure.core.rest import HttpRequest
 from azure.data.tables import TableClient
 from azure.data.tables._serialize import _add_entity_properties  # the SDK's own typing of properties
@@ -126,7 +126,13 @@ def submit(client: TableClient, operations: Sequence[Operation]) -> None:
         },
         content=body,
     )
-    response = client._client.send_request(request, stream=True)
+    try:
+        response = client._client.send_request(request, stream=True)
+    except ServiceResponseError:
+        # A pooled connection the server closed as it was reused (Azurite closes idle ones after
+        # 5 s, as a bulk copy's pauses between files leave them): the SDK retries no POST, and a
+        # batch is safe to send again (upserts and merges are idempotent; deletes name rows read).
+        response = client._client.send_request(request, stream=True)
     if response.status_code != 202:
         raise TransactionFailed(
             message=f"Table Storage refused the transaction on {client.table_name}: HTTP {response.status_code}",
