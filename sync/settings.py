@@ -1,11 +1,8 @@
-"""Settings from environment variables (what Azure Functions app settings become).
-
-One sub-model per service, so that a connector and its tests take only what they use:
-`DataverseSettings`, `MarketoSettings`, `StorageSettings`, `SyncSettings`; `Settings` holds
-all four for the app. Validated once at start: a missing or malformed setting stops start-up
-with one message listing every problem and how to fix it. Secrets are `SecretStr` and their
-values never appear in a message, a log or `repr`.
-"""
+"""Settings from environment variables (what Azure Functions app settings become): one model per
+service (`DataverseSettings`, `MarketoSettings`, `StorageSettings`, `SyncSettings`), all four in
+`Settings`, so a connector and its tests take only what they use. Validated once at start: a bad
+setting stops start-up with one message listing every problem and its fix. Secrets are
+`SecretStr`: never in a message, a log or `repr`."""
 
 from __future__ import annotations
 
