@@ -102,7 +102,8 @@ def test_a_timer_starts_the_full_copy_of_an_object_that_has_none_once(app: dict[
     client = DurableClientStandIn()
     _tick(app, SyncObject.ACCOUNT, client)
     _tick(app, SyncObject.ACCOUNT, client)  # the copy is under way: not started twice
-    assert client.started == [("full_copy_object", "full-copy-account", {"object": "account", "again": False})]
+    request = {"object": "account", "again": False, "path": "auto"}
+    assert client.started == [("full_copy_object", "full-copy-account", request)]
 
 
 def test_a_timer_runs_one_incremental_run_and_records_it(app: dict[str, func.Function]) -> None:
