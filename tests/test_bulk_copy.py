@@ -128,16 +128,35 @@ def test_an_existing_marketo_person_is_matched_by_email_and_linked_by_the_next_r
 
 
 def test_a_file_with_bad_rows_sends_exactly_those_rows_to_the_errors_table(world: World) -> None:
+    reason = "Value 'Refused' blocked by a validation rule"  # stands for any row Marketo refuses at import
+    control(world.marketo, "POST", "import-refusals", {"field": "lastName", "value": "Refused", "reason": reason})
     good = _contacts(world, 60)
     bad = [
-        world.create("contact", {"lastname": f"Bad{i}", "emailaddress1": f"not an email {i}"}).lower() for i in range(3)
+        world.create("contact", {"lastname": "Refused", "emailaddress1": f"bad{i}@example.com"}).lower()
+        for i in range(3)
     ]
     _copy(world)
     errors = {e.record_id: e for e in world.store.errors.list(SyncObject.CONTACT)}
     assert set(errors) == set(bad)
-    assert all("Invalid email" in errors[i].message and errors[i].kind == "bad_record" for i in bad)
+    assert all(errors[i].message == reason and errors[i].kind == "bad_record" for i in bad)
     assert set(_linked(world, good + bad)) == set(good)  # no pending link left behind
     assert sorted(p["dynamicsId"] for p in _persons(world)) == sorted(good)
+
+
+def test_rows_imported_with_a_warning_are_linked_and_listed_by_the_status(world: World) -> None:
+    """Marketo imports a malformed email with a warning (REST would refuse it): the person
+    exists, so it is linked, and the status names the record and Marketo's reason."""
+    good = _contacts(world, 40)
+    odd = world.create("contact", {"lastname": "Odd", "emailaddress1": "not an email"}).lower()
+    _copy(world)
+    assert set(_linked(world, [*good, odd])) == {*good, odd}
+    assert list(world.store.errors.list(SyncObject.CONTACT)) == []
+    report = status_report(world.store, datetime.now(UTC))
+    contact = next(o for o in report["objects"] if o["object"] == "contact")
+    assert [(w["record"], w["reason"], w["email"]) for w in contact["bulk_warnings"]] == [
+        (odd, "Invalid email address", "not an email")
+    ]
+    assert f"{odd} (Invalid email address)" in status_table(report)
 
 
 def test_a_crash_between_submit_and_checkpoint_duplicates_nothing(

@@ -269,11 +269,12 @@ def test_custom_objects_sync_describe_and_delete(marketo: RunningEmulator) -> No
         conn.custom_object("nope_c").describe()
 
 
-def test_a_bulk_import_runs_through_its_lifecycle_and_reports_failed_rows(start_marketo: Any) -> None:
+def test_a_bulk_import_runs_through_its_lifecycle_and_reports_failed_and_warned_rows(start_marketo: Any) -> None:
     emulator = start_marketo(time_scale=20.0)
     bulk = marketo_connection(emulator).bulk_persons
     records: list[dict[str, Any]] = _people(500)
-    records[7] = {"email": "broken", "firstName": "Bad", "lastName": "Row"}
+    records[7] = {"email": "bad-row@example.com", "firstName": "Bad", "numberOfEmployees": "many"}
+    records[8] = {"email": "broken", "firstName": "Odd", "lastName": "Row"}  # kept, with a warning
     (batch_id,) = bulk.start_import(records)
     assert bulk.import_status(batch_id).status == "Queued"
     done = poll_until(
@@ -283,11 +284,13 @@ def test_a_bulk_import_runs_through_its_lifecycle_and_reports_failed_rows(start_
         deadline=Deadline.after(10),
         what="the bulk import",
     )
-    assert (done.status, done.processed, done.failed) == ("Complete", 499, 1)
+    assert (done.status, done.processed, done.failed, done.warnings) == ("Complete", 499, 1, 1)
     failures = bulk.import_failures(batch_id)
     assert [(f["email"], f["Import Failure Reason"]) for f in failures] == [
-        ("broken", "Invalid email address 'broken'")
+        ("bad-row@example.com", "Invalid value 'many' for field 'numberOfEmployees' of type integer")
     ]
+    warnings = bulk.import_warnings(batch_id)
+    assert [(w["email"], w["Import Warning Reason"]) for w in warnings] == [("broken", "Invalid email address")]
     assert control(emulator, "GET", "data/lead")["count"] == 499
 
 

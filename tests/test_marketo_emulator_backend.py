@@ -60,6 +60,45 @@ def test_an_import_sends_exactly_its_bad_rows_to_failures_with_marketos_reason()
     assert failures[0] == "email,numberOfEmployees,Import Failure Reason" and len(failures) == 2
 
 
+def _imported(persons: PersonDatabase, rows: list[dict[str, str]], lookup: str = "email") -> Any:
+    jobs = BulkJobs()
+    job = jobs.submit_import(rows, lookup, NOW)
+    for later in (2, 4):
+        jobs.advance(persons, NOW + later, lambda s: s, "2026-11-20")
+    assert job.status == "Complete"
+    return job
+
+
+def test_an_import_keeps_a_malformed_email_and_warns_of_it_where_rest_refuses_it() -> None:
+    """Adobe's bulk import docs: a row with INVALID_EMAIL is imported, "Invalid email address"
+    in the warnings file. REST refuses the same value (1003)."""
+    persons = PersonDatabase()
+    job = _imported(persons, [{"email": "INVALID_EMAIL", "lastName": "Targaryen"}, {"email": "ok@example.com"}])
+    assert (job.processed, job.failures) == (2, [])
+    assert [(row["email"], why) for row, why in job.warnings] == [("INVALID_EMAIL", "Invalid email address")]
+    assert job.wire()["numOfRowsWithWarning"] == 1
+    assert sorted(p["email"] for p in persons.leads.values()) == ["INVALID_EMAIL", "ok@example.com"]
+    warnings = bulk_files.failure_csv(job.warnings, "Import Warning Reason").decode().splitlines()
+    assert warnings == ["email,lastName,Import Warning Reason", "INVALID_EMAIL,Targaryen,Invalid email address"]
+    assert _codes(_push(PersonDatabase(), {"email": "INVALID_EMAIL"})) == ["1003"]
+
+
+def test_an_import_row_without_its_lookup_value_fails_with_marketos_reason() -> None:
+    persons = PersonDatabase()
+    job = _imported(persons, [{"email": "", "lastName": "Nordstrom"}, {"email": "a@example.com"}])
+    assert [why for _, why in job.failures] == ["Value for lookup field 'email' not found"]
+    assert len(persons.leads) == 1
+
+
+def test_an_import_updates_the_most_recently_updated_of_persons_sharing_an_email_where_rest_refuses() -> None:
+    persons = PersonDatabase()
+    older = persons.create({"email": "twin@example.com", "firstName": "Old"}, NOW - 3600, "test")
+    newer = persons.create({"email": "twin@example.com", "firstName": "New"}, NOW - 60, "test")
+    assert _codes(_push(persons, {"email": "twin@example.com"})) == ["1007"]
+    _imported(persons, [{"email": "twin@example.com", "title": "Imported"}])
+    assert (persons.leads[newer].get("title"), persons.leads[older].get("title")) == ("Imported", None)
+
+
 def test_imports_queue_ten_deep_and_extracts_count_a_daily_quota_by_finish_day() -> None:
     jobs = BulkJobs()
     for _ in range(MAX_QUEUED):

@@ -24,6 +24,7 @@ from sync.engine.runtime import record_usage
 from sync.functions import runtime
 from sync.objects import Direction, SyncObject
 from sync.settings import DataverseSettings, load_section
+from sync.store.notices import BULK_WARNING
 from tests.browser_support import chromium, dump_dom, screenshot, serving
 from tests.emulator_support import fault
 from tests.functions_app import WEBHOOK_SECRET, call_function, response_json
@@ -39,7 +40,8 @@ def _cell(row: Tag, name: str) -> str:
 
 def _sync_some(dataverse: RunningEmulator) -> None:
     """Real runs: accounts and contacts copied, a contact edited and carried, leads paused, a
-    record Marketo refuses, an account run failing on a Dataverse permission error."""
+    record Marketo refuses, one its bulk import warned of, an account run failing on a Dataverse
+    permission error."""
     engine = runtime.engine()
     for obj in (SyncObject.ACCOUNT, SyncObject.CONTACT):
         full_copy(engine, obj)
@@ -58,6 +60,8 @@ def _sync_some(dataverse: RunningEmulator) -> None:
         message="Invalid email",
         kind="bad_record",
     )
+    warned = {"reason": "Invalid email address", "email": "<b>odd</b>", "table": "contact"}
+    engine.store.notices.note(BULK_WARNING, SyncObject.CONTACT, "c-2", warned)
     fault(dataverse, path="/api/data/v9.2/accounts", status=403, error_code="0x80040220", times=50)
     assert run_once(engine, SyncObject.ACCOUNT).outcome.value == "failed"
     record_usage(engine.store, 12_345, 50_000)
@@ -97,6 +101,9 @@ def test_the_status_page_renders_in_chromium_the_numbers_the_status_json_reports
     account_run = next(o for o in report["objects"] if o["object"] == "account")["directions"][0]["last_runs"][0]
     assert account_run["outcome"] == "failed" and account_run["message"][:40] in failures.get_text(" ", strip=True)
     assert dom.select_one("#chart svg") is not None
+    warned = dom.select_one("#bulk-warnings-contact")
+    assert warned is not None and "c-2 <<b>odd</b>>: Invalid email address" in warned.get_text(" ", strip=True)
+    assert warned.select("b") == []  # the value is shown as text, never as markup
     runs = [r for o in report["objects"] for d in o["directions"] for r in d["last_runs"]]
     shown = {str(row["data-run"]) for row in dom.select("#recent-runs tr[data-run]")}
     assert shown == {r["run_id"] for r in runs}  # every recent run, each once (fewer than 20 here)

@@ -87,10 +87,21 @@ class ExportJob:
         return body
 
 
+@dataclass(frozen=True)
+class ImportRefusal:
+    """A test's stand-in for a row Marketo refuses for a reason a client cannot foresee: an
+    imported row whose `field` is `value` fails with `reason` (set by /_emulator/import-refusals)."""
+
+    field: str
+    value: str
+    reason: str
+
+
 class BulkJobs:
     """Every import and extract job of the instance, and the limits they share."""
 
     def __init__(self) -> None:
+        self.refusals: list[ImportRefusal] = []
         self.imports: dict[int, ImportJob] = {}
         self.exports: dict[str, ExportJob] = {}
         self.export_bytes: dict[str, int] = {}  # per day (US Central), by the day a job finished
@@ -131,18 +142,30 @@ class BulkJobs:
     def advance(self, persons: PersonDatabase, now: float, scaled: Callable[[float], float], today: str) -> None:
         """Move jobs along their lifecycles: queued jobs start while fewer than two run; an import
         finishes after its rows at ROWS_PER_S, pushing each row as a createOrUpdate by its lookup
-        field (a rejected row becomes a failure with Marketo's reason); an extract writes its file."""
+        field (a rejected row becomes a failure with Marketo's reason — a row without a lookup
+        value is one, as a list import has no key to create by — a row taken with a malformed email
+        a warning); an extract writes its file."""
         queue_s = scaled(QUEUE_S)
         for job in sorted(self.imports.values(), key=lambda j: j.batch_id):
             if job.status == "Importing" and now - (job.started or now) >= scaled(len(job.rows) / ROWS_PER_S):
                 seen: set[Any] = set()
                 for row in job.rows:
+                    refused = next((r for r in self.refusals if row.get(r.field) == r.value), None)
+                    if refused is not None:
+                        job.failures.append((row, refused.reason))
+                        continue
                     values = {k: v for k, v in row.items() if v not in ("", "null")}
-                    outcome = push_person(persons, values, "createOrUpdate", job.lookup_field, seen, now)
+                    if not str(values.get(job.lookup_field) or "").strip():
+                        job.failures.append((row, f"Value for lookup field '{job.lookup_field}' not found"))
+                        continue
+                    warned: list[str] = []
+                    outcome = push_person(persons, values, "createOrUpdate", job.lookup_field, seen, now, warned)
                     if outcome["status"] == "skipped":
                         job.failures.append((row, outcome["reasons"][0]["message"]))
-                    else:
-                        job.processed += 1
+                        continue
+                    job.processed += 1
+                    if warned:
+                        job.warnings.append((row, "; ".join(warned)))
                 job.status = "Complete"
             importing = sum(1 for j in self.imports.values() if j.status == "Importing")
             if job.status == "Queued" and now - job.created >= queue_s and importing < MAX_RUNNING:

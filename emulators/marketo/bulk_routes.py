@@ -9,6 +9,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from emulators.common.control import control, json_response
 from emulators.marketo import bulk, bulk_files
 from emulators.marketo.catalogue import (
     ACTIVITY_TYPES,
@@ -46,6 +47,15 @@ class BulkRoutes(LeadRoutes):  # a bulk import pushes persons as the REST push d
             if lookup not in self.persons.searchable():
                 raise MarketoError("1003", detail=f"Invalid lookup field '{lookup}'")
             return envelope([jobs.submit_import(rows, lookup, self.clock.now()).wire()])
+
+    @control("import-refusals", "POST")
+    def control_import_refusals(self, request: Request, body: Any) -> Response:
+        """Rows to refuse at import: {"field": .., "value": .., "reason": ..} (reset clears them)."""
+        if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("field", "value", "reason")):
+            return json_response({"error": "give 'field', 'value' and 'reason', each a string"}, 400)
+        with self.lock:
+            self.bulk.refusals.append(bulk.ImportRefusal(body["field"], body["value"], body["reason"]))
+            return json_response({"refusals": len(self.bulk.refusals)})
 
     @rest(f"{BULK}/leads/batch/<int:batch_id>.json", "GET")
     def on_bulk_import_status(self, request: Request, batch_id: int) -> dict[str, Any]:

@@ -13,10 +13,20 @@ API_SOURCE = "Web service API"
 
 
 def push_person(
-    persons: PersonDatabase, raw: Any, action: str, lookup: str, seen: set[Any], epoch: float
+    persons: PersonDatabase,
+    raw: Any,
+    action: str,
+    lookup: str,
+    seen: set[Any],
+    epoch: float,
+    warnings: list[str] | None = None,
 ) -> dict[str, Any]:
     """One record of a push (REST or a bulk import row): its result as Marketo reports it.
-    `seen` holds the lookup values already in this call: a repeat is skipped (1036)."""
+    `seen` holds the lookup values already in this call: a repeat is skipped (1036).
+    `warnings` is given for a bulk import's row, which follows Marketo's list import rules: a
+    malformed email is kept as given and warned of ("Invalid email address", as Adobe's bulk
+    import docs show it), and a lookup value several persons share updates the most recently
+    updated of them (Marketo's list import; REST refuses it, 1007)."""
     if not isinstance(raw, dict):
         return skipped("1003", "Invalid record")
     values: dict[str, Any] = {}
@@ -33,7 +43,10 @@ def push_person(
         try:
             values[name] = coerce(fdef, value)
         except InvalidValue as exc:
-            return skipped("1003", str(exc))
+            if warnings is None or fdef.data_type != "email":
+                return skipped("1003", str(exc))
+            warnings.append("Invalid email address")
+            values[name] = str(value)
     if action == "createDuplicate":
         return {"id": persons.create(values, epoch, API_SOURCE), "status": "created"}
     key = raw.get(lookup)
@@ -46,6 +59,8 @@ def push_person(
         return skipped("1036")
     seen.add(dedupe)
     matches = persons.lookup(lookup, key)
+    if len(matches) > 1 and warnings is not None:
+        matches = [max(matches, key=lambda i: (persons.leads[i]["updatedAt"], i))]
     if len(matches) > 1:
         return skipped("1007")
     if action == "createOnly" and matches:

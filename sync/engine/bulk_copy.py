@@ -9,10 +9,11 @@ caller's (a Durable timer, the CLI sleeping), never a sleep inside a step:
    pending (its synced values and fingerprint, no Marketo id yet), the file is submitted (at most
    10 of ours open: Marketo queues 10 and imports 2), then the checkpoint moves past its pages.
    Finished jobs' failed rows go to the errors table with Marketo's reason; rows imported with a
-   warning become notices the status lists.
+   warning (a malformed email, which Marketo keeps) become notices the status lists.
    Rows whose email was not sent before go in a file looked up by email (an existing Marketo
-   person with that email is updated: first matching); rows without an email, or whose email
-   another record already took, in a file looked up by the Dynamics id field (their own person).
+   person with that email is updated: the most recently updated one, as Marketo's list import);
+   rows without an email, or whose email another record already took, in a file looked up by
+   the Dynamics id field (their own person).
    Re-importing either kind after a crash finds the same persons: nothing is created twice.
 2. link: a bulk extract of the persons created since the copy began (id, Dynamics id, type;
    `createdAt`, the filter every subscription has), read a part at a time, gives each pending
@@ -33,7 +34,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from sync.connectors.http.failures import FailureKind
-from sync.connectors.marketo.bulk import FAILURE_REASON, MAX_IMPORT_BYTES, csv_rows
+from sync.connectors.marketo.bulk import FAILURE_REASON, MAX_IMPORT_BYTES, WARNING_REASON, csv_rows
 from sync.engine.apply import Settlement, store_settlement
 from sync.engine.cursor import ObjectCursor
 from sync.engine.pipelines import Pipeline
@@ -44,6 +45,7 @@ from sync.objects import Direction
 from sync.store.bulk_emails import EmailDigests, digest
 from sync.store.checkpoints import Checkpoint, Phase
 from sync.store.links import DynamicsRef, Link, MarketoRef
+from sync.store.notices import BULK_WARNING
 
 D2M: Final = Direction.DYNAMICS_TO_MARKETO
 MAX_OPEN: Final = 10  # our jobs queued or importing at once (Marketo: 10 queued, 2 importing)
@@ -73,6 +75,7 @@ class BulkState(BaseModel):
     open: list[BulkFile] = Field(default_factory=list)  # submitted, not settled yet, oldest first
     imported: int = 0
     failed: int = 0
+    warned: int = 0  # rows imported with a warning (each one a notice)
     window: int = 0  # the link extract's window under way (31 days each from started_at)
     export_id: str | None = None
     attached: int = 0
@@ -169,11 +172,21 @@ class BulkCopy:
                 self._record(
                     record_id, "bulk-import", "import", str(row.get(FAILURE_REASON, "")), FailureKind.BAD_RECORD
                 )
+        warned = self.api.import_warnings(job.batch_id) if status.warnings else []
+        for row in warned:
+            record_id = str(row.get(self.fields.id) or "").lower()
+            detail = {
+                "reason": str(row.get(WARNING_REASON, "")),
+                "email": str(row.get("email") or ""),
+                "table": self.pipeline.stream,
+            }
+            self.store.notices.note(BULK_WARNING, self.pipeline.object, record_id, detail)
         moved = state.model_copy(
             update={
                 "open": state.open[1:],
                 "imported": state.imported + status.processed,
                 "failed": state.failed + len(failures),
+                "warned": state.warned + len(warned),
             }
         )
         cursor = ObjectCursor.parse(checkpoint.cursor)

@@ -38,8 +38,8 @@ def _streams(cursor: str | None) -> dict[str, dict[str, Any]]:
 
 
 def _bulk(cursor: str | None) -> dict[str, Any] | None:
-    """A bulk first copy under way: its phase, jobs open at Marketo, rows imported and failed,
-    persons linked (docs/bulk-copy.md)."""
+    """A bulk first copy under way: its phase, jobs open at Marketo, rows imported, failed and
+    imported with a warning, persons linked (docs/bulk-copy.md)."""
     state = ObjectCursor.parse(cursor).bulk
     if not state:
         return None
@@ -49,6 +49,7 @@ def _bulk(cursor: str | None) -> dict[str, Any] | None:
         "files": int(state.get("flushes", 0)),
         "imported": int(state.get("imported", 0)),
         "failed": int(state.get("failed", 0)),
+        "warned": int(state.get("warned", 0)),
         "linked": int(state.get("attached", 0)),
     }
 

@@ -34,7 +34,7 @@ def status_table(report: dict[str, Any]) -> str:
             if bulk:
                 phase += (
                     f" (bulk {bulk['phase']}: {bulk['open_jobs']} job(s) at Marketo, {bulk['imported']:,} imported, "
-                    f"{bulk['failed']:,} failed, {bulk['linked']:,} linked)"
+                    f"{bulk['failed']:,} failed, {bulk['warned']:,} with a warning, {bulk['linked']:,} linked)"
                 )
             rows.append((item["object"], direction["direction"], phase, last, read, written, failed, lag, error_text))
             for stream, state in (direction.get("streams") or {}).items():
@@ -51,6 +51,12 @@ def status_table(report: dict[str, Any]) -> str:
             notes.append(
                 f"{item['object']}: {len(shared)} email(s) shared by several Dynamics records: "
                 + ", ".join(s["email"] for s in shared[:5])
+            )
+        warned = item.get("bulk_warnings") or []
+        if warned:
+            notes.append(
+                f"{item['object']}: rows the bulk import took with a warning (first {len(warned)}): "
+                + ", ".join(f"{w['record']} ({w['reason']})" for w in warned[:5])
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
