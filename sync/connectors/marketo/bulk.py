@@ -9,6 +9,7 @@ time (`EXTRACT_PART_BYTES` a call), so memory stays flat whatever its size.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,7 @@ MAX_IMPORT_BYTES: Final = 9 * 1024 * 1024  # Marketo's limit is 10 MB a file: ro
 IMPORT_DONE: Final = frozenset({"Complete", "Failed"})
 EXTRACT_DONE: Final = frozenset({"Completed", "Failed", "Cancelled"})
 EXTRACT_PART_BYTES: Final = 32 * 1024 * 1024
+DECODE_BYTES: Final = 256 * 1024
 FAILURE_REASON: Final = "Import Failure Reason"
 WARNING_REASON: Final = "Import Warning Reason"
 
@@ -70,6 +72,32 @@ def csv_rows(records: Sequence[dict[str, Any]], columns: Sequence[str], *, heade
     for record in records:
         writer.writerow([_cell(record.get(c)) for c in columns])
     return out.getvalue().encode()
+
+
+def _lines(data: bytes, end: int) -> Iterator[str]:
+    """The text lines of data[:end], decoded 256 KB at a time. Why not
+    `io.StringIO(data.decode())`: StringIO keeps 4 bytes a character, so a 32 MB extract part
+    cost ~150 MB more while parsed (measured); this costs ~1.5 MB, whatever the part's size.
+    Split at line feeds only: a quoted value may hold other line breaks, which the CSV reader
+    joins back."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    pending = ""
+    for start in range(0, end, DECODE_BYTES):
+        stop = min(start + DECODE_BYTES, end)
+        *whole, pending = (pending + decoder.decode(data[start:stop], final=stop == end)).split("\n")
+        for line in whole:
+            yield line + "\n"
+    if pending:
+        yield pending
+
+
+def _record_end(data: bytes) -> int:
+    """Where the last whole CSV record of data ends: after a line break outside quotes (an even
+    number of quote characters before it, as doubled quotes inside values keep the parity)."""
+    at = data.rfind(b"\n")
+    while at >= 0 and data.count(b'"', 0, at) % 2:
+        at = data.rfind(b"\n", 0, at)
+    return at + 1
 
 
 def _rows(data: bytes) -> list[dict[str, str]]:
@@ -150,8 +178,9 @@ class BulkPersonApi:
         return list(self.extract_rows(self.extract_status(export_id)))
 
     def extract_rows(self, status: ExtractStatus, part_bytes: int = EXTRACT_PART_BYTES) -> Iterator[dict[str, str]]:
-        """The rows of a completed extract, read `part_bytes` a call: a row cut by a part's end
-        is completed by the next part. An extract that failed or was cancelled is an error."""
+        """The rows of a completed extract, read `part_bytes` a call: a record cut by a part's end
+        (a quoted value may hold line breaks) is completed by the next part. An extract that
+        failed or was cancelled is an error."""
         if status.status != "Completed":
             raise MarketoFatal("export", f"bulk extract {status.export_id} is {status.status}, not Completed")
         path = f"/bulk/v1/leads/export/{status.export_id}/file.json"
@@ -160,10 +189,9 @@ class BulkPersonApi:
         for first in range(0, max(status.file_size, 1), part_bytes):
             last = min(first + part_bytes, max(status.file_size, 1)) - 1
             data = carry + self.client.download(path, byte_range=(first, last) if status.file_size else None)
-            cut = data.rfind(b"\n") + 1 if last + 1 < status.file_size else len(data)
-            carry, lines = data[cut:], data[:cut]
-            reader = csv.reader(io.StringIO(lines.decode("utf-8-sig")))
-            for values in reader:
+            cut = _record_end(data) if last + 1 < status.file_size else len(data)
+            carry = data[cut:]
+            for values in csv.reader(_lines(data, cut)):
                 if header is None:
                     header = values
                     continue
