@@ -101,7 +101,7 @@ def _record_end(data: bytes) -> int:
 
 
 def _rows(data: bytes) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")))) if data else []
+    return list(csv.DictReader(_lines(data, len(data))))
 
 
 class BulkPersonApi:
