@@ -142,9 +142,8 @@ class BulkJobs:
     def advance(self, persons: PersonDatabase, now: float, scaled: Callable[[float], float], today: str) -> None:
         """Move jobs along their lifecycles: queued jobs start while fewer than two run; an import
         finishes after its rows at ROWS_PER_S, pushing each row as a createOrUpdate by its lookup
-        field (a rejected row becomes a failure with Marketo's reason — a row without a lookup
-        value is one, as a list import has no key to create by — a row taken with a malformed email
-        a warning); an extract writes its file."""
+        field under the list import rules (`push_person`): a rejected row becomes a failure with
+        Marketo's reason, a row taken with a malformed email a warning; an extract writes its file."""
         queue_s = scaled(QUEUE_S)
         for job in sorted(self.imports.values(), key=lambda j: j.batch_id):
             if job.status == "Importing" and now - (job.started or now) >= scaled(len(job.rows) / ROWS_PER_S):
@@ -155,9 +154,6 @@ class BulkJobs:
                         job.failures.append((row, refused.reason))
                         continue
                     values = {k: v for k, v in row.items() if v not in ("", "null")}
-                    if not str(values.get(job.lookup_field) or "").strip():
-                        job.failures.append((row, f"Value for lookup field '{job.lookup_field}' not found"))
-                        continue
                     warned: list[str] = []
                     outcome = push_person(persons, values, "createOrUpdate", job.lookup_field, seen, now, warned)
                     if outcome["status"] == "skipped":

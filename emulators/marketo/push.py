@@ -25,8 +25,9 @@ def push_person(
     `seen` holds the lookup values already in this call: a repeat is skipped (1036).
     `warnings` is given for a bulk import's row, which follows Marketo's list import rules: a
     malformed email is kept as given and warned of ("Invalid email address", as Adobe's bulk
-    import docs show it), and a lookup value several persons share updates the most recently
-    updated of them (Marketo's list import; REST refuses it, 1007)."""
+    import docs show it), a row without a lookup value fails (an import has no key to create
+    by), and a lookup value several persons share updates the most recently updated of them
+    (Marketo's list import; REST refuses it, 1007)."""
     if not isinstance(raw, dict):
         return skipped("1003", "Invalid record")
     values: dict[str, Any] = {}
@@ -50,6 +51,8 @@ def push_person(
     if action == "createDuplicate":
         return {"id": persons.create(values, epoch, API_SOURCE), "status": "created"}
     key = raw.get(lookup)
+    if warnings is not None and not str(key or "").strip():
+        return skipped("1003", f"Value for lookup field '{lookup}' not found")
     if key in (None, ""):
         if action == "updateOnly":
             return skipped("1003", f"Value for lookup field '{lookup}' not specified")

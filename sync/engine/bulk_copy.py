@@ -166,20 +166,13 @@ class BulkCopy:
         if not status.done:
             return None if len(state.open) + 2 <= MAX_OPEN else self._waiting(checkpoint)
         failures = self.api.import_failures(job.batch_id) if status.failed else []
-        for row in failures:
-            record_id = str(row.get(self.fields.id) or "").lower()
-            if record_id:
-                self._record(
-                    record_id, "bulk-import", "import", str(row.get(FAILURE_REASON, "")), FailureKind.BAD_RECORD
-                )
+        for record_id, row in self._rows_by_record(failures):
+            reason = str(row.get(FAILURE_REASON, ""))
+            self._record(record_id, "bulk-import", "import", reason, FailureKind.BAD_RECORD)
         warned = self.api.import_warnings(job.batch_id) if status.warnings else []
-        for row in warned:
-            record_id = str(row.get(self.fields.id) or "").lower()
-            detail = {
-                "reason": str(row.get(WARNING_REASON, "")),
-                "email": str(row.get("email") or ""),
-                "table": self.pipeline.stream,
-            }
+        for record_id, row in self._rows_by_record(warned):
+            reason, email = str(row.get(WARNING_REASON, "")), str(row.get("email") or "")
+            detail = {"reason": reason, "email": email, "table": self.pipeline.stream}
             self.store.notices.note(BULK_WARNING, self.pipeline.object, record_id, detail)
         moved = state.model_copy(
             update={
@@ -192,6 +185,13 @@ class BulkCopy:
         cursor = ObjectCursor.parse(checkpoint.cursor)
         saved = self._save(checkpoint, cursor, moved)
         return StepResult(checkpoint=saved, done=cursor.stream(self.pipeline.stream).read)
+
+    def _rows_by_record(self, rows: list[dict[str, str]]) -> Iterator[tuple[str, dict[str, str]]]:
+        """A failures or warnings file's rows with the Dynamics id each carries (files by email too)."""
+        for row in rows:
+            record_id = str(row.get(self.fields.id) or "").lower()
+            if record_id:
+                yield record_id, row
 
     def _waiting(self, checkpoint: Checkpoint) -> StepResult:
         done = ObjectCursor.parse(checkpoint.cursor).stream(self.pipeline.stream).read

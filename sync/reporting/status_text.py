@@ -55,8 +55,9 @@ def status_table(report: dict[str, Any]) -> str:
         warned = item.get("bulk_warnings") or []
         if warned:
             notes.append(
-                f"{item['object']}: rows the bulk import took with a warning (first {len(warned)}): "
+                f"{item['object']}: rows the bulk import took with a warning: "
                 + ", ".join(f"{w['record']} ({w['reason']})" for w in warned[:5])
+                + (", …" if len(warned) > 5 else "")
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]

@@ -95,8 +95,11 @@ def _record_end(data: bytes) -> int:
     """Where the last whole CSV record of data ends: after a line break outside quotes (an even
     number of quote characters before it, as doubled quotes inside values keep the parity)."""
     at = data.rfind(b"\n")
-    while at >= 0 and data.count(b'"', 0, at) % 2:
-        at = data.rfind(b"\n", 0, at)
+    quotes = data.count(b'"', 0, at) if at >= 0 else 0
+    while at >= 0 and quotes % 2:
+        before = data.rfind(b"\n", 0, at)
+        quotes -= data.count(b'"', before + 1, at)  # one scan of the file, however far back
+        at = before
     return at + 1
 
 
