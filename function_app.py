@@ -5,7 +5,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from sync.functions import blueprints
-from sync.functions.runtime import settings
+from sync.functions.worker import settings
 
 settings()
 

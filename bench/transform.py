@@ -16,10 +16,10 @@ from emulators.launch import start_in_process
 from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.engine.fingerprint import fingerprint
-from sync.engine.merge import merge
 from sync.engine.person_merge import rules_of
 from sync.engine.schemas import read_schemas
-from sync.mapping.load import load_mapping
+from sync.engine.three_way import three_way_merge
+from sync.mapping.file import load_mapping
 from sync.mapping.records import marketo_values
 from sync.mapping.resolve import TableMapping, resolve
 from sync.settings import DataverseSettings, MarketoSettings, load_section
@@ -69,7 +69,7 @@ def run(records: int) -> dict[str, Any]:
         if n % 3 != 0:
             marketo[field] = f"{marketo.get(field)} (Marketo {n})"
         fingerprint(dynamics)
-        merged = merge(base, dynamics, marketo, rules)
+        merged = three_way_merge(base, dynamics, marketo, rules)
         conflicts += len(merged.conflicts)
     cpu_s = time.process_time() - started
     return {

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from demo.dynamics_user import DynamicsUser
 from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.marketo.connection import MarketoConnection
 
@@ -25,6 +26,7 @@ class Edit:
 class Editor:
     def __init__(self, dynamics: DataverseConnection, marketo: MarketoConnection) -> None:
         self.dynamics, self.marketo = dynamics, marketo
+        self.user = DynamicsUser(dynamics.client)
         self.tables = {t: dynamics.metadata.describe(t) for t in ("contact", "lead", "account")}
         self._taken: dict[str, int] = {}
 
@@ -102,7 +104,7 @@ def make_edits(editor: Editor) -> list[Edit]:
         )
     )
     contact = editor.next_id("contact")
-    editor.dynamics.writer.delete(editor.tables["contact"], contact)
+    editor.user.delete(editor.tables["contact"], contact)
     edits.append(
         Edit(
             "a contact is deleted in Dynamics",
@@ -114,7 +116,7 @@ def make_edits(editor: Editor) -> list[Edit]:
         )
     )
     lead = editor.next_id("lead")
-    created = editor.dynamics.writer.qualify_lead(lead, account=False, contact=True)
+    created = editor.user.qualify_lead(lead, account=False, contact=True)
     new_contact = next(str(c["contactid"]) for c in created if str(c["@odata.type"]).endswith("contact"))
     edits.append(
         Edit(
@@ -127,7 +129,7 @@ def make_edits(editor: Editor) -> list[Edit]:
         )
     )
     account = editor.next_id("account")
-    editor.dynamics.writer.delete(editor.tables["account"], account)
+    editor.user.delete(editor.tables["account"], account)
     edits.append(
         Edit(
             "an account is deleted in Dynamics", "account", account, "name", "company", "its Marketo company is deleted"

@@ -32,7 +32,7 @@ from emulators.azurite import AzuriteTable
 from emulators.launch import EmulatorProcess, start_subprocess
 from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.marketo.connection import MarketoConnection
-from sync.engine.marketo_shares import join_shared_limits
+from sync.engine.shared_limits import join_shared_limits
 from sync.reporting.status import status_report
 from sync.reporting.status_page import status_page
 from sync.settings import DataverseSettings, MarketoSettings, StorageSettings, load_section

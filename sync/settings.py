@@ -131,10 +131,6 @@ class DataverseSettings(_Connector):
     def _authority(cls, value: str) -> str:
         return _url(value, https_only=True)
 
-    @property
-    def uses_client_secret(self) -> bool:
-        return self.client_secret is not None
-
 
 class MarketoSettings(_Connector):
     base_url: str = Field(
@@ -275,9 +271,6 @@ class SyncSettings(_Section):
                 "'{second} {minute} {hour} {day} {month} {day-of-week}', e.g. '0 */1 * * * *' (UTC)"
             )
         return value
-
-    def schedule_for(self, obj: SyncObject) -> str:
-        return self.schedules[obj]
 
 
 class Settings(BaseModel):

@@ -16,9 +16,9 @@ from emulators.launch import RunningEmulator, start_in_process
 from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.engine.schemas import read_schemas
-from sync.functions import runtime
+from sync.functions import worker
+from sync.mapping.file import MappingFile
 from sync.mapping.resolve import Schemas
-from sync.mapping.schema import MappingFile
 from sync.settings import DataverseSettings, MarketoSettings, load_section
 from sync.store import SyncStore
 from sync.store.tables import StoreTables, service_client
@@ -138,8 +138,8 @@ def app(
         monkeypatch.setenv(name, value)
     functions = index_functions(import_function_app())
     yield functions
-    runtime.store().tables.drop_all()
-    runtime.reset()
+    worker.store().tables.drop_all()
+    worker.reset()
 
 
 @pytest.fixture(scope="module")

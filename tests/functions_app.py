@@ -12,14 +12,14 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from sync.functions import runtime
+from sync.functions import worker
 
 WEBHOOK_SECRET = "s" * 40
 
 
 def import_function_app() -> ModuleType:
     """A fresh import, as a worker start would do: settings are read again from the environment."""
-    runtime.reset()
+    worker.reset()
     sys.modules.pop("function_app", None)
     return importlib.import_module("function_app")
 

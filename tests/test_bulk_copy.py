@@ -31,7 +31,7 @@ FAST_JOBS = {"time_scale": 20.0}  # Marketo's jobs and its 20 s window, 20 times
 @pytest.fixture
 def world(make_sync_world: Callable[..., World], monkeypatch: pytest.MonkeyPatch) -> World:
     made = make_sync_world(SYNC_BULK_POLL_S="0.05", marketo_options=FAST_JOBS)
-    monkeypatch.setattr(bulk_copy, "MAX_IMPORT_BYTES", 6_000)  # a few pages a file: several files
+    monkeypatch.setattr(bulk_copy, "FILL_BYTES", 5_400)  # a few pages a file: several files
     _small_pages(made)
     return made
 
@@ -212,7 +212,7 @@ def test_the_status_says_where_a_bulk_copy_stands(world: World) -> None:
     _contacts(world, 60)
     checkpoint = begin_full_copy(world.engine, SyncObject.CONTACT, path=CopyPath.BULK)
     copy = bulk_copy.BulkCopy(world.engine, world.engine.pipelines[SyncObject.CONTACT][0])
-    for _ in copy.steps(checkpoint, set(), more=lambda: False):
+    for _ in copy.advance(checkpoint, set(), more=lambda: False):
         pass  # one file submitted
     report = status_report(world.store, datetime.now(UTC))
     contact = next(o for o in report["objects"] if o["object"] == "contact")

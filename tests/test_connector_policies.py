@@ -20,7 +20,13 @@ from sync.connectors.dataverse.errors import DataverseError
 from sync.connectors.dataverse.policy import STATUS_POLICY
 from sync.connectors.http.failures import Action, ConnectorError, FailureKind, Rule
 from sync.connectors.marketo.errors import MarketoError, MarketoQuotaExhausted
-from sync.connectors.marketo.policy import ERROR_CODE_POLICY, HTTP_STATUS_POLICY
+from sync.connectors.marketo.policy import (
+    ERROR_CODE_POLICY,
+    HTTP_STATUS_POLICY,
+    NAMED_ERRORS,
+    Refusal,
+    rule_for_code,
+)
 from tests.dataverse_support import dataverse_connection
 from tests.emulator_support import fault, route_count
 from tests.marketo_support import marketo_connection
@@ -127,15 +133,55 @@ def test_a_retry_after_longer_than_the_clamp_is_waited_only_up_to_it(marketo: Ru
 
 
 def test_record_level_failures_carry_their_kind(marketo: RunningEmulator) -> None:
-    from sync.connectors.marketo.policy import reason_kind
-
     conn = marketo_connection(marketo)
     results = conn.persons.upsert([{"email": "not-an-email"}, {"email": "x@example.com", "noSuchField": "1"}])
-    kinds = [reason_kind(r.reason.code) if r.reason else None for r in results]
-    assert kinds == [FailureKind.BAD_RECORD, FailureKind.AUTH_CONFIG]
+    assert [r.kind for r in results] == [FailureKind.BAD_RECORD, FailureKind.AUTH_CONFIG]
+    assert [r.refusal for r in results] == [Refusal.INVALID_VALUE, Refusal.FIELD_NOT_FOUND]
+
+
+def test_the_refusals_the_engine_acts_on_are_named_from_marketos_real_answers(marketo: RunningEmulator) -> None:
+    conn = marketo_connection(marketo)
+    first = conn.persons.upsert([{"email": "taken@example.com"}, {"email": "twice@example.com"}])
+    conn.persons.upsert([{"email": "twice@example.com"}], action="createDuplicate")
+    created = conn.persons.upsert(
+        [{"email": "taken@example.com"}, {"email": "new@example.com"}, {"email": "new@example.com"}],
+        action="createOnly",
+    )
+    assert [r.refusal for r in created] == [Refusal.ALREADY_EXISTS, None, Refusal.DUPLICATE_IN_INPUT]
+    several = conn.persons.upsert([{"email": "twice@example.com", "firstName": "Two"}])
+    assert [r.refusal for r in several] == [Refusal.SEVERAL_MATCH]
+    gone = first[0].id or 0
+    conn.persons.delete([gone])
+    updated = conn.persons.upsert([{"id": gone, "firstName": "Gone"}], action="updateOnly", lookup_field="id")
+    companies = conn.lead_database("company")
+    deleted = companies.delete([{"externalCompanyId": "never-made"}])
+    assert [r.refusal for r in [*updated, *deleted]] == [Refusal.NOT_FOUND, Refusal.NOT_FOUND]
+    assert {r.kind for r in [*created[::2], *several, *updated, *deleted]} == {FailureKind.BAD_RECORD}
+
+
+@pytest.mark.parametrize(("code", "needle", "error_class"), NAMED_ERRORS, ids=[r[0] for r in NAMED_ERRORS])
+def test_each_named_marketo_error_is_raised_as_its_class(
+    marketo: RunningEmulator, code: str, needle: str, error_class: type[MarketoError]
+) -> None:
+    conn = marketo_connection(marketo)
+    token = conn.activities.paging_token(datetime.now(UTC))
+    fault(marketo, path="/rest/v1/activities.json", error_code=code, message=f"Invalid {needle}", times=1)
+    with pytest.raises(error_class) as raised:
+        list(conn.activities.read_activities(token, [12]))
+    assert raised.value.kind is rule_for_code(code, needle).kind
+
+
+def test_write_access_is_probed_with_an_empty_input_that_marketo_refuses_after_the_permission_check(
+    marketo: RunningEmulator,
+) -> None:
+    conn = marketo_connection(marketo)
+    conn.persons.may_write()  # Marketo answers 701 "input cannot be blank": allowed
+    fault(marketo, path="/rest/v1/companies.json", method="POST", error_code="603", message="Access denied", times=1)
+    with pytest.raises(MarketoError, match="603"):
+        conn.lead_database("company").may_write()
 
 
 def test_every_connector_error_names_its_service_code_and_kind() -> None:
     error: ConnectorError = DataverseError(403, "0x80040220", "missing prvReadContact", kind=FailureKind.AUTH_CONFIG)
     assert str(error) == "Dataverse error 0x80040220: missing prvReadContact"
-    assert error.kind.systemic and not FailureKind.BAD_RECORD.systemic
+    assert error.kind is FailureKind.AUTH_CONFIG

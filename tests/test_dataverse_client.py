@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
 
+from demo.dynamics_user import DynamicsUser
 from emulators.launch import RunningEmulator
 from sync.connectors.dataverse.errors import (
     ChangeTokenExpired,
@@ -45,9 +46,9 @@ def test_a_full_read_then_deltas_return_changes_in_version_order_then_deletions(
     dataverse: RunningEmulator,
 ) -> None:
     conn = dataverse_connection(dataverse, page_size=2)
-    writer = conn.writer
+    writer, user = conn.writer, DynamicsUser(conn.client)
     for n, name in enumerate(("Ada", "Grace", "Alan")):
-        writer.create(CONTACTS, {"contactid": GUIDS[n], "firstname": name, "lastname": "Test"})
+        user.create(CONTACTS, {"contactid": GUIDS[n], "firstname": name, "lastname": "Test"})
     pages = list(conn.changes.read_changes(conn.changes.first_link("contacts", ["firstname", "lastname"])))
     assert [(len(p.rows), p.complete) for p in pages] == [(2, False), (1, True)]
     delta = pages[-1].resume_link
@@ -55,7 +56,7 @@ def test_a_full_read_then_deltas_return_changes_in_version_order_then_deletions(
 
     writer.update(CONTACTS, GUIDS[2], {"firstname": "Alan M."})
     writer.update(CONTACTS, GUIDS[0], {"firstname": "Ada L."})
-    writer.delete(CONTACTS, GUIDS[1])
+    user.delete(CONTACTS, GUIDS[1])
     changes = list(conn.changes.read_changes(delta))
     rows = [r for p in changes for r in p.rows]
     assert [(r["contactid"], r["firstname"]) for r in rows] == [(GUIDS[2], "Alan M."), (GUIDS[0], "Ada L.")]
@@ -82,7 +83,9 @@ def test_a_table_without_change_tracking_is_read_by_modifiedon_with_an_overlap(
     emulator = start_dataverse(tables=str(tables))
     conn = dataverse_connection(emulator, page_size=2)
     for n in range(3):
-        conn.writer.create(PROJECTS, {"new_projectid": GUIDS[n], "new_name": f"P{n}", "new_budget": 10.0 * n})
+        DynamicsUser(conn.client).create(
+            PROJECTS, {"new_projectid": GUIDS[n], "new_name": f"P{n}", "new_budget": 10.0 * n}
+        )
     with pytest.raises(ChangeTrackingDisabled):
         list(conn.changes.read_changes(conn.changes.first_link("new_projects", ["new_name"])))
     assert conn.metadata.describe("new_project").change_tracking is False
@@ -102,7 +105,7 @@ def test_a_table_without_change_tracking_is_read_by_modifiedon_with_an_overlap(
         )
     )
     assert sum(len(p.rows) for p in later) == 3  # the overlap window re-reads the margin
-    conn.writer.delete(PROJECTS, GUIDS[1])
+    DynamicsUser(conn.client).delete(PROJECTS, GUIDS[1])
     assert conn.modified_since.all_ids("new_projects", "new_projectid") == {GUIDS[0], GUIDS[2]}
 
 
@@ -124,7 +127,7 @@ def test_a_clean_upsert_is_one_upsert_multiple_call_that_says_what_it_created(
     dataverse: RunningEmulator,
 ) -> None:
     conn = dataverse_connection(dataverse)
-    conn.writer.create(CONTACTS, {"contactid": GUIDS[0], "lastname": "Existing"})
+    DynamicsUser(conn.client).create(CONTACTS, {"contactid": GUIDS[0], "lastname": "Existing"})
     before = route_count(dataverse, "api")
     outcomes = conn.writer.upsert(CONTACTS, [(GUIDS[0], {"firstname": "Now"}), (GUIDS[1], {"lastname": "New"})])
     assert [(o.ok, o.created) for o in outcomes] == [(True, False), (True, True)]
@@ -186,7 +189,7 @@ def test_qualifying_a_lead_links_the_new_contact_back_and_makes_the_lead_read_on
     dataverse: RunningEmulator,
 ) -> None:
     conn = dataverse_connection(dataverse)
-    lead = conn.writer.create(
+    lead = DynamicsUser(conn.client).create(
         LEADS,
         {
             "firstname": "Ada",
@@ -195,7 +198,7 @@ def test_qualifying_a_lead_links_the_new_contact_back_and_makes_the_lead_read_on
             "companyname": "Analytical Engines",
         },
     )
-    created = conn.writer.qualify_lead(lead, account=True, contact=True)
+    created = DynamicsUser(conn.client).qualify_lead(lead, account=True, contact=True)
     contact_id = next(c["contactid"] for c in created if c["@odata.type"].endswith("contact"))
     contact = conn.client.get_json(
         f"contacts({contact_id})",
@@ -206,9 +209,10 @@ def test_qualifying_a_lead_links_the_new_contact_back_and_makes_the_lead_read_on
     with pytest.raises(DataverseError) as refused:
         conn.writer.update(LEADS, lead, {"firstname": "Changed"})
     assert refused.value.status == 400 and "read-only" in refused.value.message
-    plain = conn.writer.create(CONTACTS, {"lastname": "Never a lead"})
-    assert conn.qualification.originating_leads([contact_id, plain]) == {contact_id: lead}
-    assert conn.qualification.is_closed(lead)
+    plain = DynamicsUser(conn.client).create(CONTACTS, {"lastname": "Never a lead"})
+    rows = conn.rows.by_ids(CONTACTS, [contact_id, plain], ["_originatingleadid_value"])
+    assert {r["contactid"]: r["_originatingleadid_value"] for r in rows} == {contact_id: lead, plain: None}
+    assert [r["statecode"] for r in conn.rows.by_ids(LEADS, [lead], ["statecode"])] == [1]  # qualified
 
 
 def test_metadata_gives_entity_sets_columns_and_option_labels(dataverse: RunningEmulator) -> None:

@@ -40,9 +40,7 @@ def test_sync_person_creates_a_lead_once_and_writes_its_id_onto_the_person(world
 
 
 def test_sync_person_links_the_contact_with_its_email_instead_of_creating_one(world: World) -> None:
-    contact = world.engine.dataverse.writer.create(
-        world.table("contact"), {"lastname": "Known", "emailaddress1": "known@example.com"}
-    )
+    contact = world.user.create(world.table("contact"), {"lastname": "Known", "emailaddress1": "known@example.com"})
     person = _form_fill(world, email="known@example.com", title="From the form")
     synced = sync_person(world.engine, person)
     assert (synced.how, synced.dynamics.table, synced.dynamics.id) == ("by email", "contact", contact)
@@ -54,7 +52,7 @@ def test_sync_person_links_the_contact_with_its_email_instead_of_creating_one(wo
 def test_change_owner_and_create_task_act_on_the_linked_record(world: World) -> None:
     person = _form_fill(world, email="owned@example.com", lastName="Owned")
     lead = sync_person(world.engine, person).dynamics
-    team = world.engine.dataverse.writer.create(world.table("team"), {"name": "Inside sales"})
+    team = world.user.create(world.table("team"), {"name": "Inside sales"})
     change_owner(world.engine, person, team.upper())
     row = next(r for r in world.dynamics_rows("lead") if r["leadid"] == lead.id)
     assert row["ownerid"] == ["team", team]

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from sync.engine.cursor import ObjectCursor
-from sync.engine.full_copy import begin_full_copy, copy_step, copy_steps, full_copy
+from sync.engine.full_copy import advance_copy, begin_full_copy, full_copy
 from sync.engine.run import run_once
 from sync.objects import FULL_COPY_ORDER, Direction, SyncObject
 from sync.store.checkpoints import Phase
 from sync.store.runs import RunOutcome
-from tests.sync_support import Crash, World, by_key, crash_after_marketo_writes
+from tests.sync_support import Crash, World, by_key, copy_one_page, crash_after_marketo_writes
 
 SEED = 12
 D2M = Direction.DYNAMICS_TO_MARKETO
@@ -237,7 +237,7 @@ def test_changes_made_during_the_full_copy_arrive_with_the_first_incremental_run
         full_copy(world.engine, earlier)
     world.engine.dataverse.changes.page_size = 5
     checkpoint = begin_full_copy(world.engine, obj)
-    checkpoint, _ = copy_step(world.engine, checkpoint, set())
+    checkpoint, _ = copy_one_page(world.engine, checkpoint)
     copied = [r for r in world.dynamics_rows(spec.table)][:2]  # creation order: page 1 holds these
     primary = f"{spec.table}id"
     changed, removed = str(copied[0][primary]), str(copied[1][primary])
@@ -245,7 +245,7 @@ def test_changes_made_during_the_full_copy_arrive_with_the_first_incremental_run
     world.delete(spec.table, removed)
     created = world.create(spec.table, spec.create)
     while checkpoint.phase is Phase.FULL_COPY:
-        checkpoint, _ = copy_step(world.engine, checkpoint, set())
+        checkpoint, _ = copy_one_page(world.engine, checkpoint)
 
     record = run_once(world.engine, obj)
 
@@ -278,7 +278,7 @@ def test_a_pipelined_copy_moves_checkpoints_in_page_order_and_a_crash_mid_pipeli
     seen: list[int] = []
 
     def copy_until_it_dies() -> None:
-        for _, progress in copy_steps(world.engine, checkpoint, set(), more=lambda: True):
+        for _, progress in advance_copy(world.engine, checkpoint, set(), more=lambda: True):
             seen.append(progress.done)
 
     with pytest.raises(Crash):

@@ -102,7 +102,7 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def qualify_a_lead(self, data: st.DataObject) -> None:
         lead = data.draw(st.sampled_from([r for r in self._live("lead") if self._person(r)]))
-        created = self.world.engine.dataverse.writer.qualify_lead(lead.id, account=False, contact=True)
+        created = self.world.user.qualify_lead(lead.id, account=False, contact=True)
         contact_id = next(c["contactid"] for c in created if c["@odata.type"].endswith("contact"))
         lead.qualified = True
         self.records.append(Record("contact", contact_id, qualified=True))

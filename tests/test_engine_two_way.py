@@ -12,6 +12,7 @@ import pytest
 
 from sync.engine.full_copy import full_copy
 from sync.engine.run import run_once
+from sync.mapping.types import FieldType
 from sync.objects import FULL_COPY_ORDER, Direction, SyncObject
 from sync.store.links import DynamicsRef
 from sync.store.runs import RunOutcome
@@ -103,6 +104,22 @@ def test_newest_wins_where_the_mapping_says_so(
     assert _row(newest, "contact", contact)["jobtitle"] == "Newer, from Marketo"
 
 
+def test_a_date_only_column_travels_as_a_date_both_ways(make_sync_world: Callable[..., World], tmp_path: Path) -> None:
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("objects:\n  contact:\n    fields:\n      - {dynamics: birthdate, marketo: dateOfBirth}\n")
+    dated = make_sync_world(SYNC_MAPPING_FILE=str(mapping))
+    birthdate = next(f for f in dated.engine.mapping.table("contact").fields if f.dynamics == "birthdate")
+    assert birthdate.spec.type is FieldType.DATE  # DateTimeBehavior DateOnly: Edm.Date, no time, no zone
+    contact = dated.create(
+        "contact", {"lastname": "Born", "emailaddress1": "born@example.com", "birthdate": "1990-05-17"}
+    )
+    _copy(dated)
+    assert _person(dated, contact)["dateOfBirth"] == "1990-05-17"
+    _edit_in_marketo(dated, _person(dated, contact)["id"], dateOfBirth="1991-12-31")
+    _cycle(dated)
+    assert _row(dated, "contact", contact)["birthdate"] == "1991-12-31"  # a moment would be refused as Edm.Date
+
+
 def test_after_both_sides_converge_a_full_cycle_writes_nothing_on_either_side(world: World) -> None:
     contact = world.create("contact", {"lastname": "Quiet", "emailaddress1": "q@example.com"})
     lead = world.create("lead", {"lastname": "Quiet", "emailaddress1": "ql@example.com"})
@@ -120,7 +137,7 @@ def test_a_qualified_leads_contact_takes_over_its_person_and_the_lead_is_never_w
     lead = world.create("lead", {"firstname": "Grace", "lastname": "Hopper", "emailaddress1": "grace@example.com"})
     _copy(world)
     person_id = _person(world, lead)["id"]
-    created = world.engine.dataverse.writer.qualify_lead(lead, account=False, contact=True)
+    created = world.user.qualify_lead(lead, account=False, contact=True)
     contact = next(c["contactid"] for c in created if c["@odata.type"].endswith("contact"))
     _cycle(world)
     persons = world.marketo_rows("lead")

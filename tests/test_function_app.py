@@ -15,8 +15,9 @@ import azure.functions as func
 import pytest
 from azure.functions.timer import TimerRequest
 
+from demo.dynamics_user import DynamicsUser
 from sync.engine.full_copy import full_copy
-from sync.functions import runtime
+from sync.functions import worker
 from sync.objects import FULL_COPY_ORDER, Direction, SyncObject
 from sync.settings import SettingsError, schedule_setting
 from sync.store import SyncStore
@@ -107,9 +108,9 @@ def test_a_timer_starts_the_full_copy_of_an_object_that_has_none_once(app: dict[
 
 
 def test_a_timer_runs_one_incremental_run_and_records_it(app: dict[str, func.Function]) -> None:
-    engine = runtime.engine()
+    engine = worker.engine()
     full_copy(engine, SyncObject.ACCOUNT)
-    account = engine.dataverse.writer.create(engine.tables["account"], {"name": "Timer Ltd"})
+    account = DynamicsUser(engine.dataverse.client).create(engine.tables["account"], {"name": "Timer Ltd"})
     _tick(app, SyncObject.ACCOUNT, DurableClientStandIn())
     (run,) = engine.store.runs.recent(SyncObject.ACCOUNT, Direction.DYNAMICS_TO_MARKETO, limit=1)
     assert (run.outcome.value, run.read, run.written) == ("succeeded", 1, 1)
@@ -155,7 +156,7 @@ def test_pause_stops_runs_and_resume_restarts_an_interrupted_full_copy(app: dict
     assert client.started == []  # a paused object's copy is not started either
     status = _body(_call(app["sync_status"], "GET", "sync/status"))
     assert list(status["paused"]) == ["contact"]
-    engine = runtime.engine()
+    engine = worker.engine()
     from sync.engine.full_copy import begin_full_copy
 
     begin_full_copy(engine, SyncObject.CONTACT)  # a copy that was under way when the pause came
@@ -165,7 +166,7 @@ def test_pause_stops_runs_and_resume_restarts_an_interrupted_full_copy(app: dict
 
 
 def test_status_dashboard_and_errors_endpoints_report_from_the_store(app: dict[str, func.Function]) -> None:
-    store: SyncStore = runtime.store()
+    store: SyncStore = worker.store()
     store.errors.record_failure(
         SyncObject.CONTACT,
         Direction.DYNAMICS_TO_MARKETO,
@@ -224,7 +225,7 @@ def test_the_sync_person_webhook_answers_bad_requests_with_a_4xx_naming_the_prob
 
 
 def test_the_webhooks_carry_out_the_flow_actions(app: dict[str, func.Function]) -> None:
-    engine = runtime.engine()
+    engine = worker.engine()
     person = engine.marketo.persons.upsert([{"email": "hook@example.com", "lastName": "Hook"}])[0].id
     headers = {"X-Sync-Secret": WEBHOOK_SECRET}
     synced = _call(
@@ -258,7 +259,7 @@ def test_webhooks_answer_503_until_a_secret_is_configured(
     app: dict[str, func.Function], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SYNC_WEBHOOK_SECRET")
-    runtime.settings.cache_clear()
+    worker.settings.cache_clear()
     response = _call(app["webhook_sync_person"], "POST", "sync/person", body=b"{}")
     assert (response.status_code, _body(response)["error"]) == (
         503,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sync.connectors.http.deadline import Deadline, poll_until, resolve, within
+from sync.connectors.http.deadline import Deadline, resolve, within
 from sync.connectors.http.paging import (
     PagingStalled,
     follow,
@@ -64,37 +64,6 @@ def test_a_scope_reaches_calls_made_in_worker_threads_started_with_its_context()
     with within(deadline), ThreadPoolExecutor(2) as pool:
         seen = pool.submit(contextvars.copy_context().run, resolve, None, 240).result()
     assert seen is deadline
-
-
-def test_polling_stops_when_done_or_at_the_deadline() -> None:
-    clock = FakeClock()
-    states = iter(["Queued", "Importing", "Complete"])
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        clock.now += seconds
-
-    done = poll_until(
-        lambda: next(states),
-        lambda s: s == "Complete",
-        interval_s=2,
-        deadline=Deadline.after(60, clock),
-        what="x",
-        sleep=sleep,
-    )
-    assert done == "Complete" and slept == [2, 2]
-    slept.clear()
-    with pytest.raises(TimeoutError, match="bulk import 7 still not done at the deadline"):
-        poll_until(
-            lambda: "Queued",
-            lambda s: s == "Complete",
-            interval_s=2,
-            deadline=Deadline.after(5, clock),
-            what="bulk import 7",
-            sleep=sleep,
-        )
-    assert slept == [2, 2]
 
 
 def _pages(bodies: dict[str | None, dict[str, object]]) -> Callable[[str | None], dict[str, object]]:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.mapping.load import MappingError, load_mapping, parse_mapping
+from sync.mapping.file import MappingError, MappingFile, load_mapping, parse_mapping
 from sync.mapping.resolve import Schemas, resolve
-from sync.mapping.schema import MappingFile
 from sync.mapping.types import FieldDirection, FieldType
 
 
@@ -65,7 +64,9 @@ def test_a_bad_direction_lists_the_directions() -> None:
 
 def test_an_unknown_object_lists_the_objects() -> None:
     (problem,) = _problems("objects:\n  leads: {}\n")
-    assert "objects.leads" in problem and "lead, contact, account, opportunity, systemuser or team" in problem
+    assert (
+        "objects.leads" in problem and "use one of systemuser, team, account, lead, contact or opportunity" in problem
+    )
 
 
 def test_an_unknown_field_on_either_side_is_named_with_its_closest_matches(schemas: Schemas) -> None:

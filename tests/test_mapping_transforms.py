@@ -10,8 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.mapping.transforms import TransformError, ValueSpec, to_dynamics, to_marketo
-from sync.mapping.types import FieldType, LookupValue, OptionValue
+from sync.mapping.transforms import TRANSFORMS, TransformError, ValueSpec, to_dynamics, to_marketo
+from sync.mapping.types import (
+    COMPATIBLE_MARKETO_TYPES,
+    FIELD_TYPE_OF_ATTRIBUTE,
+    FIELD_TYPE_OF_BEHAVIOR,
+    FieldType,
+    LookupValue,
+    OptionValue,
+    field_type,
+)
 
 OPTIONS = {1: "Hot", 2: "Warm", 3: "Cold", 100000000: "Très chaud"}
 GUIDS = st.uuids().map(str)
@@ -130,3 +138,43 @@ def test_a_value_that_cannot_be_carried_names_the_field_and_the_reason(
     with pytest.raises(TransformError, match=message) as raised:
         direction(value, value_spec)
     assert str(raised.value).startswith(value_spec.name)
+
+
+# Every field type: one that can be chosen, goes into Marketo, and comes back where it may.
+
+SAMPLES: dict[FieldType, tuple[Any, str]] = {  # a value as the Web API gives it, its natural Marketo type
+    FieldType.TEXT: ("Ada", "string"),
+    FieldType.MEMO: ("line one\nline two", "text"),
+    FieldType.INTEGER: (42, "integer"),
+    FieldType.DECIMAL: (2.5, "float"),
+    FieldType.MONEY: (10.25, "currency"),
+    FieldType.BOOLEAN: (True, "boolean"),
+    FieldType.DATE: ("2026-11-22", "date"),
+    FieldType.DATETIME: ("2026-11-22T10:30:00Z", "datetime"),
+    FieldType.OPTION: (2, "string"),
+    FieldType.MULTI_OPTION: ("1,3", "string"),
+    FieldType.LOOKUP: ("6b29fc40-ca47-1067-b31d-00dd010662da", "string"),
+    FieldType.OWNER: ("6b29fc40-ca47-1067-b31d-00dd010662db", "string"),
+}
+
+
+def test_every_field_type_can_be_chosen_from_a_dataverse_column() -> None:
+    chosen = {field_type(a) for a in FIELD_TYPE_OF_ATTRIBUTE} | {
+        field_type("DateTime", b) for b in FIELD_TYPE_OF_BEHAVIOR
+    }
+    assert chosen == set(FieldType)
+    assert field_type("DateTime", "DateOnly") is FieldType.DATE
+    assert field_type("DateTime", "UserLocal") is FieldType.DATETIME
+
+
+@pytest.mark.parametrize("kind", list(FieldType), ids=[k.value for k in FieldType])
+def test_every_field_type_has_a_transform_both_ways_for_every_compatible_marketo_type(kind: FieldType) -> None:
+    assert set(SAMPLES) == set(FieldType) == set(TRANSFORMS) == set(COMPATIBLE_MARKETO_TYPES)
+    value, natural = SAMPLES[kind]
+    for marketo_type in sorted(COMPATIBLE_MARKETO_TYPES[kind]):
+        value_spec = spec(kind, marketo_type, options=OPTIONS)
+        carried = to_marketo(value, value_spec)
+        assert carried is not None
+        back = to_dynamics(carried, value_spec)
+        if marketo_type == natural:
+            assert back == value

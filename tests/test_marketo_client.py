@@ -13,17 +13,17 @@ from typing import Any
 import pytest
 
 from emulators.launch import RunningEmulator
-from sync.connectors.http.deadline import Deadline, DeadlineExceeded, poll_until, within
+from sync.connectors.http.deadline import Deadline, DeadlineExceeded, within
 from sync.connectors.http.failures import FailureKind
 from sync.connectors.http.retrying import RetryPolicy
-from sync.connectors.marketo.bulk import _lines
+from sync.connectors.marketo.bulk import _lines, csv_rows
 from sync.connectors.marketo.errors import (
     MarketoAuthFailed,
     MarketoFatal,
     MarketoQuotaExhausted,
     MarketoRetryable,
 )
-from tests.emulator_support import control, fault, route_count
+from tests.emulator_support import control, fault, route_count, wait_for
 from tests.marketo_support import marketo_connection
 
 
@@ -185,25 +185,27 @@ def test_the_daily_budget_stops_calls_and_counts_marketos_own_usage(marketo: Run
         conn.persons.query("email", ["a@example.com"], ["email"])
 
 
-def test_lead_changes_and_deletions_are_read_after_a_paging_token(marketo: RunningEmulator) -> None:
+def _activities(conn: Any, token: str, *type_ids: int) -> list[dict[str, Any]]:
+    return [a for page in conn.activities.read_activities(token, type_ids) for a in page.activities]
+
+
+def test_new_persons_value_changes_and_deletions_are_read_after_a_paging_token(marketo: RunningEmulator) -> None:
     conn = marketo_connection(marketo)
     token = conn.activities.paging_token(datetime.now(UTC) - timedelta(minutes=1))
     created = conn.persons.upsert(_people(2))
     conn.persons.upsert([{"email": "person0@example.com", "firstName": "Renamed", "lastName": "Test"}])
-    conn.persons.upsert([{"email": "person1@example.com", "title": "CTO"}])  # title is not a requested field
     conn.persons.delete([created[1].id or 0])
-    pages = list(conn.activities.read_changes(token, ["firstName", "email"]))
-    activities = [a for p in pages for a in p.activities]
+    activities = _activities(conn, token, 12, 13, 37)
     assert [(a["activityTypeId"], a["leadId"]) for a in activities] == [
         (12, created[0].id),
         (12, created[1].id),
         (13, created[0].id),
+        (37, created[1].id),
     ]
-    change = activities[2]["fields"][0]
-    assert (change["name"], change["oldValue"], change["newValue"]) == ("firstName", "P0", "Renamed")
-    assert {"name": "Source", "value": "Web service API"} in activities[2]["attributes"]
-    deleted = [a for p in conn.activities.read_deletes(token) for a in p.activities]
-    assert [(a["activityTypeId"], a["leadId"]) for a in deleted] == [(37, created[1].id)]
+    change = activities[2]
+    names = {f["name"]: f["value"] for f in change["attributes"]}
+    assert (names["Old Value"], names["New Value"]) == ("P0", "Renamed")
+    assert conn.persons.field_ids()[int(change["primaryAttributeValueId"])] == "firstName"
 
 
 def test_deleted_leads_older_than_14_days_are_pruned(marketo: RunningEmulator) -> None:
@@ -212,7 +214,7 @@ def test_deleted_leads_older_than_14_days_are_pruned(marketo: RunningEmulator) -
     created = conn.persons.upsert(_people(1))
     conn.persons.delete([created[0].id or 0])
     control(marketo, "POST", "clock", {"advance_seconds": 15 * 24 * 3600})
-    assert [a for p in conn.activities.read_deletes(token) for a in p.activities] == []
+    assert _activities(conn, token, 37) == []
 
 
 def test_custom_person_fields_can_be_created_described_and_used_as_lookup(marketo: RunningEmulator) -> None:
@@ -235,27 +237,29 @@ def test_companies_opportunities_roles_and_sales_persons_sync_query_and_delete(
     marketo: RunningEmulator,
 ) -> None:
     conn = marketo_connection(marketo)
-    assert [r.status for r in conn.companies.upsert([{"externalCompanyId": "acc-1", "company": "Contoso"}])] == [
-        "created"
-    ]
-    assert [r.status for r in conn.companies.upsert([{"externalCompanyId": "acc-1", "company": "Contoso Ltd"}])] == [
+    companies, sales_persons = conn.lead_database("company"), conn.lead_database("salesperson")
+    opportunities, roles = conn.lead_database("opportunity"), conn.lead_database("opportunityrole")
+    assert [r.status for r in companies.upsert([{"externalCompanyId": "acc-1", "company": "Contoso"}])] == ["created"]
+    assert [r.status for r in companies.upsert([{"externalCompanyId": "acc-1", "company": "Contoso Ltd"}])] == [
         "updated"
     ]
-    assert conn.companies.query("externalCompanyId", ["acc-1"], ["company"])[0]["company"] == "Contoso Ltd"
-    assert [r.status for r in conn.sales_persons.upsert([{"externalSalesPersonId": "u-1", "email": "o@x.com"}])] == [
+    assert companies.query("externalCompanyId", ["acc-1"], ["company"])[0]["company"] == "Contoso Ltd"
+    assert [r.status for r in sales_persons.upsert([{"externalSalesPersonId": "u-1", "email": "o@x.com"}])] == [
         "created"
     ]
-    opportunity = conn.opportunities.upsert([{"externalOpportunityId": "opp-1", "name": "Big deal"}])[0]
+    opportunity = opportunities.upsert([{"externalOpportunityId": "opp-1", "name": "Big deal"}])[0]
     assert opportunity.status == "created" and opportunity.marketoGUID
-    nameless = conn.opportunities.upsert([{"externalOpportunityId": "opp-2"}])[0]
+    nameless = opportunities.upsert([{"externalOpportunityId": "opp-2"}])[0]
     assert nameless.reason is not None and "name" in nameless.reason.message
     person = conn.persons.upsert(_people(1))[0]
     role = {"externalOpportunityId": "opp-1", "leadId": person.id, "role": "Decision Maker"}
-    assert [r.status for r in conn.opportunity_roles.upsert([{**role, "isPrimary": True}])] == ["created"]
-    found = conn.opportunity_roles.query("dedupeFields", [role], ["isPrimary"])
+    assert [r.status for r in roles.upsert([{**role, "isPrimary": True}])] == ["created"]
+    found = roles.query("dedupeFields", [role], ["isPrimary"])
     assert [r["isPrimary"] for r in found] == [True]
-    assert [r.status for r in conn.companies.delete([{"externalCompanyId": "acc-1"}])] == ["deleted"]
-    assert conn.companies.query("externalCompanyId", ["acc-1"]) == []
+    assert [r.status for r in companies.delete([{"externalCompanyId": "acc-1"}])] == ["deleted"]
+    assert companies.query("externalCompanyId", ["acc-1"]) == []
+    with pytest.raises(KeyError, match="no standard object 'lead'"):
+        conn.lead_database("lead")
 
 
 def test_custom_objects_sync_describe_and_delete(marketo: RunningEmulator) -> None:
@@ -279,15 +283,9 @@ def test_a_bulk_import_runs_through_its_lifecycle_and_reports_failed_and_warned_
     records: list[dict[str, Any]] = _people(500)
     records[7] = {"email": "bad-row@example.com", "firstName": "Bad", "numberOfEmployees": "many"}
     records[8] = {"email": "broken", "firstName": "Odd", "lastName": "Row"}  # kept, with a warning
-    (batch_id,) = bulk.start_import(records)
+    batch_id = bulk.submit(csv_rows(records, sorted({k for r in records for k in r})), "email")
     assert bulk.import_status(batch_id).status == "Queued"
-    done = poll_until(
-        lambda: bulk.import_status(batch_id),
-        lambda status: status.done,
-        interval_s=0.02,
-        deadline=Deadline.after(10),
-        what="the bulk import",
-    )
+    done = wait_for(lambda: bulk.import_status(batch_id), lambda status: status.done, what="the bulk import")
     assert (done.status, done.processed, done.failed, done.warnings) == ("Complete", 499, 1, 1)
     failures = bulk.import_failures(batch_id)
     assert [(f["email"], f["Import Failure Reason"]) for f in failures] == [
@@ -316,13 +314,7 @@ def test_parsing_an_extract_part_takes_memory_that_does_not_grow_with_the_part()
 
 
 def _finished(bulk: Any, export_id: str) -> Any:
-    return poll_until(
-        lambda: bulk.extract_status(export_id),
-        lambda status: status.done,
-        interval_s=0.02,
-        deadline=Deadline.after(10),
-        what="the bulk extract",
-    )
+    return wait_for(lambda: bulk.extract_status(export_id), lambda status: status.done, what="the bulk extract")
 
 
 def test_a_bulk_extract_is_started_polled_by_the_caller_and_read_as_rows(start_marketo: Any) -> None:
@@ -336,10 +328,10 @@ def test_a_bulk_extract_is_started_polled_by_the_caller_and_read_as_rows(start_m
     )
     assert not bulk.extract_status(export_id).done  # start returns at once; nobody waited inside it
     with pytest.raises(MarketoFatal, match="not Completed"):
-        bulk.extract_result(export_id)
+        list(bulk.extract_rows(bulk.extract_status(export_id)))
     done = _finished(bulk, export_id)
     assert (done.status, done.records) == ("Completed", 40)
-    rows = bulk.extract_result(export_id)
+    rows = list(bulk.extract_rows(done))
     assert len(rows) == 40
     assert rows[0]["phone"] == "null"  # Marketo writes an empty field as null
     with pytest.raises(MarketoFatal, match="at most 31 days"):
@@ -355,13 +347,12 @@ def test_activity_pages_that_come_back_empty_with_more_result_are_followed_to_th
     token = conn.activities.paging_token(datetime.now(UTC) + timedelta(seconds=30))
     conn.persons.delete([r.id or 0 for r in created[1:]])  # 1,099 deletions: more than one call scans
     conn.persons.upsert([{"email": "person0@example.com", "firstName": "Renamed"}])
-    pages = list(conn.activities.read_changes(token, ["firstName"]))
-    assert pages[0].activities == [] and pages[0].more  # a whole scanned slice held no lead change
+    pages = list(conn.activities.read_activities(token, [13]))
+    assert pages[0].activities == [] and pages[0].more  # a whole scanned slice held no value change
     changes = [a for p in pages for a in p.activities]
     assert [(a["activityTypeId"], a["leadId"]) for a in changes] == [(13, created[0].id)]
     assert not pages[-1].more
-    deletions = [a for p in conn.activities.read_deletes(token) for a in p.activities]
-    assert len(deletions) == 1099
+    assert len(_activities(conn, token, 37)) == 1099
 
 
 def test_custom_objects_are_queried_by_300_guids_without_an_over_long_uri(marketo: RunningEmulator) -> None:

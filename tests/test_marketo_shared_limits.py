@@ -18,7 +18,7 @@ from emulators.app_settings import app_settings
 from emulators.common.service import Latency
 from emulators.launch import RunningEmulator
 from sync.connectors.marketo.limiter import MARKETO_DAY_ZONE, MarketoLimiter
-from sync.engine.marketo_shares import SharedMarketoLimits
+from sync.engine.shared_limits import SharedMarketoLimits
 from sync.store import SyncStore
 from sync.store.marketo_shares import fair_share
 from tests.emulator_support import control

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sync.engine.full_copy import begin_full_copy, copy_steps, full_copy
+from sync.engine.full_copy import advance_copy, begin_full_copy, full_copy
 from sync.objects import SyncObject
 from sync.store import SyncStore
 from tests.sync_support import Crash, World
@@ -44,7 +44,7 @@ def _crash_on_call(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, call:
 def _copy_until_the_crash(world: World) -> None:
     checkpoint = begin_full_copy(world.engine, SyncObject.CONTACT)
     with pytest.raises(Crash):
-        for _ in copy_steps(world.engine, checkpoint, set(), more=lambda: True):
+        for _ in advance_copy(world.engine, checkpoint, set(), more=lambda: True):
             pass
 
 

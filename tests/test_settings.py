@@ -41,8 +41,8 @@ def test_a_valid_environment_loads_with_documented_defaults() -> None:
     assert (settings.marketo.rate_limit_calls, settings.marketo.rate_limit_window_s) == (100, 20.0)
     assert (settings.marketo.max_concurrency, settings.marketo.daily_call_budget) == (10, 40000)
     assert settings.dataverse.call_deadline_s == settings.marketo.call_deadline_s == 240.0
-    assert settings.sync.schedule_for(SyncObject.CONTACT) == DEFAULT_SCHEDULE
-    assert not settings.dataverse.uses_client_secret
+    assert settings.sync.schedules[SyncObject.CONTACT] == DEFAULT_SCHEDULE
+    assert settings.dataverse.client_secret is None
 
 
 def test_every_problem_is_reported_at_once_each_with_its_fix() -> None:

@@ -21,7 +21,7 @@ from sync.engine.full_copy import full_copy
 from sync.engine.pause import pause
 from sync.engine.run import run_once
 from sync.engine.runtime import record_usage
-from sync.functions import runtime
+from sync.functions import worker
 from sync.objects import Direction, SyncObject
 from sync.settings import DataverseSettings, load_section
 from sync.store.notices import BULK_WARNING
@@ -42,7 +42,7 @@ def _sync_some(dataverse: RunningEmulator) -> None:
     """Real runs: accounts and contacts copied, a contact edited and carried, leads paused, a
     record Marketo refuses, one its bulk import warned of, an account run failing on a Dataverse
     permission error."""
-    engine = runtime.engine()
+    engine = worker.engine()
     for obj in (SyncObject.ACCOUNT, SyncObject.CONTACT):
         full_copy(engine, obj)
     dynamics = DataverseConnection.from_settings(load_section(DataverseSettings, dict(os.environ)))
@@ -109,7 +109,7 @@ def test_the_status_page_renders_in_chromium_the_numbers_the_status_json_reports
     assert shown == {r["run_id"] for r in runs}  # every recent run, each once (fewer than 20 here)
 
     text = str(dom)
-    settings = runtime.settings()
+    settings = worker.settings()
     for secret in (
         settings.marketo.client_secret.get_secret_value(),
         settings.dataverse.client_secret.get_secret_value() if settings.dataverse.client_secret else None,

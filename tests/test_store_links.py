@@ -76,7 +76,7 @@ def test_a_synced_value_too_large_for_table_storage_is_refused_and_nothing_is_wr
 def test_a_deleted_dynamics_record_keeps_its_link_marked_deleted(store: SyncStore) -> None:
     link = _link(3)
     store.links.upsert(link)
-    store.links.mark_deleted(link.dynamics)
+    store.links.upsert_many([link.model_copy(update={"deleted": True})])  # as a settled page stores it
     found = store.links.get_by_marketo(link.marketo)
     assert found is not None and found.deleted
 

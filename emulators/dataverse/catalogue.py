@@ -190,6 +190,7 @@ CONTACT = TableDef(
         *_contact_preferences(),
         Column("parentcustomerid", "Customer", targets=("account", "contact")),
         Column("originatingleadid", "Lookup", targets=("lead",)),
+        Column("birthdate", "DateTime", date_only=True, behavior="DateOnly"),
         *_active_state(),
         *_merge("contact"),
         *common_columns(),

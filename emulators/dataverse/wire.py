@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -133,7 +133,8 @@ def _formatted(column: Column, value: Any) -> str | None:
         return f"{float(value):,.2f}"
     if column.type == "DateTime":
         moment = parse_datetime(str(value))
-        return f"{moment.month}/{moment.day}/{moment.year} {moment.strftime('%I:%M %p').lstrip('0')}"
+        shown = f"{moment.month}/{moment.day}/{moment.year}"
+        return shown if column.behavior == "DateOnly" else f"{shown} {moment.strftime('%I:%M %p').lstrip('0')}"
     return None
 
 
@@ -221,6 +222,14 @@ def _coerce(table: TableDef, column: Column, value: Any) -> Any:
         if not isinstance(value, bool):
             raise refuse()
         return value
+    if kind == "DateTime" and column.behavior == "DateOnly":  # Edm.Date: a date, never a moment
+        edm = "Edm.Date"
+        if not isinstance(value, str) or len(value) != 10:
+            raise refuse()
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise refuse() from None
     if kind == "DateTime":
         try:
             return parse_datetime(str(value)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -51,6 +51,7 @@ STANDARD_PERSON_FIELDS: Final[tuple[FieldDef, ...]] = (
     _f("mktoPersonNotes", "Person Notes", "text"),
     _f("unsubscribed", "Unsubscribed", "boolean"),
     _f("doNotCall", "Do Not Call", "boolean"),
+    _f("dateOfBirth", "Date of Birth", "date"),
     _f("externalCompanyId", "External Company Id", searchable=True),
     _f("externalSalesPersonId", "External Sales Person Id", searchable=True),
     _f("leadPartitionId", "Lead Partition Id", "integer", read_only=True),

@@ -13,7 +13,7 @@ from pathlib import Path
 from sync.cli.local_settings import apply_local_settings
 from sync.cli.store_commands import errors_command, pause_command, resume_command, status_command
 from sync.log_redaction import redact_secrets
-from sync.mapping.load import MappingError
+from sync.mapping.file import MappingError
 from sync.objects import FULL_COPY_ORDER, SyncObject
 from sync.settings import SettingsError, load_settings
 from sync.store import SyncStore

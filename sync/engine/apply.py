@@ -23,13 +23,12 @@ from sync.engine.person_target import PersonOutcome
 from sync.engine.pipelines import Pipeline
 from sync.engine.plan import Failure, Plan
 from sync.engine.targets import Outcome
-from sync.objects import Direction, SyncObject
+from sync.objects import D2M, SyncObject
 from sync.store import SyncStore
 from sync.store.links import DynamicsRef, Link, MarketoRef
 from sync.store.notices import SHARED_EMAIL
 
 RUN_STOPPING: Final = frozenset({FailureKind.AUTH_CONFIG, FailureKind.QUOTA})
-D2M: Final = Direction.DYNAMICS_TO_MARKETO
 
 
 class RecordsRefused(ConnectorError):
@@ -99,7 +98,7 @@ COUNTED: Final = ("written", "unchanged", "removed", "filtered", "failed")
 
 
 def settlement_of(
-    plan: Plan, upserted: Sequence[Outcome], removed: Sequence[Outcome], pipeline: Pipeline, keeps_deleted_links: bool
+    plan: Plan, upserted: Sequence[Outcome], removed: Sequence[Outcome], pipeline: Pipeline
 ) -> Settlement:
     """The store's part of a pushed page, decided from Marketo's outcomes (no I/O)."""
     failures = list(plan.failures)
@@ -138,7 +137,7 @@ def settlement_of(
         done.append(removal.ref.id)
         if removal.link is None:
             continue
-        if keeps_deleted_links:
+        if pipeline.target.keeps_deleted_links:
             links.append(removal.link.model_copy(update={"deleted": True}))
         else:
             dropped.append(removal.link)
@@ -177,20 +176,6 @@ def store_settlement(
     if stopping:
         raise RecordsRefused(stopping)
     return settlement.page_counts()
-
-
-def settle(
-    store: SyncStore,
-    obj: SyncObject,
-    pipeline: Pipeline,
-    plan: Plan,
-    upserted: Sequence[Outcome],
-    removed: Sequence[Outcome],
-    known_errors: set[str],
-    keeps_deleted_links: bool,
-) -> PageCounts:
-    settlement = settlement_of(plan, upserted, removed, pipeline, keeps_deleted_links)
-    return store_settlement(store, obj, pipeline, settlement, known_errors)
 
 
 def _missing_id(ref: DynamicsRef) -> Failure:

@@ -1,8 +1,8 @@
 """The first copy of a very large person table (contacts, leads) through Marketo's bulk import:
 CSV files of up to ~9 MB instead of 300 persons a REST call (design and costs: docs/bulk-copy.md).
 
-Three phases, each a series of steps that return at once — waiting for Marketo's jobs is the
-caller's (a Durable timer, the CLI sleeping), never a sleep inside a step:
+Three phases, each a series of moves that return at once — waiting for Marketo's jobs is the
+caller's (a Durable timer, the CLI sleeping), never a sleep inside a move:
 
 1. import: Dataverse pages (change tracking, as the REST copy reads) → decided and mapped as
    the REST copy does → rows buffered; when a file is full, each record's link is stored
@@ -34,26 +34,27 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from sync.connectors.http.failures import FailureKind
-from sync.connectors.marketo.bulk import FAILURE_REASON, MAX_IMPORT_BYTES, WARNING_REASON, csv_rows
+from sync.connectors.marketo.bulk import FAILURE_REASON, MAX_FILE_BYTES, WARNING_REASON, csv_rows
 from sync.engine.apply import Settlement, store_settlement
 from sync.engine.cursor import ObjectCursor
 from sync.engine.pipelines import Pipeline
 from sync.engine.plan import Failure, plan_page
 from sync.engine.runtime import Engine
 from sync.engine.streams import StreamReader
-from sync.objects import Direction
+from sync.objects import D2M
 from sync.store.bulk_emails import EmailDigests, digest
 from sync.store.checkpoints import Checkpoint, Phase
 from sync.store.links import DynamicsRef, Link, MarketoRef
 from sync.store.notices import BULK_WARNING
 
-D2M: Final = Direction.DYNAMICS_TO_MARKETO
 MAX_OPEN: Final = 10  # our jobs queued or importing at once (Marketo: 10 queued, 2 importing)
 EXTRACT_WINDOW: Final = timedelta(days=31)
 WINDOW_MARGIN: Final = timedelta(minutes=15)  # clock skew between us and Marketo (as the person stream's)
 ATTACH_CHUNK: Final = 2_000
 BY_EMAIL: Final = "email"
-MAX_FILE_BYTES: Final = 10 * 1000 * 1000  # Marketo's 10 MB, read as the smaller of its two meanings
+# A file's rows are buffered until their estimated CSV (quoting aside) reaches this: room for the
+# header, the quotes and the page that passes it; a file still too large is halved (`_files`).
+FILL_BYTES: Final = int(MAX_FILE_BYTES * 0.85)
 
 
 class BulkFile(BaseModel):
@@ -81,7 +82,7 @@ class BulkState(BaseModel):
     attached: int = 0
 
 
-class StepResult(BaseModel):
+class BulkProgress(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     checkpoint: Checkpoint
@@ -123,12 +124,12 @@ class BulkCopy:
         self.reader = StreamReader(engine.dataverse)
         self.poll_s = engine.settings.sync.bulk_poll_s
         self._digests: EmailDigests | None = None
-        self._known: set[str] = set()  # records with an error (the step's caller keeps the set)
+        self._known: set[str] = set()  # records with an error (the caller keeps the set)
 
     # the loop
 
-    def steps(self, checkpoint: Checkpoint, known: set[str], more: Callable[[], bool]) -> Iterator[StepResult]:
-        """Steps while there is work that needs no waiting and `more()` says so; the last one
+    def advance(self, checkpoint: Checkpoint, known: set[str], more: Callable[[], bool]) -> Iterator[BulkProgress]:
+        """Moves while there is work that needs no waiting and `more()` says so; the last one
         says how long to wait (or that the copy is complete)."""
         self._known = known
         while True:
@@ -144,7 +145,7 @@ class BulkCopy:
 
     # phase 1: files
 
-    def _import(self, checkpoint: Checkpoint, state: BulkState, known: set[str]) -> StepResult:
+    def _import(self, checkpoint: Checkpoint, state: BulkState, known: set[str]) -> BulkProgress:
         cursor = ObjectCursor.parse(checkpoint.cursor)
         stream = cursor.stream(self.pipeline.stream)
         settled = self._settle(checkpoint, state)
@@ -152,12 +153,12 @@ class BulkCopy:
             return settled
         if stream.complete and not state.open:
             moved = state.model_copy(update={"phase": "link"})
-            return StepResult(checkpoint=self._save(checkpoint, cursor, moved), done=stream.read)
+            return BulkProgress(checkpoint=self._save(checkpoint, cursor, moved), done=stream.read)
         if stream.complete or len(state.open) + 2 > MAX_OPEN:
-            return StepResult(checkpoint=checkpoint, done=stream.read, wait_s=self.poll_s)
+            return BulkProgress(checkpoint=checkpoint, done=stream.read, wait_s=self.poll_s)
         return self._fill_and_submit(checkpoint, cursor, state, known)
 
-    def _settle(self, checkpoint: Checkpoint, state: BulkState) -> StepResult | None:
+    def _settle(self, checkpoint: Checkpoint, state: BulkState) -> BulkProgress | None:
         """The oldest open job, if it has finished: its failed rows to the errors table."""
         if not state.open:
             return None
@@ -184,7 +185,7 @@ class BulkCopy:
         )
         cursor = ObjectCursor.parse(checkpoint.cursor)
         saved = self._save(checkpoint, cursor, moved)
-        return StepResult(checkpoint=saved, done=cursor.stream(self.pipeline.stream).read)
+        return BulkProgress(checkpoint=saved, done=cursor.stream(self.pipeline.stream).read)
 
     def _rows_by_record(self, rows: list[dict[str, str]]) -> Iterator[tuple[str, dict[str, str]]]:
         """A failures or warnings file's rows with the Dynamics id each carries (files by email too)."""
@@ -193,13 +194,13 @@ class BulkCopy:
             if record_id:
                 yield record_id, row
 
-    def _waiting(self, checkpoint: Checkpoint) -> StepResult:
+    def _waiting(self, checkpoint: Checkpoint) -> BulkProgress:
         done = ObjectCursor.parse(checkpoint.cursor).stream(self.pipeline.stream).read
-        return StepResult(checkpoint=checkpoint, done=done, wait_s=self.poll_s)
+        return BulkProgress(checkpoint=checkpoint, done=done, wait_s=self.poll_s)
 
     def _fill_and_submit(
         self, checkpoint: Checkpoint, cursor: ObjectCursor, state: BulkState, known: set[str]
-    ) -> StepResult:
+    ) -> BulkProgress:
         digests = self._email_digests(state)
         by_email: list[dict[str, Any]] = []
         by_id: list[dict[str, Any]] = []
@@ -207,7 +208,7 @@ class BulkCopy:
         failures: list[Failure] = []
         size = read = 0
         stream = cursor.stream(self.pipeline.stream)
-        while not stream.complete and size < MAX_IMPORT_BYTES * 0.9:
+        while not stream.complete and size < FILL_BYTES:
             page = self.reader.read_page(self.pipeline, stream)
             read += len(page.rows)
             refs = [self.pipeline.ref(self.pipeline.row_id(row)) for row in page.rows]
@@ -236,38 +237,38 @@ class BulkCopy:
         self.store.bulk_emails.save(self.pipeline.stream, state.flushes, digests.take_new())
         moved = state.model_copy(update={"open": opened, "flushes": state.flushes + 1})
         saved = self._save(checkpoint, cursor.moved(self.pipeline.stream, stream), moved, read=read)
-        return StepResult(checkpoint=saved, done=stream.read)
+        return BulkProgress(checkpoint=saved, done=stream.read)
 
     def _email_digests(self, state: BulkState) -> EmailDigests:
         """The emails sent by email so far, this copy's and earlier person copies': what the store
-        holds of files the checkpoint counts (a row saved by a crashed step is not counted)."""
+        holds of files the checkpoint counts (a row saved by a crashed move is not counted)."""
         if self._digests is None:
             self._digests = self.store.bulk_emails.load(self.pipeline.stream, state.flushes)
         return self._digests
 
     # phase 2: links
 
-    def _link(self, checkpoint: Checkpoint, state: BulkState, known: set[str]) -> StepResult:
+    def _link(self, checkpoint: Checkpoint, state: BulkState, known: set[str]) -> BulkProgress:
         cursor = ObjectCursor.parse(checkpoint.cursor)
         done = cursor.stream(self.pipeline.stream).read
         start = state.started_at - WINDOW_MARGIN + EXTRACT_WINDOW * state.window
         now = datetime.now(UTC)
         if start > now + WINDOW_MARGIN:
-            return StepResult(
+            return BulkProgress(
                 checkpoint=self._save(checkpoint, cursor, state.model_copy(update={"phase": "finish"})), done=done
             )
         if state.export_id is None:
             end = max(min(start + EXTRACT_WINDOW, now + WINDOW_MARGIN), start + timedelta(seconds=1))
             fields = ["id", self.fields.id, self.fields.type]
             export_id = self.api.start_extract(fields, "createdAt", start, end)
-            return StepResult(
+            return BulkProgress(
                 checkpoint=self._save(checkpoint, cursor, state.model_copy(update={"export_id": export_id})),
                 done=done,
                 wait_s=self.poll_s,
             )
         status = self.api.extract_status(state.export_id)
         if not status.done:
-            return StepResult(checkpoint=checkpoint, done=done, wait_s=self.poll_s)
+            return BulkProgress(checkpoint=checkpoint, done=done, wait_s=self.poll_s)
         attached = 0
         chunk: list[tuple[DynamicsRef, str]] = []
         for row in self.api.extract_rows(status):
@@ -281,11 +282,11 @@ class BulkCopy:
         moved = state.model_copy(
             update={"window": state.window + 1, "export_id": None, "attached": state.attached + attached}
         )
-        return StepResult(checkpoint=self._save(checkpoint, cursor, moved), done=done)
+        return BulkProgress(checkpoint=self._save(checkpoint, cursor, moved), done=done)
 
     # phase 3: what the import did not create goes through REST
 
-    def _finish(self, checkpoint: Checkpoint, state: BulkState, known: set[str]) -> StepResult:
+    def _finish(self, checkpoint: Checkpoint, state: BulkState, known: set[str]) -> BulkProgress:
         cursor = ObjectCursor.parse(checkpoint.cursor)
         left = list(self.store.links.pending(self.pipeline.stream))
         for link in left:
@@ -306,7 +307,7 @@ class BulkCopy:
         finished = self.store.checkpoints.save(
             checkpoint.advanced(phase=Phase.INCREMENTAL, cursor=incremental, counters=counters)
         )
-        return StepResult(checkpoint=finished, done=cursor.stream(self.pipeline.stream).read, complete=True)
+        return BulkProgress(checkpoint=finished, done=cursor.stream(self.pipeline.stream).read, complete=True)
 
     # store
 

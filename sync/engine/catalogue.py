@@ -1,49 +1,135 @@
-"""Which pipelines each object runs, assembled from the resolved mapping, the table definitions
-and the Marketo connection (see the table in `pipelines.py`)."""
+"""Which pipelines each object runs: one per stream of the registry (`sync/objects.py`), built by
+the builder of its shape, plus one per custom table of the mapping file."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.engine.person_merge import PersonMerge
 from sync.engine.person_target import PersonTarget
 from sync.engine.pipelines import (
-    OPPORTUNITY_COLUMNS,
-    Extras,
     Pipeline,
-    company_extras,
     custom_decide,
     custom_references,
     customer_decide,
     customer_references,
+    keyed,
     mapped,
-    opportunity_extras,
     originating_lead_references,
     person_extras,
-    sales_person_extras,
     stakeholder_decide,
     stakeholder_references,
     taking_over,
     team_member_decide,
     with_columns,
 )
-from sync.engine.targets import LeadDatabaseTarget, OpportunityRoleTarget
+from sync.engine.plan import Decision
+from sync.engine.targets import ObjectTarget, OpportunityRoleTarget
 from sync.mapping.resolve import ResolvedMapping
-from sync.objects import PERSON_TABLES, SyncObject
+from sync.objects import REGISTRY, ObjectSpec, Shape, Stream, SyncObject, custom_target
+from sync.store.links import DynamicsRef, Link
 
-STAKEHOLDER_COLUMNS = ("_record1id_value", "_record2id_value", "_record2roleid_value", "statecode")
+Decide = Callable[[Mapping[str, Any], Mapping[DynamicsRef, Link]], Decision]
+References = Callable[[Mapping[str, Any]], list[DynamicsRef]]
 
-# One-way objects with mapped fields: (object, Dynamics table, Marketo target, the pipeline's own
-# fields, extra columns those need).
-ONE_WAY: Final[tuple[tuple[SyncObject, str, str, Extras, tuple[str, ...]], ...]] = (
-    (SyncObject.SYSTEMUSER, "systemuser", "salesperson", sales_person_extras("systemuserid"), ()),
-    (SyncObject.TEAM, "team", "salesperson", sales_person_extras("teamid"), ()),
-    (SyncObject.ACCOUNT, "account", "company", company_extras, ()),
-    (SyncObject.OPPORTUNITY, "opportunity", "opportunity", opportunity_extras, OPPORTUNITY_COLUMNS),
-)
+
+@dataclass
+class _Parts:
+    """What the builders share: one target per Marketo object, so that both person tables bind
+    to one person target and both role streams write through one role target."""
+
+    mapping: ResolvedMapping
+    tables: Mapping[str, TableDefinition]
+    marketo: MarketoConnection
+    persons: PersonTarget
+    objects: dict[str, ObjectTarget] = field(default_factory=dict)
+    role_targets: dict[str, OpportunityRoleTarget] = field(default_factory=dict)
+
+    def target(self, stream: Stream) -> ObjectTarget:
+        if stream.target not in self.objects:
+            assert stream.key is not None, f"the registry gives {stream.table} no key"
+            api = self.marketo.lead_database(stream.target)
+            self.objects[stream.target] = ObjectTarget(stream.target, api, stream.key)
+        return self.objects[stream.target]
+
+    def roles(self, stream: Stream) -> OpportunityRoleTarget:
+        if stream.target not in self.role_targets:
+            api = self.marketo.lead_database(stream.target)
+            self.role_targets[stream.target] = OpportunityRoleTarget(stream.target, api)
+        return self.role_targets[stream.target]
+
+
+Builder = Callable[[ObjectSpec, Stream, "_Parts"], Pipeline | None]
+
+
+def _record(spec: ObjectSpec, stream: Stream, parts: _Parts) -> Pipeline | None:
+    table, mapping = parts.tables[stream.table], parts.mapping.tables[stream.table]
+    assert stream.key is not None, f"the registry gives {stream.table} no key"
+    decide = mapped(mapping, keyed(stream.key, table.primary_id, stream.computed))
+    select = with_columns(mapping, *stream.columns)
+    return Pipeline(spec.object, stream.stream, table, select, parts.target(stream), decide)
+
+
+def _person(spec: ObjectSpec, stream: Stream, parts: _Parts) -> Pipeline | None:
+    mapping = parts.mapping.tables[stream.table]
+    table = parts.tables[stream.table]
+    decide = mapped(mapping, person_extras(stream.table, table.primary_id, parts.mapping.person_fields))
+    pipeline = Pipeline(
+        spec.object,
+        stream.stream,
+        table,
+        with_columns(mapping, *stream.columns),
+        parts.persons,
+        taking_over(decide, stream.takes_over) if stream.takes_over else decide,
+        originating_lead_references(stream.takes_over) if stream.takes_over else (lambda row: []),
+        keeps_synced=True,
+        indexed=True,
+    )
+    parts.persons.bind(pipeline, mapping)
+    return pipeline
+
+
+def _team_member(spec: ObjectSpec, stream: Stream, parts: _Parts) -> Pipeline | None:
+    custom_object = parts.mapping.team_member_object
+    if custom_object is None or stream.table not in parts.tables:
+        return None  # Marketo has no team-member object (or the org no memberships): teams only
+    assert stream.key is not None
+    target = ObjectTarget(stream.target, parts.marketo.custom_object(custom_object), stream.key)
+    return Pipeline(spec.object, stream.stream, parts.tables[stream.table], stream.columns, target, team_member_decide)
+
+
+def _roles(decide: Decide, references: References) -> Builder:
+    """Opportunity roles, from an opportunity's connections or its customer contact."""
+
+    def build(spec: ObjectSpec, stream: Stream, parts: _Parts) -> Pipeline | None:
+        if stream.table not in parts.tables:
+            return None  # connections are optional in an org
+        table = parts.tables[stream.table]
+        return Pipeline(
+            spec.object,
+            stream.stream,
+            table,
+            stream.columns,
+            parts.roles(stream),
+            decide,
+            references,
+            keeps_synced=True,
+        )
+
+    return build
+
+
+BUILDERS: Final[dict[Shape, Builder]] = {
+    Shape.RECORD: _record,
+    Shape.PERSON: _person,
+    Shape.TEAM_MEMBER: _team_member,
+    Shape.STAKEHOLDER: _roles(stakeholder_decide, stakeholder_references),
+    Shape.CUSTOMER: _roles(customer_decide, customer_references),
+}
 
 
 def build_pipelines(
@@ -52,89 +138,24 @@ def build_pipelines(
     marketo: MarketoConnection,
     merger: PersonMerge,
 ) -> dict[SyncObject, list[Pipeline]]:
-    m = mapping.tables
-    targets = {
-        "salesperson": LeadDatabaseTarget("salesperson", marketo.sales_persons, "externalSalesPersonId"),
-        "company": LeadDatabaseTarget("company", marketo.companies, "externalCompanyId"),
-        "opportunity": LeadDatabaseTarget("opportunity", marketo.opportunities, "externalOpportunityId"),
-    }
     persons = PersonTarget(marketo.persons, mapping.person_fields, merger, mapping.delete_persons)
-    roles = OpportunityRoleTarget(marketo.opportunity_roles)
-    out: dict[SyncObject, list[Pipeline]] = {obj: [] for obj in SyncObject}
-
-    for obj, table, target, extras, columns in ONE_WAY:
-        out[obj].append(
-            Pipeline(
-                obj, table, tables[table], with_columns(m[table], *columns), targets[target], mapped(m[table], extras)
-            )
-        )
-    if mapping.team_member_object is not None and "teammembership" in tables:
-        members = LeadDatabaseTarget(
-            "teammember", marketo.custom_object(mapping.team_member_object), "teamMembershipId"
-        )
-        out[SyncObject.TEAM].append(
-            Pipeline(
-                SyncObject.TEAM,
-                "teammembership",
-                tables["teammembership"],
-                ("teamid", "systemuserid"),
-                members,
-                team_member_decide,
-            )
-        )
-    for obj in PERSON_TABLES:
-        name = obj.value
-        decide = mapped(m[name], person_extras(name, mapping.person_fields))
-        contact = obj is SyncObject.CONTACT
-        pipeline = Pipeline(
-            obj,
-            name,
-            tables[name],
-            with_columns(m[name], "statecode", *(["_originatingleadid_value"] if contact else [])),
-            persons,
-            taking_over(decide) if contact else decide,
-            originating_lead_references if contact else (lambda row: []),
-            keeps_synced=True,
-            indexed=True,
-        )
-        persons.bind(pipeline, m[name])
-        out[obj].append(pipeline)
-    if "connection" in tables:
-        out[SyncObject.OPPORTUNITY_ROLE].append(
-            Pipeline(
-                SyncObject.OPPORTUNITY_ROLE,
-                "connection",
-                tables["connection"],
-                STAKEHOLDER_COLUMNS,
-                roles,
-                stakeholder_decide,
-                stakeholder_references,
-                keeps_synced=True,
-            )
-        )
-    out[SyncObject.OPPORTUNITY_ROLE].append(
-        Pipeline(
-            SyncObject.OPPORTUNITY_ROLE,
-            "opportunitycustomer",
-            tables["opportunity"],
-            ("_customerid_value",),
-            roles,
-            customer_decide,
-            customer_references,
-            keeps_synced=True,
-        )
-    )
+    parts = _Parts(mapping, tables, marketo, persons)
+    out: dict[SyncObject, list[Pipeline]] = {spec.object: [] for spec in REGISTRY}
+    for spec in REGISTRY:
+        for stream in spec.streams:
+            pipeline = BUILDERS[stream.shape](spec, stream, parts)
+            if pipeline is not None:
+                out[spec.object].append(pipeline)
     for custom in mapping.custom:
         definition = tables[custom.mapping.table]
+        target = custom_target(custom.object_name)
         out[SyncObject.CUSTOM].append(
             Pipeline(
                 SyncObject.CUSTOM,
                 custom.mapping.table,
                 definition,
                 with_columns(custom.mapping, *([f"_{custom.person_column}_value"] if custom.person_column else [])),
-                LeadDatabaseTarget(
-                    f"customobject:{custom.object_name}", marketo.custom_object(custom.object_name), custom.key_field
-                ),
+                ObjectTarget(target, marketo.custom_object(custom.object_name), custom.key_field),
                 custom_decide(
                     custom.mapping, definition.primary_id, custom.key_field, custom.person_column, custom.person_field
                 ),

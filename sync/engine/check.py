@@ -21,18 +21,17 @@ from sync.connectors.dataverse.errors import DataverseError
 from sync.connectors.http.failures import ConnectorError
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.connectors.marketo.errors import MarketoError
-from sync.engine.marketo_shares import join_shared_limits
 from sync.engine.owned_fields import ensure_owned_fields
 from sync.engine.runtime import record_usage
-from sync.engine.schemas import STANDARD_TABLES, read_schemas
-from sync.mapping.load import MappingError, load_mapping
+from sync.engine.schemas import read_schemas
+from sync.engine.shared_limits import join_shared_limits
+from sync.mapping.file import MappingError, MappingFile, load_mapping
 from sync.mapping.resolve import resolve
-from sync.mapping.schema import MappingFile
+from sync.objects import STANDARD_TABLES, STANDARD_TARGETS
 from sync.settings import Settings
 from sync.store import SyncStore
 
 QUOTA_WARNING: Final = 0.9
-BLANK_INPUT: Final = "701"  # "input cannot be blank": the call passed the permission check
 
 
 class Status(StrEnum):
@@ -124,26 +123,20 @@ def _marketo(check: Checklist, marketo: MarketoConnection) -> bool:
         sign_in,
     ):
         return False
-    probes = {
-        "persons": "/rest/v1/leads.json",
-        "companies": "/rest/v1/companies.json",
-        "opportunities": "/rest/v1/opportunities.json",
-        "opportunity roles": "/rest/v1/opportunities/roles.json",
-        "sales persons": "/rest/v1/salespersons.json",
-    }
-    for subject, path in probes.items():
+    probes: dict[str, Callable[[], None]] = {"persons": marketo.persons.may_write}
+    for target in STANDARD_TARGETS:
+        api = marketo.lead_database(target)
+        probes[api.label] = api.may_write
+    for subject, may_write in probes.items():
         try:
-            marketo.client.call("POST", path, json={"input": []})
+            may_write()
             check.ok(f"Marketo write access: {subject}", "allowed")
         except MarketoError as error:
-            if error.code == BLANK_INPUT:
-                check.ok(f"Marketo write access: {subject}", "allowed")
-            else:
-                check.problem(
-                    f"Marketo write access: {subject}",
-                    str(error),
-                    f"give the API user's role Read-Write {subject.title()} (Admin > Users & Roles > Roles)",
-                )
+            check.problem(
+                f"Marketo write access: {subject}",
+                str(error),
+                f"give the API user's role Read-Write {subject.title()} (Admin > Users & Roles > Roles)",
+            )
 
     def quota() -> None:
         used, budget = marketo.client.refresh_usage(), marketo.client.limiter.daily_budget

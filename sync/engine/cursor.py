@@ -49,6 +49,11 @@ class ObjectCursor(BaseModel):
     def complete(self, names: list[str]) -> bool:
         return all(self.stream(n).complete for n in names)
 
+    @property
+    def read(self) -> int:
+        """Rows read so far, every stream (a full copy's progress)."""
+        return sum(s.read for s in self.streams.values())
+
     @classmethod
     def parse(cls, text: str | None) -> ObjectCursor:
         return cls.model_validate_json(text) if text else cls()

@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sync.connectors.dataverse.errors import DataverseError
 from sync.connectors.dataverse.metadata import TableDefinition
-from sync.engine.person_merge import MergeItem, dynamics_columns
+from sync.engine.person_merge import OPEN, MergeItem, dynamics_columns
 from sync.engine.runtime import Engine
 from sync.mapping.transforms import format_datetime
-from sync.objects import PERSON_TABLES, SyncObject
+from sync.objects import PERSON_TABLES, PERSON_TARGET, SyncObject
 from sync.store.links import DynamicsRef, Link, MarketoRef
 
 IDS: Final = uuid.UUID("6f1d5c2e-2b7e-4c1a-9c1e-8d7a3b0f5e21")  # namespace of the ids flow actions make
-OPEN: Final = 0
+OWNER_TABLES: Final = ("systemuser", "team")  # what a Marketo sales person stands for
+PERSON_TABLE_NAMES: Final = tuple(t.value for t in PERSON_TABLES)
 
 
 class FlowActionError(ValueError):
@@ -42,13 +42,13 @@ class PersonSynced:
 
 
 def _person_table(engine: Engine, name: str) -> TableDefinition:
-    if name not in (t.value for t in PERSON_TABLES):
+    if name not in PERSON_TABLE_NAMES:
         raise FlowActionError(f"persons sync to 'lead' or 'contact', not {name!r}")
     return engine.tables[name]
 
 
 def _linked(engine: Engine, marketo_id: int) -> Link:
-    link = engine.store.links.get_by_marketo(MarketoRef(object="person", id=str(marketo_id)))
+    link = engine.store.links.get_by_marketo(MarketoRef(object=PERSON_TARGET, id=str(marketo_id)))
     if link is None or link.deleted:
         raise FlowActionError(f"Marketo person {marketo_id} is not linked to a Dynamics record; sync the person first")
     if link.qualified_into:
@@ -58,7 +58,7 @@ def _linked(engine: Engine, marketo_id: int) -> Link:
 
 def sync_person(engine: Engine, marketo_id: int, table: str = "lead") -> PersonSynced:
     definition = _person_table(engine, table)
-    existing = engine.store.links.get_by_marketo(MarketoRef(object="person", id=str(marketo_id)))
+    existing = engine.store.links.get_by_marketo(MarketoRef(object=PERSON_TARGET, id=str(marketo_id)))
     if existing is not None and not existing.deleted:
         return PersonSynced(existing.dynamics, marketo_id, "linked already")
     fields = engine.mapping.person_fields
@@ -72,8 +72,8 @@ def sync_person(engine: Engine, marketo_id: int, table: str = "lead") -> PersonS
     if ref is None:
         ref, how = _create_record(engine, person, definition, marketo_id), "created"
     pipeline = next(p for p in engine.pipelines[SyncObject(ref.table)] if p.stream == ref.table)
-    link = Link(dynamics=ref, marketo=MarketoRef(object="person", id=str(marketo_id)))
-    (outcome,) = engine.merger.reconcile(
+    link = Link(dynamics=ref, marketo=MarketoRef(object=PERSON_TARGET, id=str(marketo_id)))
+    (outcome,) = engine.merger.merge(
         pipeline, engine.mapping.table(ref.table), [MergeItem(link, None, known_base=False)]
     )
     if outcome.failure is not None or outcome.synced is None:
@@ -88,7 +88,8 @@ def _find_record(engine: Engine, person: dict[str, Any], table: str) -> tuple[Dy
     owner, kind = person.get(fields.id), person.get(fields.type)
     if (
         owner
-        and kind in ("lead", "contact")
+        and kind in PERSON_TABLE_NAMES
+        and _is_id(str(owner))
         and engine.dataverse.rows.by_ids(engine.tables[str(kind)], [str(owner)], [])
     ):
         return DynamicsRef(table=str(kind), id=str(owner)), "by dynamicsId"
@@ -96,14 +97,13 @@ def _find_record(engine: Engine, person: dict[str, Any], table: str) -> tuple[Dy
     if not email:
         return None, ""
     matches: list[DynamicsRef] = []
-    for name in ("contact", "lead"):
+    for name in PERSON_TABLE_NAMES:
         definition = engine.tables[name]
-        quoted = str(email).replace("'", "''")
-        body = engine.dataverse.client.get_json(
-            definition.entity_set,
-            params={"$select": definition.primary_id, "$filter": f"emailaddress1 eq '{quoted}'"},
-        )
-        matches += [DynamicsRef(table=name, id=str(row[definition.primary_id])) for row in body.get("value", [])]
+        column = next((f.dynamics for f in engine.mapping.table(name).fields if f.marketo == "email"), None)
+        if column is None:
+            continue  # the mapping carries no email for this table: nothing to match by
+        rows = engine.dataverse.rows.where_equal(definition, column, str(email), [])
+        matches += [DynamicsRef(table=name, id=str(row[definition.primary_id])) for row in rows]
     free = [m for m in matches if engine.store.links.get_by_dynamics(m) is None]
     if len(free) > 1:
         names = ", ".join(f"{m.table} {m.id}" for m in free)
@@ -130,20 +130,11 @@ def change_owner(engine: Engine, marketo_id: int, sales_person: str) -> Dynamics
     """The linked record's owner becomes the user or team whose sales person this is."""
     link = _linked(engine, marketo_id)
     owner = sales_person.lower()
-    owner_set = None
-    for name in ("systemuser", "team"):
-        try:
-            engine.dataverse.client.get_json(
-                f"{engine.tables[name].entity_set}({owner})", params={"$select": f"{name}id"}
-            )
-        except DataverseError as error:
-            if error.status == 404:
-                continue
-            raise
-        owner_set = engine.tables[name].entity_set
-        break
-    if owner_set is None:
+    found = (name for name in OWNER_TABLES if engine.dataverse.rows.by_ids(engine.tables[name], [owner], []))
+    owner_table = next(found, None) if _is_id(owner) else None
+    if owner_table is None:
         raise FlowActionError(f"{sales_person!r} is neither a Dynamics user nor a team")
+    owner_set = engine.tables[owner_table].entity_set
     table = engine.tables[link.dynamics.table]
     _writable(engine, link.dynamics)
     engine.dataverse.writer.update(table, link.dynamics.id, {"ownerid@odata.bind": f"/{owner_set}({owner})"})
@@ -175,7 +166,16 @@ def create_task(
 
 
 def _writable(engine: Engine, ref: DynamicsRef) -> None:
-    if ref.table == "lead":
-        row = engine.dataverse.client.get_json(f"leads({ref.id})", params={"$select": "statecode"})
-        if int(row.get("statecode") or OPEN) != OPEN:
+    """A qualified or disqualified lead is read-only in Dynamics: say so instead of failing there."""
+    if ref.table == SyncObject.LEAD.value:
+        rows = engine.dataverse.rows.by_ids(engine.tables[ref.table], [ref.id], ["statecode"])
+        if rows and int(rows[0].get("statecode") or OPEN) != OPEN:
             raise FlowActionError(f"lead {ref.id} is qualified or disqualified, so read-only in Dynamics")
+
+
+def _is_id(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

@@ -1,8 +1,8 @@
 """The first, full copy of one object: every stream read from the start by change tracking, page
 by page, until each reaches its delta link; then the object turns incremental.
 
-Each page is one step (`copy_step`): the Durable orchestration runs it as an activity, the CLI
-in a loop. The checkpoint holds every stream's link, so a crash at any point resumes at the
+`advance_copy` copies pages while its caller lets it: a Durable activity a minute of them, the
+CLI until the end. The checkpoint holds every stream's link, so a crash at any point resumes at the
 page it was on, and the delta links at the end cover every change made during the copy. A copy
 that starts with no link in the store skips link lookups: nothing can be there to compare with.
 """
@@ -20,10 +20,8 @@ from sync.engine.bulk_copy import BulkCopy, BulkState, bulk_state
 from sync.engine.cursor import ObjectCursor
 from sync.engine.person_stream import PersonStream
 from sync.engine.runtime import Engine
-from sync.objects import PERSON_TABLES, Direction, SyncObject
+from sync.objects import D2M, PERSON_TABLES, SyncObject
 from sync.store.checkpoints import Checkpoint, Phase
-
-D2M = Direction.DYNAMICS_TO_MARKETO
 
 
 class CopyPath(StrEnum):
@@ -99,7 +97,7 @@ def begin_full_copy(
     return store.checkpoints.save(current.advanced(phase=Phase.FULL_COPY, cursor=cursor, counters={}))
 
 
-def copy_steps(
+def advance_copy(
     engine: Engine, checkpoint: Checkpoint, known_errors: set[str], more: Callable[[], bool]
 ) -> Iterator[tuple[Checkpoint, Progress]]:
     """Pages of the streams not yet copied, in order, while `more()` says so (each page's
@@ -107,21 +105,21 @@ def copy_steps(
     obj = checkpoint.object
     pipelines = engine.pipelines[obj]
     if bulk_state(checkpoint) is not None:
-        for step in BulkCopy(engine, pipelines[0]).steps(checkpoint, known_errors, more):
-            progress = Progress(obj, pipelines[0].stream, step.done, step.complete, PageCounts(), step.wait_s)
-            yield step.checkpoint, progress
+        for bulk in BulkCopy(engine, pipelines[0]).advance(checkpoint, known_errors, more):
+            progress = Progress(obj, pipelines[0].stream, bulk.done, bulk.complete, PageCounts(), bulk.wait_s)
+            yield bulk.checkpoint, progress
         return
     for pipeline in pipelines:  # a crash may have left a journaled page unstored, the last one too
-        checkpoint = engine.step().recover(checkpoint, pipeline, known_errors)
+        checkpoint = engine.copier().recover(checkpoint, pipeline, known_errors)
     while True:
         cursor = ObjectCursor.parse(checkpoint.cursor)
         pending = [p for p in pipelines if not cursor.stream(p.stream).complete]
         if not pending:
             finished = engine.store.checkpoints.save(checkpoint.advanced(phase=Phase.INCREMENTAL))
-            yield finished, Progress(obj, "", _done(finished), True, PageCounts())
+            yield finished, Progress(obj, "", cursor.read, True, PageCounts())
             return
         pipeline = pending[0]
-        for result in engine.step().copy_pages(checkpoint, pipeline, known_errors=known_errors, more=more):
+        for result in engine.copier().copy_pages(checkpoint, pipeline, known_errors=known_errors, more=more):
             saved = result.checkpoint
             cursor = ObjectCursor.parse(saved.cursor)
             complete = all(cursor.stream(p.stream).complete for p in pipelines)
@@ -129,22 +127,11 @@ def copy_steps(
                 incremental = cursor.model_copy(update={"fresh": False}).dump()
                 saved = engine.store.checkpoints.save(saved.advanced(phase=Phase.INCREMENTAL, cursor=incremental))
             checkpoint = saved
-            yield saved, Progress(obj, pipeline.stream, _done(saved), complete, result.counts)
+            yield saved, Progress(obj, pipeline.stream, cursor.read, complete, result.counts)
             if complete:
                 return
         if not more():
             return
-
-
-def copy_step(engine: Engine, checkpoint: Checkpoint, known_errors: set[str]) -> tuple[Checkpoint, Progress]:
-    """One page of the first stream not yet copied (the incremental runs' and tests' step)."""
-    for step in copy_steps(engine, checkpoint, known_errors, more=lambda: False):
-        return step
-    raise AssertionError("copy_steps yields at least once")
-
-
-def _done(checkpoint: Checkpoint) -> int:
-    return sum(s.read for s in ObjectCursor.parse(checkpoint.cursor).streams.values())
 
 
 def full_copy(
@@ -162,10 +149,10 @@ def full_copy(
     checkpoint = begin_full_copy(engine, obj, again=again, path=path)
     bulk = bulk_state(checkpoint) is not None
     totals = PageCounts()
-    known = {e.record_id for e in engine.store.errors.list(obj)}
+    known = engine.store.errors.record_ids(obj)
     while checkpoint.phase is Phase.FULL_COPY:
         wait_s = 0.0
-        for saved, progress in copy_steps(engine, checkpoint, known, more=lambda: True):
+        for saved, progress in advance_copy(engine, checkpoint, known, more=lambda: True):
             checkpoint = saved
             totals.add(progress.counts)
             on_page(progress)

@@ -7,9 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sync.connectors.marketo.persons import PersonApi
-from sync.mapping.schema import PersonFields
-
-ALREADY_EXISTS = "1005"  # another process (the app scaled out) created the field at the same moment
+from sync.connectors.marketo.policy import Refusal
+from sync.mapping.file import PersonFields
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ def ensure_owned_fields(persons: PersonApi, fields: PersonFields) -> list[str]:
     refused = [
         (f.name, r.reason.message if r.reason else r.status)
         for f, r in zip(missing, results, strict=True)
-        if not r.ok and not (r.reason and r.reason.code == ALREADY_EXISTS)
+        if not r.ok and r.refusal is not Refusal.ALREADY_EXISTS  # another process made it at the same moment
     ]
     if refused:
         names = ", ".join(f"{name} ({why})" for name, why in refused)

@@ -1,4 +1,4 @@
-"""One page: the step the full copy (Durable activity or CLI) and every incremental run repeat.
+"""One page at a time: what the full copy (Durable activity or CLI) and every incremental run repeat.
 
 read a page of one stream after its cursor → look up its links and the persons it refers to →
 decide and plan (pure) → write to Marketo in full batches → store links and errors → move the
@@ -46,9 +46,9 @@ class PageResult:
     caught_up: bool  # the stream has nothing more to read now
 
 
-class PageStep:
-    def __init__(self, store: SyncStore, reader: StreamReader, keeps_deleted_links: bool) -> None:
-        self.store, self.reader, self.keeps_deleted_links = store, reader, keeps_deleted_links
+class PageCopier:
+    def __init__(self, store: SyncStore, reader: StreamReader) -> None:
+        self.store, self.reader = store, reader
 
     def push(
         self,
@@ -77,8 +77,7 @@ class PageStep:
         return self._store(pushed.obj, pushed.pipeline, self._settlement(pushed), pushed, known_errors)
 
     def _settlement(self, pushed: Pushed) -> Settlement:
-        keeps = self.keeps_deleted_links and pushed.pipeline.target.name == "person"
-        return settlement_of(pushed.plan, pushed.upserted, pushed.deletions, pushed.pipeline, keeps)
+        return settlement_of(pushed.plan, pushed.upserted, pushed.deletions, pushed.pipeline)
 
     def _store(
         self,

@@ -1,5 +1,5 @@
-"""Reconciling linked persons: read both sides' current values, merge (pure, `merge.py`), write
-what each side lacks, and say what the link should hold afterwards.
+"""Merging linked persons: read both sides' current values, merge them three ways (pure,
+`three_way.py`), write what each side lacks, and say what the link should hold afterwards.
 
 Both directions use it: Dynamics → Marketo when a linked lead or contact changed (Marketo's
 current values are read, one call per 300 persons, so a Marketo edit not yet read is never
@@ -20,18 +20,18 @@ from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.http.failures import FailureKind
 from sync.connectors.marketo.persons import PersonApi
-from sync.connectors.marketo.policy import reason_kind
+from sync.connectors.marketo.policy import Refusal
 from sync.engine.fingerprint import fingerprint
-from sync.engine.merge import FieldRule, merge
 from sync.engine.pipelines import Pipeline
 from sync.engine.plan import Failure, Skip
+from sync.engine.targets import skipped
+from sync.engine.three_way import MergeRule, three_way_merge
+from sync.mapping.file import PersonFields
 from sync.mapping.records import Mapped, marketo_values
 from sync.mapping.resolve import FieldMapping, TableMapping
-from sync.mapping.schema import PersonFields
 from sync.mapping.transforms import TransformError, parse_datetime, to_dynamics
 from sync.store.links import DynamicsRef, Link
 
-NOT_FOUND: Final = "1004"
 OPEN: Final = 0  # a lead's statecode while it can be written (qualified and disqualified leads are read-only)
 
 
@@ -65,10 +65,11 @@ class _Work:
     to_dynamics: dict[str, Any] = field(default_factory=dict)
     synced: dict[str, Any] = field(default_factory=dict)
     failure: Failure | None = None
+    person_gone: bool = False  # Marketo no longer has the person (deleted or merged away meanwhile)
 
 
-def rules_of(table: TableMapping) -> list[FieldRule]:
-    return [FieldRule(f.marketo, f.direction, f.winner) for f in table.fields]
+def rules_of(table: TableMapping) -> list[MergeRule]:
+    return [MergeRule(f.marketo, f.direction, f.winner) for f in table.fields]
 
 
 def _newer(row: Mapping[str, Any], person: Mapping[str, Any]) -> bool | None:
@@ -104,7 +105,7 @@ class PersonMerge:
     ) -> None:
         self.persons, self.dataverse, self.fields, self.tables = persons, dataverse, fields, tables
 
-    def reconcile(self, pipeline: Pipeline, mapping: TableMapping, items: Sequence[MergeItem]) -> list[MergeOutcome]:
+    def merge(self, pipeline: Pipeline, mapping: TableMapping, items: Sequence[MergeItem]) -> list[MergeOutcome]:
         if not items:
             return []
         outcomes: dict[DynamicsRef, MergeOutcome] = {}
@@ -156,7 +157,7 @@ class PersonMerge:
     def _decide(self, job: _Work, mapping: TableMapping) -> None:
         link = job.item.link
         current = {f.marketo: job.person.get(f.marketo) for f in mapping.fields}
-        merged = merge(
+        merged = three_way_merge(
             link.synced,
             job.every,
             current,
@@ -182,12 +183,9 @@ class PersonMerge:
         records = [{**job.to_marketo, "id": int(job.item.link.marketo.id)} for job in pending]
         results = self.persons.upsert(records, action="updateOnly", lookup_field="id")
         for job, result in zip(pending, results, strict=True):
-            if result.ok:
-                continue
-            reason = result.reason
-            code, message = (reason.code, reason.message) if reason else ("skipped", "Marketo skipped the update")
-            ref = job.item.link.dynamics
-            job.failure = Failure(ref, "merge", code, message, reason_kind(code), job.item.link.marketo.id)
+            if not result.ok:
+                job.failure = skipped(job.item.link.dynamics, result, "merge", job.item.link.marketo.id)
+                job.person_gone = result.refusal is Refusal.NOT_FOUND
 
     def _write_dynamics(self, work: Sequence[_Work], mapping: TableMapping, table: TableDefinition) -> None:
         pending = [job for job in work if job.to_dynamics and job.failure is None]
@@ -212,7 +210,7 @@ class PersonMerge:
     def _outcome(self, job: _Work) -> MergeOutcome:
         link = job.item.link
         if job.failure is not None:
-            gone = "marketo" if job.failure.code == NOT_FOUND else ""
+            gone = "marketo" if job.person_gone else ""
             return MergeOutcome(link.dynamics, link.marketo.id, failure=job.failure, gone=gone)
         # what the Dynamics row will map to once the writes land: the next Dynamics read is no change
         expected = {**job.values, **{k: v for k, v in job.to_dynamics.items() if k in job.values}}

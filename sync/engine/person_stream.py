@@ -30,7 +30,7 @@ from sync.engine.person_merge import MergeItem, MergeOutcome
 from sync.engine.runtime import Engine
 from sync.mapping.resolve import TableMapping
 from sync.mapping.transforms import TransformError, to_dynamics
-from sync.objects import PERSON_TABLES, Direction, SyncObject
+from sync.objects import M2D, PERSON_TABLES, PERSON_TARGET, SyncObject
 from sync.store.checkpoints import Checkpoint, Phase
 from sync.store.links import DynamicsRef, Link, MarketoRef
 
@@ -43,7 +43,6 @@ DELETIONS_KEPT: Final = timedelta(days=14)  # Marketo prunes deleted-lead activi
 # the activities of the next minutes if Marketo's clock runs behind. Starting this much earlier
 # only re-reads changes the merge already has (it writes nothing for them).
 CLOCK_SKEW_MARGIN: Final = timedelta(minutes=15)
-M2D: Final = Direction.MARKETO_TO_DYNAMICS
 PERSON_DELETED: Final = "person_deleted"
 
 
@@ -107,7 +106,7 @@ class PersonStream:
                 name = self._field_name(activity.get("primaryAttributeValueId"))
                 if name is not None:
                     changes[int(activity["leadId"])][name] = _new_value(activity)
-        refs = [MarketoRef(object="person", id=str(i)) for i in deleted | set(changes)]
+        refs = [MarketoRef(object=PERSON_TARGET, id=str(i)) for i in deleted | set(changes)]
         links = self.store.links.get_many_by_marketo(refs) if refs else {}
         gone = [links[r] for r in refs if int(r.id) in deleted and r in links]
         self._drop(gone)
@@ -127,7 +126,7 @@ class PersonStream:
 
     def merge(self, table: str, links: list[Link], known: set[str]) -> PageCounts:
         pipeline, mapping = self.pipelines[table], self.mappings[table]
-        outcomes = self.engine.merger.reconcile(pipeline, mapping, [MergeItem(link) for link in links])
+        outcomes = self.engine.merger.merge(pipeline, mapping, [MergeItem(link) for link in links])
         return self.settle(table, links, outcomes, known)
 
     def settle(self, table: str, links: list[Link], outcomes: list[MergeOutcome], known: set[str]) -> PageCounts:

@@ -1,12 +1,13 @@
 """Writing Dynamics leads and contacts to Marketo persons, with first matching, in as few calls
 as the work allows.
 
-- Linked records: `updateOnly` by the person's Marketo id, with only the fields that changed
-  since the last sync (the whole record after the sync filter turned on again). A person
-  deleted in Marketo (1004) is created anew and relinked (behaviour §7).
+- Linked records: merged both ways (`person_merge.py`), Marketo written `updateOnly` by the
+  person's id with only the fields that changed. A person deleted in Marketo (not found) is
+  created anew and relinked (behaviour §7).
 - New records with an email: `createOnly` looked up by email, so a fresh Marketo database
-  costs one call per 300 persons. Emails Marketo already has (1005) are queried once per 300
-  and decided by `match_person`: linked, given their own person, or sent to the errors table.
+  costs one call per 300 persons. Emails Marketo already has (already exists, several match,
+  twice in one call) are queried once per 300 and decided by `match_person`: linked, given
+  their own person, or sent to the errors table.
 - New records without an email: `createOrUpdate` looked up by the Dynamics id field.
 Every path writes the Dynamics id onto the person, so a page repeated after a crash finds its
 own persons (by email or by that id) instead of creating them twice.
@@ -20,18 +21,19 @@ from typing import Any, Final
 
 from sync.connectors.http.failures import FailureKind
 from sync.connectors.marketo.persons import PersonApi
+from sync.connectors.marketo.policy import Refusal
 from sync.engine.matching import MatchKind, match_person
 from sync.engine.person_merge import MergeItem, PersonMerge
 from sync.engine.pipelines import Pipeline
 from sync.engine.plan import Failure, Removal, Upsert
-from sync.engine.targets import Outcome, result_outcome
+from sync.engine.targets import Outcome, removed, result_outcome
+from sync.mapping.file import PersonFields
 from sync.mapping.resolve import TableMapping
-from sync.mapping.schema import PersonFields
+from sync.objects import PERSON_TARGET
 from sync.store.links import Link, MarketoRef
 
-NOT_FOUND: Final = "1004"
-# Marketo has this email already (1005), several times (1007), or earlier in the same input (1036).
-TAKEN: Final = frozenset({"1005", "1007", "1036"})
+# Marketo has this email already, several times, or earlier in the same input.
+TAKEN: Final = frozenset({Refusal.ALREADY_EXISTS, Refusal.SEVERAL_MATCH, Refusal.DUPLICATE_IN_INPUT})
 
 
 @dataclass(frozen=True)
@@ -48,10 +50,11 @@ class PersonOutcome(Outcome):
 
 
 class PersonTarget:
-    name = "person"
+    name = PERSON_TARGET
 
     def __init__(self, api: PersonApi, fields: PersonFields, merger: PersonMerge, delete_persons: bool = False) -> None:
         self.api, self.fields, self.merger, self.delete_persons = api, fields, merger, delete_persons
+        self.keeps_deleted_links = not delete_persons  # the person stays, flagged; so does its link
         self._tables: dict[str, tuple[Pipeline, TableMapping]] = {}
 
     def bind(self, pipeline: Pipeline, mapping: TableMapping) -> None:
@@ -86,7 +89,7 @@ class PersonTarget:
         if not merges:
             return []
         pipeline, mapping = self._tables[merges[0].upsert.ref.table]
-        results = self.merger.reconcile(pipeline, mapping, [m.item for m in merges])
+        results = self.merger.merge(pipeline, mapping, [m.item for m in merges])
         gone: list[tuple[int, Upsert]] = []
         for merged, result in zip(merges, results, strict=True):
             n, ref, predecessor = merged.n, merged.item.link.dynamics, merged.predecessor
@@ -131,7 +134,7 @@ class PersonTarget:
         sent = list(first.values())
         results = self.api.upsert([u.values for _, u in sent], action="createOnly", lookup_field="email")
         for (n, u), result in zip(sent, results, strict=True):
-            if not result.ok and result.reason is not None and result.reason.code in TAKEN:
+            if result.refusal in TAKEN:
                 existing.append((n, u))
             else:
                 outcomes[n] = result_outcome(u.ref, result, "create")
@@ -177,12 +180,14 @@ class PersonTarget:
         # first matching (or a link rebuilt from the person's Dynamics id): a merge with no base
         matched = [
             _Merge(
-                n, u, MergeItem(Link(dynamics=u.ref, marketo=MarketoRef(object="person", id=str(pid))), u.row, False)
+                n,
+                u,
+                MergeItem(Link(dynamics=u.ref, marketo=MarketoRef(object=PERSON_TARGET, id=str(pid))), u.row, False),
             )
             for n, u, pid in link
         ]
         for n, u in self._merge(matched, outcomes):
-            failure = Failure(u.ref, "link", NOT_FOUND, "the matched person is gone", FailureKind.TRANSIENT)
+            failure = Failure(u.ref, "link", "gone", "the matched person is gone", FailureKind.TRANSIENT)
             outcomes[n] = Outcome(u.ref, None, failure)
         if own:
             results = self.api.upsert([u.values for _, u, _ in own], action="createDuplicate")
@@ -212,9 +217,5 @@ class PersonTarget:
             else:
                 marks = [{"id": i, self.fields.deleted: True} for i in ids]
                 results = self.api.upsert(marks, action="updateOnly", lookup_field="id")
-            for removal, result in zip(known, results, strict=True):
-                gone = result.reason is not None and result.reason.code in (NOT_FOUND, "1013")
-                outcomes[removal.ref] = (
-                    Outcome(removal.ref) if result.ok or gone else result_outcome(removal.ref, result, "delete")
-                )
+            outcomes.update({r.ref: removed(r.ref, result) for r, result in zip(known, results, strict=True)})
         return [outcomes[r.ref] for r in removals]

@@ -1,16 +1,6 @@
-"""Pipelines: one Dynamics table read for one object, turned into one kind of Marketo record.
-
-| object          | stream (Dynamics table)      | Marketo target                     | key                    |
-|-----------------|------------------------------|------------------------------------|------------------------|
-| systemuser      | systemuser                   | sales person                       | externalSalesPersonId  |
-| team            | team                         | sales person (one per team)        | externalSalesPersonId  |
-| team            | teammembership               | team-member custom object          | teamMembershipId       |
-| account         | account                      | company                            | externalCompanyId      |
-| contact, lead   | contact, lead                | person                             | Marketo id + dynamicsId|
-| opportunity     | opportunity                  | opportunity                        | externalOpportunityId  |
-| opportunityrole | connection (stakeholders)    | opportunity role                   | marketoGUID            |
-| opportunityrole | opportunity (customer contact)| opportunity role (primary)        | marketoGUID            |
-| custom          | each mapped custom table     | its custom object                  | the mapped key field   |
+"""Pipelines: one Dynamics table read for one object, turned into one kind of Marketo record. Which
+pipelines there are is the registry's (`sync/objects.py`, one `Stream` each) plus the mapping
+file's custom tables; `catalogue.py` builds them.
 
 A pipeline decides, per row and without I/O, what the Marketo record is (`decide`), given the
 Marketo ids of the persons the row refers to (`references`, looked up in the links first).
@@ -25,10 +15,10 @@ from typing import Any, Final
 from sync.connectors.dataverse.metadata import TableDefinition
 from sync.engine.plan import Decision, Pending, Skip, TakeOver
 from sync.engine.targets import MarketoTarget
+from sync.mapping.file import PersonFields
 from sync.mapping.records import FORMATTED, LOOKUP_TABLE, Mapped, marketo_values, passes_filter
 from sync.mapping.resolve import TableMapping
-from sync.mapping.schema import PersonFields
-from sync.objects import SyncObject
+from sync.objects import TEAM_MEMBER_FIELDS, Computed, SyncObject
 from sync.store.links import DynamicsRef, Link
 
 References = Mapping[DynamicsRef, Link]
@@ -36,6 +26,7 @@ Extras = Callable[[Mapping[str, Any]], dict[str, Any]]
 CUSTOMER_ROLE: Final = "Customer"
 STAKEHOLDER_ROLE: Final = "Stakeholder"
 ACTIVE: Final = 0
+ORIGINATING_LEAD: Final = "originatingleadid"  # the lookup QualifyLead sets on the records it makes
 
 
 @dataclass(frozen=True)
@@ -88,47 +79,33 @@ def with_columns(table: TableMapping, *extra: str) -> tuple[str, ...]:
 # standard objects
 
 
-def company_extras(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {"externalCompanyId": str(row["accountid"])}
+def keyed(key: str, primary_id: str, computed: Computed | None) -> Extras:
+    """The key field holding the row's id, and the fields computed from several columns."""
+    return lambda row: {key: str(row[primary_id]), **(computed(row) if computed else {})}
 
 
-def sales_person_extras(primary_id: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-    return lambda row: {"externalSalesPersonId": str(row[primary_id])}
+def person_extras(table: str, primary_id: str, fields: PersonFields) -> Extras:
+    """The person fields the sync owns: the record's id and table, and not deleted."""
+    return lambda row: {fields.id: str(row[primary_id]).lower(), fields.type: table, fields.deleted: False}
 
 
-OPPORTUNITY_COLUMNS: Final = ("statecode", "actualclosedate", "estimatedclosedate")
+def originating_lead_references(table: str) -> Callable[[Mapping[str, Any]], list[DynamicsRef]]:
+    """The lead a row was qualified from (QualifyLead sets `originatingleadid`), as a reference."""
+
+    def references(row: Mapping[str, Any]) -> list[DynamicsRef]:
+        lead, _ = _lookup(row, ORIGINATING_LEAD)
+        return [DynamicsRef(table=table, id=lead)] if lead else []
+
+    return references
 
 
-def opportunity_extras(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Computed from several columns: won / closed from the state, the close date that applies."""
-    state = row.get("statecode")
-    closed = state in (1, 2)
-    close = row.get("actualclosedate") if closed and row.get("actualclosedate") else row.get("estimatedclosedate")
-    return {
-        "externalOpportunityId": str(row["opportunityid"]),
-        "isWon": state == 1,
-        "isClosed": closed,
-        "closeDate": str(close)[:10] if close else None,
-    }
-
-
-def person_extras(table: str, fields: PersonFields) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
-    primary = f"{table}id"
-    return lambda row: {fields.id: str(row[primary]).lower(), fields.type: table, fields.deleted: False}
-
-
-def originating_lead_references(row: Mapping[str, Any]) -> list[DynamicsRef]:
-    lead, _ = _lookup(row, "originatingleadid")
-    return [DynamicsRef(table="lead", id=lead)] if lead else []
-
-
-def taking_over(decide: Callable[[Mapping[str, Any], References], Decision]) -> Callable[..., Decision]:
+def taking_over(decide: Callable[[Mapping[str, Any], References], Decision], table: str) -> Callable[..., Decision]:
     """A contact qualified from a linked lead takes over the lead's person instead of making one."""
 
     def decide_contact(row: Mapping[str, Any], refs: References) -> Decision:
         decision = decide(row, refs)
-        lead, _ = _lookup(row, "originatingleadid")
-        predecessor = refs.get(DynamicsRef(table="lead", id=lead)) if lead else None
+        lead, _ = _lookup(row, ORIGINATING_LEAD)
+        predecessor = refs.get(DynamicsRef(table=table, id=lead)) if lead else None
         if (
             isinstance(decision, Mapped)
             and predecessor is not None
@@ -142,11 +119,12 @@ def taking_over(decide: Callable[[Mapping[str, Any], References], Decision]) -> 
 
 
 def team_member_decide(row: Mapping[str, Any], refs: References) -> Decision:
+    membership, team, user = TEAM_MEMBER_FIELDS
     return Mapped(
         {
-            "teamMembershipId": str(row["teammembershipid"]),
-            "teamId": str(row["teamid"]).lower(),
-            "systemUserId": str(row["systemuserid"]).lower(),
+            membership: str(row["teammembershipid"]),
+            team: str(row["teamid"]).lower(),
+            user: str(row["systemuserid"]).lower(),
         }
     )
 

@@ -26,7 +26,7 @@ from azure.core.exceptions import AzureError
 from sync.connectors.dataverse.errors import ChangeTokenExpired
 from sync.connectors.http.deadline import Deadline, within
 from sync.connectors.http.failures import ConnectorError
-from sync.connectors.marketo.errors import MarketoFatal
+from sync.connectors.marketo.errors import PagingTokenRefused
 from sync.engine.apply import PageCounts
 from sync.engine.cursor import ObjectCursor, StreamCursor
 from sync.engine.pause import paused
@@ -35,15 +35,13 @@ from sync.engine.pipelines import Pipeline
 from sync.engine.runtime import Engine
 from sync.engine.streams import StreamReader, reconcile_due
 from sync.mapping.transforms import parse_datetime
-from sync.objects import DIRECTIONS, PERSON_TABLES, Direction, SyncObject
+from sync.objects import D2M, DIRECTIONS, M2D, PERSON_TABLES, SyncObject
 from sync.settings import FUNCTION_TIMEOUT_S
 from sync.store.checkpoints import Checkpoint, CheckpointConflict, Phase
 from sync.store.leases import Lease, LeaseLost
 from sync.store.runs import RunOutcome, RunRecord
 from sync.telemetry import log_run
 
-D2M: Final = Direction.DYNAMICS_TO_MARKETO
-M2D: Final = Direction.MARKETO_TO_DYNAMICS
 RECONCILE_EVERY_S: Final = 6 * 3600.0
 # Failures of the run's own machinery, by kind: Table Storage down is an outage; a lost lease or
 # checkpoint means another run took over (this one stops; nothing is lost).
@@ -54,7 +52,6 @@ FAILURE_KIND: Final[dict[type[BaseException], str]] = {
     PermissionError: "auth/config",
 }
 SAFETY_S: Final = 30.0  # between the hard deadline and the function timeout
-INVALID_VALUE: Final = "1003"  # Marketo's answer to a paging token it no longer accepts
 
 
 class _Run:
@@ -65,7 +62,7 @@ class _Run:
         hard = min(budget_s + engine.settings.marketo.call_deadline_s, FUNCTION_TIMEOUT_S - SAFETY_S)
         self.deadline = Deadline.after(hard)
         self.lease_for = timedelta(seconds=hard + SAFETY_S)
-        self.step = engine.step()
+        self.copier = engine.copier()
         self.counts = PageCounts()
         self.notes: list[str] = []
         self.caught_up = True
@@ -82,9 +79,9 @@ class _Run:
             if self.obj is SyncObject.PERSON:
                 self.follow_persons(checkpoint)
                 return
-            known = {e.record_id for e in self.store.errors.list(self.obj)}
+            known = self.store.errors.record_ids(self.obj)
             for pipeline in self.engine.pipelines[self.obj]:  # a page a crash left journaled, unstored
-                checkpoint = self.step.recover(checkpoint, pipeline, known)
+                checkpoint = self.copier.recover(checkpoint, pipeline, known)
             self.retry_due(known)
             for pipeline in self.engine.pipelines[self.obj]:
                 checkpoint = self.catch_up(checkpoint, pipeline, known)
@@ -93,16 +90,14 @@ class _Run:
         """Marketo → Dynamics: failed merges due again, a re-baseline if deletions may have been
         missed, then activity pages until caught up or out of time."""
         stream = PersonStream(self.engine)
-        known = {e.record_id for t in PERSON_TABLES for e in self.store.errors.list(t) if e.direction is M2D}
+        known = {i for table in PERSON_TABLES for i in self.store.errors.record_ids(table, M2D)}
         self.counts.add(stream.retry_due(known))
         if stream.stale(checkpoint, datetime.now(UTC)):
             checkpoint = self._recheck_persons(stream, checkpoint, known, "was last read more than 14 days ago")
         while self.may_start_page():
             try:
                 checkpoint, counts, caught_up = stream.copy_page(checkpoint, known)
-            except MarketoFatal as error:
-                if error.code != INVALID_VALUE or "nextPageToken" not in error.message:
-                    raise
+            except PagingTokenRefused:
                 checkpoint = self._recheck_persons(stream, checkpoint, known, "is no longer accepted by Marketo")
                 continue
             self.counts.add(counts)
@@ -133,7 +128,7 @@ class _Run:
             rows = self.engine.dataverse.rows.by_ids(pipeline.table, ids, pipeline.select)
             found = {pipeline.row_id(row).lower() for row in rows}
             gone = [i for i in ids if i.lower() not in found]
-            self.counts.add(self.step.settle(self.step.push(self.obj, pipeline, rows, gone, lookups=True), known))
+            self.counts.add(self.copier.settle(self.copier.push(self.obj, pipeline, rows, gone, lookups=True), known))
             self.notes.append(f"retried {len(ids)} failed {pipeline.stream} record(s)")
 
     def catch_up(self, checkpoint: Checkpoint, pipeline: Pipeline, known: set[str]) -> Checkpoint:
@@ -142,7 +137,7 @@ class _Run:
                 self.caught_up = False
                 return checkpoint
             try:
-                result = self.step.copy_page(checkpoint, pipeline, known_errors=known)
+                result = self.copier.copy_page(checkpoint, pipeline, known_errors=known)
             except ChangeTokenExpired:
                 checkpoint = self._rebaseline(checkpoint, pipeline)
                 continue
@@ -176,7 +171,7 @@ class _Run:
             if not link.deleted and link.dynamics.id not in present
         ]
         if gone:
-            self.counts.add(self.step.settle(self.step.push(self.obj, pipeline, [], gone, lookups=True), known))
+            self.counts.add(self.copier.settle(self.copier.push(self.obj, pipeline, [], gone, lookups=True), known))
             self.notes.append(f"{pipeline.stream}: {len(gone)} deletion(s) found by reconciling ids")
         settled = stream.model_copy(update={"rebaseline": False, "reconciled_at": now})
         return self.store.checkpoints.save(checkpoint.advanced(cursor=cursor.moved(pipeline.stream, settled).dump()))
@@ -211,7 +206,7 @@ def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) 
         if checkpoint is None:
             return _finish(engine, record, RunOutcome.SKIPPED, "no full copy yet: start one (python -m sync full-copy)")
         if checkpoint.phase is Phase.FULL_COPY:
-            done = sum(s.read for s in ObjectCursor.parse(checkpoint.cursor).streams.values())
+            done = ObjectCursor.parse(checkpoint.cursor).read
             return _finish(engine, record, RunOutcome.SKIPPED, f"still in its full copy ({done} rows copied so far)")
         store.runs.record(record)
         run.execute(checkpoint)

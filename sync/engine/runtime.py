@@ -9,6 +9,7 @@ in Marketo (created when missing). A problem stops the start with every problem 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,16 +19,16 @@ from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.marketo.batching import MAX_RECORDS
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.engine.catalogue import build_pipelines
-from sync.engine.marketo_shares import SharedMarketoLimits, join_shared_limits
 from sync.engine.org_identity import check_organization
 from sync.engine.owned_fields import ensure_owned_fields
-from sync.engine.page import PageStep
+from sync.engine.page import PageCopier
 from sync.engine.person_merge import PersonMerge
 from sync.engine.pipelines import Pipeline
 from sync.engine.schemas import read_schemas
+from sync.engine.shared_limits import SharedMarketoLimits, join_shared_limits
 from sync.engine.streams import StreamReader
 from sync.log_redaction import redact_secrets
-from sync.mapping.load import load_mapping
+from sync.mapping.file import load_mapping
 from sync.mapping.resolve import ResolvedMapping, resolve
 from sync.objects import SyncObject
 from sync.settings import Settings
@@ -36,6 +37,7 @@ from sync.store.holders import process_owner
 from sync.telemetry import log_usage
 
 USAGE_KEY = "marketo_usage"
+log = logging.getLogger(__name__)
 
 
 def record_usage(store: SyncStore, total: int, budget: int) -> None:
@@ -54,7 +56,6 @@ class Engine:
     tables: dict[str, TableDefinition]
     pipelines: dict[SyncObject, list[Pipeline]]
     merger: PersonMerge
-    owned_fields_created: list[str] = field(default_factory=list)
     owner: str = field(default_factory=process_owner)
     shares: SharedMarketoLimits | None = None  # this process's part of Marketo's limits
 
@@ -75,6 +76,8 @@ class Engine:
             source = str(settings.sync.mapping_file) if settings.sync.mapping_file else "(defaults)"
             mapping = resolve(file, schemas, source)
             created = ensure_owned_fields(marketo.persons, mapping.person_fields)
+            if created:
+                log.info("created the person fields the sync owns in Marketo: %s", ", ".join(created))
             check_organization(store, dataverse)
         except BaseException:
             if shares is not None:
@@ -94,13 +97,12 @@ class Engine:
             dict(schemas.tables),
             pipelines,
             merger,
-            created,
             owner,
             shares,
         )
 
-    def step(self) -> PageStep:
-        return PageStep(self.store, StreamReader(self.dataverse), keeps_deleted_links=not self.mapping.delete_persons)
+    def copier(self) -> PageCopier:
+        return PageCopier(self.store, StreamReader(self.dataverse))
 
     def close(self) -> None:
         if self.shares is not None:

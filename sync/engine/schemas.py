@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any
 
 from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.dataverse.errors import DataverseError
@@ -13,21 +13,9 @@ from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.connectors.marketo.errors import MarketoFatal
 from sync.connectors.marketo.lead_database import LeadDatabaseApi
-from sync.mapping.resolve import MarketoField, Schemas, custom_target
-from sync.mapping.schema import MappingFile
-
-STANDARD_TABLES: Final = (
-    "systemuser",
-    "team",
-    "teammembership",
-    "account",
-    "contact",
-    "lead",
-    "opportunity",
-    "connection",
-    "task",
-)
-MAPPED_TABLES: Final = ("lead", "contact", "account", "opportunity", "systemuser", "team")
+from sync.mapping.file import MappingFile
+from sync.mapping.resolve import MarketoField, Schemas
+from sync.objects import MAPPED_TABLES, PERSON_TARGET, STANDARD_TABLES, STANDARD_TARGETS, custom_target
 
 
 def _fields(described: dict[str, Any]) -> dict[str, MarketoField]:
@@ -55,15 +43,12 @@ def read_schemas(dataverse: DataverseConnection, marketo: MarketoConnection, fil
     }
     person = marketo.persons.describe()
     targets: dict[str, dict[str, MarketoField]] = {
-        "person": {name: MarketoField(name, f.dataType, f.length, f.updateable) for name, f in person.fields.items()}
+        PERSON_TARGET: {
+            name: MarketoField(name, f.dataType, f.length, f.updateable) for name, f in person.fields.items()
+        }
     }
     dedupe: dict[str, tuple[str, ...]] = {}
-    apis: dict[str, LeadDatabaseApi] = {
-        "company": marketo.companies,
-        "opportunity": marketo.opportunities,
-        "opportunityrole": marketo.opportunity_roles,
-        "salesperson": marketo.sales_persons,
-    }
+    apis: dict[str, LeadDatabaseApi] = {target: marketo.lead_database(target) for target in STANDARD_TARGETS}
     custom_objects = [c.marketo_object for c in file.custom_tables]
     if file.team_member_object:
         custom_objects.append(file.team_member_object)

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from sync.connectors.marketo.errors import MarketoQuotaExhausted
 from sync.engine.cursor import ObjectCursor
-from sync.engine.full_copy import CopyPath, begin_full_copy, copy_steps, record_total
+from sync.engine.full_copy import CopyPath, advance_copy, begin_full_copy, record_total
 from sync.engine.pause import paused
 from sync.engine.resync import resync_page, resync_target
 from sync.engine.runtime import Engine
@@ -30,12 +30,7 @@ COPY_STEP_BUDGET_S: Final = 60.0
 
 def begin_step(engine: Engine, obj: SyncObject, again: bool, path: CopyPath = CopyPath.AUTO) -> dict[str, Any]:
     checkpoint = begin_full_copy(engine, obj, again=again, path=path)
-    done = (
-        sum(s.read for s in ObjectCursor.parse(checkpoint.cursor).streams.values())
-        if obj is not SyncObject.PERSON
-        else 0
-    )
-    return {"object": obj.value, "done": done, "total": record_total(engine, obj)}
+    return {"object": obj.value, "done": _done(checkpoint.cursor, obj), "total": record_total(engine, obj)}
 
 
 def copy_page_step(engine: Engine, obj: SyncObject, budget_s: float = COPY_STEP_BUDGET_S) -> dict[str, Any]:
@@ -54,11 +49,11 @@ def copy_page_step(engine: Engine, obj: SyncObject, budget_s: float = COPY_STEP_
             checkpoint = begin_full_copy(engine, obj)
         if checkpoint.phase is not Phase.FULL_COPY:
             return {"object": obj.value, "complete": True, "done": _done(checkpoint.cursor, obj)}
-        known = {e.record_id for e in store.errors.list(obj)}
+        known = store.errors.record_ids(obj)
         ends = time.monotonic() + budget_s
         written = failed = 0
         try:
-            for _, progress in copy_steps(
+            for _, progress in advance_copy(
                 engine, checkpoint, known, more=lambda: time.monotonic() < ends and obj not in paused(store)
             ):
                 written, failed = written + progress.counts.written, failed + progress.counts.failed
@@ -90,4 +85,4 @@ def resync_step(engine: Engine, obj: SyncObject, field: str, cursor: str | None)
 def _done(cursor: str | None, obj: SyncObject) -> int:
     if obj is SyncObject.PERSON:
         return 0
-    return sum(s.read for s in ObjectCursor.parse(cursor).streams.values())
+    return ObjectCursor.parse(cursor).read

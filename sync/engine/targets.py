@@ -1,7 +1,7 @@
 """Writing a plan to Marketo: one target per kind of Marketo object, all answering one outcome
-per record in input order. Lead Database objects (companies, opportunities, sales persons,
-custom objects, opportunity roles) are written here; persons, with first matching, in
-`persons.py`.
+per record in input order. Marketo objects other than persons (companies, opportunities, sales
+persons, custom objects, opportunity roles) are written here; persons, with first matching, in
+`person_target.py`.
 
 Every write is keyed by something that survives a crash (the Dynamics id as external id or
 dedupe field, or the Marketo id a link holds), so repeating a page after a crash updates what
@@ -14,13 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sync.connectors.http.failures import FailureKind
 from sync.connectors.marketo.envelope import RecordResult
 from sync.connectors.marketo.lead_database import LeadDatabaseApi
-from sync.connectors.marketo.policy import reason_kind
+from sync.connectors.marketo.policy import Refusal
 from sync.engine.plan import Failure, Removal, Upsert
 from sync.store.links import DynamicsRef, Link
-
-NOT_FOUND = "1013"  # deleting what Marketo no longer has: the goal is reached
 
 
 @dataclass(frozen=True)
@@ -35,6 +34,7 @@ class Outcome:
 
 class MarketoTarget(Protocol):
     name: str  # the Marketo side of links: person, company, opportunity, …
+    keeps_deleted_links: bool  # a removed record's link stays, marked deleted (its Marketo record stays too)
 
     def upsert(self, upserts: Sequence[Upsert]) -> list[Outcome]: ...
 
@@ -46,14 +46,21 @@ def result_outcome(ref: DynamicsRef, result: RecordResult, operation: str) -> Ou
     marketo_id = str(result.id) if result.id is not None else result.marketoGUID
     if result.ok:
         return Outcome(ref, marketo_id)
+    return Outcome(ref, marketo_id, skipped(ref, result, operation, marketo_id))
+
+
+def skipped(ref: DynamicsRef, result: RecordResult, operation: str, marketo_id: str | None) -> Failure:
+    """A record Marketo skipped, as the errors table keeps it: its code and message, and its kind."""
     reason = result.reason
     code, message = (reason.code, reason.message) if reason else ("skipped", "Marketo skipped the record")
-    return Outcome(ref, marketo_id, Failure(ref, operation, code, message, reason_kind(code), marketo_id))
+    return Failure(ref, operation, code, message, result.kind or FailureKind.BAD_RECORD, marketo_id)
 
 
-class LeadDatabaseTarget:
+class ObjectTarget:
     """Companies, opportunities, sales persons and custom objects: upserted by the dedupe field
     that holds the Dynamics id, deleted by it too (no link needed)."""
+
+    keeps_deleted_links = False
 
     def __init__(self, name: str, api: LeadDatabaseApi, key_field: str) -> None:
         self.name, self.api, self.key_field = name, api, key_field
@@ -77,7 +84,7 @@ class LeadDatabaseTarget:
         if not removals:
             return []
         results = self.api.delete([{self.key_field: r.ref.id} for r in removals])
-        return [_removed(r.ref, result) for r, result in zip(removals, results, strict=True)]
+        return [removed(r.ref, result) for r, result in zip(removals, results, strict=True)]
 
 
 class OpportunityRoleTarget:
@@ -85,11 +92,11 @@ class OpportunityRoleTarget:
     stakeholder's role or contact does, so the role a link points at is deleted by its
     marketoGUID before the new one is written, and removals go by marketoGUID too."""
 
-    name = "opportunityrole"
     KEY = ("externalOpportunityId", "leadId", "role")
+    keeps_deleted_links = False
 
-    def __init__(self, api: LeadDatabaseApi) -> None:
-        self.api = api
+    def __init__(self, name: str, api: LeadDatabaseApi) -> None:
+        self.name, self.api = name, api
 
     def upsert(self, upserts: Sequence[Upsert]) -> list[Outcome]:
         moved = [u for u in upserts if u.link is not None and _key(u.link.synced) != _key(u.values)]
@@ -106,7 +113,7 @@ class OpportunityRoleTarget:
         if known:
             guids = [{"marketoGUID": r.link.marketo.id} for r in known if r.link is not None]
             results = self.api.delete(guids, delete_by="idField")
-            outcomes.update({r.ref: _removed(r.ref, res) for r, res in zip(known, results, strict=True)})
+            outcomes.update({r.ref: removed(r.ref, res) for r, res in zip(known, results, strict=True)})
         return [outcomes[r.ref] for r in removals]
 
 
@@ -114,7 +121,8 @@ def _key(values: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(values.get(k) for k in OpportunityRoleTarget.KEY)
 
 
-def _removed(ref: DynamicsRef, result: RecordResult) -> Outcome:
-    if result.ok or (result.reason is not None and result.reason.code == NOT_FOUND):
+def removed(ref: DynamicsRef, result: RecordResult) -> Outcome:
+    """A deletion's outcome: a record Marketo no longer has is removed all the same."""
+    if result.ok or result.refusal is Refusal.NOT_FOUND:
         return Outcome(ref)
     return result_outcome(ref, result, "delete")

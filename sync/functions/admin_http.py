@@ -13,7 +13,7 @@ import azure.functions as func
 
 from sync.engine.pause import pause, resume
 from sync.engine.resync import ResyncError, resync_target
-from sync.functions import runtime
+from sync.functions import worker
 from sync.functions.starts import COPY_PATHS, resync_instance, start_full_copy, start_once
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER, SyncObject
 from sync.reporting.errors_export import errors_as_csv, errors_as_json
@@ -63,13 +63,13 @@ def _objects(req: func.HttpRequest) -> list[SyncObject]:
 @bp.function_name("sync_status")
 @bp.route(route="sync/status", methods=["GET"])
 def sync_status(req: func.HttpRequest) -> func.HttpResponse:
-    return _json(status_report(runtime.store(), datetime.now(UTC)))
+    return _json(status_report(worker.store(), datetime.now(UTC)))
 
 
 @bp.function_name("sync_dashboard")
 @bp.route(route="sync/dashboard", methods=["GET"])
 def sync_dashboard(req: func.HttpRequest) -> func.HttpResponse:
-    html = status_page(status_report(runtime.store(), datetime.now(UTC)))
+    html = status_page(status_report(worker.store(), datetime.now(UTC)))
     return func.HttpResponse(html, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
 
@@ -87,7 +87,7 @@ def sync_errors(req: func.HttpRequest) -> func.HttpResponse:
     except BadRequest as exc:
         return _bad_request(str(exc))
     parked = None if parked_raw is None else parked_raw == "true"
-    errors = runtime.store().errors.list(obj, parked=parked)
+    errors = worker.store().errors.list(obj, parked=parked)
     if fmt == "csv":
         return func.HttpResponse(
             errors_as_csv(errors),
@@ -104,7 +104,7 @@ def sync_errors_retry(req: func.HttpRequest) -> func.HttpResponse:
         obj = _object_param(req)
     except BadRequest as exc:
         return _bad_request(str(exc))
-    touched = runtime.store().errors.request_retry(obj)
+    touched = worker.store().errors.request_retry(obj)
     return _json({"retry_requested": touched, "object": obj.value if obj else None})
 
 
@@ -135,7 +135,7 @@ async def sync_resync_field(req: func.HttpRequest, client: df.DurableOrchestrati
     if obj is None or not field:
         return _bad_request("give object=<object> and field=<a mapped field's Marketo or Dynamics name>")
     try:
-        resync_target(runtime.engine(), obj, field)
+        resync_target(worker.engine(), obj, field)
     except ResyncError as exc:
         return _bad_request(str(exc))
     request = {"object": obj.value, "field": field}
@@ -149,7 +149,7 @@ def sync_pause(req: func.HttpRequest) -> func.HttpResponse:
         objects = _objects(req)
     except BadRequest as exc:
         return _bad_request(str(exc))
-    newly = pause(runtime.store(), objects, datetime.now(UTC))
+    newly = pause(worker.store(), objects, datetime.now(UTC))
     return _json({"paused": [o.value for o in objects], "newly_paused": [o.value for o in newly]})
 
 
@@ -162,7 +162,7 @@ async def sync_resume(req: func.HttpRequest, client: df.DurableOrchestrationClie
         objects = _objects(req)
     except BadRequest as exc:
         return _bad_request(str(exc))
-    store = runtime.store()
+    store = worker.store()
     resumed = resume(store, objects)
     copying = [
         o

@@ -20,7 +20,7 @@ import azure.durable_functions as df
 
 from sync.engine.full_copy import CopyPath
 from sync.engine.steps import begin_step, copy_page_step, resync_step
-from sync.functions import runtime
+from sync.functions import worker
 from sync.functions.progress import progress
 from sync.objects import FULL_COPY_ORDER, PERSON_TABLES, SyncObject
 
@@ -121,14 +121,14 @@ def resync_field(context: df.DurableOrchestrationContext) -> Orchestration:
 def begin_full_copy(request: dict[str, Any]) -> dict[str, Any]:
     obj = SyncObject(request["object"])
     path = CopyPath(request.get("path") or "auto") if obj in PERSON_TABLES else CopyPath.AUTO
-    return begin_step(runtime.engine(), obj, bool(request.get("again")), path)
+    return begin_step(worker.engine(), obj, bool(request.get("again")), path)
 
 
 @bp.activity_trigger(input_name="request")
 def copy_page(request: dict[str, Any]) -> dict[str, Any]:
-    return copy_page_step(runtime.engine(), SyncObject(request["object"]))
+    return copy_page_step(worker.engine(), SyncObject(request["object"]))
 
 
 @bp.activity_trigger(input_name="request")
 def resync_page(request: dict[str, Any]) -> dict[str, Any]:
-    return resync_step(runtime.engine(), SyncObject(request["object"]), request["field"], request.get("cursor"))
+    return resync_step(worker.engine(), SyncObject(request["object"]), request["field"], request.get("cursor"))

@@ -13,7 +13,7 @@ import azure.functions as func
 
 from sync.engine.pause import paused
 from sync.engine.run import run_once
-from sync.functions import runtime
+from sync.functions import worker
 from sync.functions.starts import start_full_copy
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER, SyncObject
 from sync.settings import schedule_setting
@@ -23,7 +23,7 @@ bp = df.Blueprint()
 
 async def tick(obj: SyncObject, client: df.DurableOrchestrationClient) -> str:
     """What one timer firing does; returns what happened, for the log and the tests."""
-    engine = await asyncio.to_thread(runtime.engine)
+    engine = await asyncio.to_thread(worker.engine)
     store = engine.store
     if store.checkpoints.get(obj, DIRECTIONS[obj][0]) is None and obj not in paused(store):
         started = await start_full_copy(client, [obj])

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sync.connectors.http.failures import ConnectorError
 from sync.engine.flow_actions import FlowActionError, change_owner, create_task, sync_person
-from sync.functions import runtime
+from sync.functions import worker
 
 bp = df.Blueprint()
 SECRET_HEADER = "X-Sync-Secret"  # noqa: S105 - the header's name, not a secret
@@ -59,7 +59,7 @@ def _problems(error: ValidationError) -> str:
 
 
 def handle(req: func.HttpRequest, model: type[_Request], action: Callable[[Any], dict[str, Any]]) -> func.HttpResponse:
-    secret = runtime.settings().sync.webhook_secret
+    secret = worker.settings().sync.webhook_secret
     if secret is None:
         return _answer({"error": "webhooks are not configured: set SYNC_WEBHOOK_SECRET"}, 503)
     given = req.headers.get(SECRET_HEADER) or ""
@@ -87,7 +87,7 @@ def handle(req: func.HttpRequest, model: type[_Request], action: Callable[[Any],
 @bp.route(route="sync/person", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def webhook_sync_person(req: func.HttpRequest) -> func.HttpResponse:
     def act(request: SyncPersonRequest) -> dict[str, Any]:
-        done = sync_person(runtime.engine(), request.person_id, request.table)
+        done = sync_person(worker.engine(), request.person_id, request.table)
         return {"personId": done.marketo_id, "table": done.dynamics.table, "id": done.dynamics.id, "how": done.how}
 
     return handle(req, SyncPersonRequest, act)
@@ -97,7 +97,7 @@ def webhook_sync_person(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="sync/owner", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def webhook_change_owner(req: func.HttpRequest) -> func.HttpResponse:
     def act(request: ChangeOwnerRequest) -> dict[str, Any]:
-        ref = change_owner(runtime.engine(), request.person_id, request.sales_person_id)
+        ref = change_owner(worker.engine(), request.person_id, request.sales_person_id)
         return {"personId": request.person_id, "table": ref.table, "id": ref.id, "owner": request.sales_person_id}
 
     return handle(req, ChangeOwnerRequest, act)
@@ -108,7 +108,7 @@ def webhook_change_owner(req: func.HttpRequest) -> func.HttpResponse:
 def webhook_create_task(req: func.HttpRequest) -> func.HttpResponse:
     def act(request: CreateTaskRequest) -> dict[str, Any]:
         task = create_task(
-            runtime.engine(),
+            worker.engine(),
             request.person_id,
             request.subject,
             description=request.description,

@@ -1,10 +1,11 @@
 """The default field mapping, as data: the native Dynamics sync's defaults
 (`../shared/reference/default-field-mapping.md`) in Marketo REST names.
 
+Keyed by the tables `sync/objects.py` maps field by field (a test keeps the two in step).
 Each row maps one Dynamics column to one Marketo field. Types are not written here: they come
 from Dataverse metadata and Marketo describe when the mapping is resolved, so a row is checked
 against the real schemas like any row of a mapping file. Keys (the Dynamics id as Marketo's
-external id) and fields computed from several columns are the pipelines' business, not rows.
+external id) and fields computed from several columns are the registry's, not rows.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 from typing import Final
 
 from sync.mapping.types import FieldDirection, OptionValue, Winner
-from sync.objects import SyncObject
 
 B, M = FieldDirection.BOTH, FieldDirection.TO_MARKETO
 
@@ -102,12 +102,3 @@ DEFAULT_FIELDS: Final[dict[str, tuple[FieldRule, ...]]] = {
         FieldRule("emailaddress", "email", M),
     ),
 }
-
-# Who wins when both sides changed a field (behaviour §1); one-way objects: Dynamics.
-DEFAULT_WINNER: Final[dict[SyncObject, Winner]] = {
-    SyncObject.LEAD: Winner.MARKETO,
-    SyncObject.CONTACT: Winner.DYNAMICS,
-}
-
-DEFAULT_FILTER_COLUMN: Final = "new_synctomkto"
-DEFAULT_TEAM_MEMBER_OBJECT: Final = "dynamicsTeamMember_c"

@@ -15,34 +15,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from sync.connectors.dataverse.metadata import TableDefinition
-from sync.mapping.defaults import DEFAULT_FIELDS, DEFAULT_WINNER, FieldRule
-from sync.mapping.load import MappingError
-from sync.mapping.schema import TWO_WAY_OBJECTS, CustomTableEntry, FieldEntry, MappingFile, PersonFields
+from sync.mapping.defaults import DEFAULT_FIELDS, FieldRule
+from sync.mapping.file import CustomTableEntry, FieldEntry, MappingError, MappingFile, PersonFields
 from sync.mapping.transforms import ValueSpec
-from sync.mapping.types import (
-    COMPATIBLE_MARKETO_TYPES,
-    FIELD_TYPE_OF_ATTRIBUTE,
-    FieldDirection,
-    FieldType,
-    LookupValue,
-    Winner,
-)
-from sync.objects import SyncObject
-
-# The Marketo object each standard table is written to.
-TARGET_OF_TABLE = {
-    "lead": "person",
-    "contact": "person",
-    "account": "company",
-    "opportunity": "opportunity",
-    "systemuser": "salesperson",
-    "team": "salesperson",
-}
-TEAM_MEMBER_FIELDS = ("teamMembershipId", "teamId", "systemUserId")
-
-
-def custom_target(name: str) -> str:
-    return f"customobject:{name}"
+from sync.mapping.types import COMPATIBLE_MARKETO_TYPES, FieldDirection, FieldType, LookupValue, Winner, field_type
+from sync.objects import MAPPED_TABLES, TEAM_MEMBER_FIELDS, custom_target, target_label
 
 
 @dataclass(frozen=True)
@@ -162,12 +139,12 @@ class _Resolver:
             )
         if marketo is None:
             self.problems.append(
-                f"{label}: Marketo {target} has no field '{rule.marketo}'"
+                f"{label}: Marketo {target_label(target)} has no field '{rule.marketo}'"
                 f"{closest(rule.marketo, self.schemas.marketo.get(target, {}))}"
             )
         if column is None or marketo is None:
             return None
-        kind = FIELD_TYPE_OF_ATTRIBUTE.get(column.attribute_type)
+        kind = field_type(column.attribute_type, column.behavior)
         if kind is None:
             self.problems.append(f"{label}: columns of type {column.attribute_type} cannot be mapped")
             return None
@@ -235,7 +212,7 @@ class _Resolver:
             )
             return None
         if target not in self.schemas.marketo:
-            self.problems.append(f"{where}: Marketo has no {target.replace('customobject:', 'custom object ')}")
+            self.problems.append(f"{where}: Marketo has no {target_label(target)}")
             return None
         fields = [self.field(where, table, target, rule, two_way, winner) for rule in rules]
         sources = [f.dynamics for f in fields if f is not None and f.direction.to_dynamics]
@@ -276,13 +253,11 @@ def resolve(file: MappingFile, schemas: Schemas, source: str = "(defaults)") -> 
     """The runnable mapping; MappingError listing every problem when there is any."""
     resolver = _Resolver(file, schemas)
     tables: dict[str, TableMapping] = {}
-    for table_name, target in TARGET_OF_TABLE.items():
-        two_way = table_name in TWO_WAY_OBJECTS
+    for table_name, (spec, stream) in MAPPED_TABLES.items():
         entry = file.entry(table_name)
-        default_winner = DEFAULT_WINNER.get(SyncObject(table_name), Winner.DYNAMICS)
-        winner = entry.winner if entry is not None and entry.winner else default_winner
+        winner = entry.winner if entry is not None and entry.winner else spec.winner
         mapping = resolver.table_mapping(
-            f"objects.{table_name}", table_name, target, _rules(table_name, file), two_way, winner
+            f"objects.{table_name}", table_name, stream.target, _rules(table_name, file), spec.two_way, winner
         )
         if mapping is not None:
             tables[table_name] = mapping

@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
-from sync.mapping.types import FieldType, LookupValue, OptionValue
-
-TEXTUAL: Final = frozenset({"string", "text", "email", "phone", "url"})
+from sync.mapping.types import TEXTUAL, FieldType, LookupValue, OptionValue
 
 
 class TransformError(ValueError):

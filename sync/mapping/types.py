@@ -72,24 +72,33 @@ FIELD_TYPE_OF_ATTRIBUTE: Final[dict[str, FieldType]] = {
     "Owner": FieldType.OWNER,
     "Uniqueidentifier": FieldType.TEXT,
 }
+# A DateTime column's DateTimeBehavior that makes it a date (the Web API's Edm.Date: no time, no zone).
+FIELD_TYPE_OF_BEHAVIOR: Final[dict[str, FieldType]] = {"DateOnly": FieldType.DATE}
 
-_TEXTUAL: Final = frozenset({"string", "text", "email", "phone", "url"})
+
+def field_type(attribute_type: str, behavior: str | None = None) -> FieldType | None:
+    """The mapping's type of a Dataverse column; None when such columns cannot be mapped."""
+    kind = FIELD_TYPE_OF_ATTRIBUTE.get(attribute_type)
+    if kind is FieldType.DATETIME and behavior in FIELD_TYPE_OF_BEHAVIOR:
+        return FIELD_TYPE_OF_BEHAVIOR[behavior]
+    return kind
+
+
+# Marketo data types that hold text.
+TEXTUAL: Final = frozenset({"string", "text", "email", "phone", "url"})
 
 # Which Marketo data types can hold each field type without losing meaning.
 COMPATIBLE_MARKETO_TYPES: Final[dict[FieldType, frozenset[str]]] = {
-    FieldType.TEXT: _TEXTUAL,
-    FieldType.MEMO: _TEXTUAL,
-    FieldType.INTEGER: frozenset({"integer", "float", "currency"}) | _TEXTUAL,
-    FieldType.DECIMAL: frozenset({"float", "currency"}) | _TEXTUAL,
-    FieldType.MONEY: frozenset({"float", "currency"}) | _TEXTUAL,
-    FieldType.BOOLEAN: frozenset({"boolean"}) | _TEXTUAL,
-    FieldType.DATE: frozenset({"date", "datetime"}) | _TEXTUAL,
-    FieldType.DATETIME: frozenset({"datetime", "date"}) | _TEXTUAL,
-    FieldType.OPTION: frozenset({"integer"}) | _TEXTUAL,
-    FieldType.MULTI_OPTION: _TEXTUAL,
-    FieldType.LOOKUP: _TEXTUAL,
-    FieldType.OWNER: _TEXTUAL,
+    FieldType.TEXT: TEXTUAL,
+    FieldType.MEMO: TEXTUAL,
+    FieldType.INTEGER: frozenset({"integer", "float", "currency"}) | TEXTUAL,
+    FieldType.DECIMAL: frozenset({"float", "currency"}) | TEXTUAL,
+    FieldType.MONEY: frozenset({"float", "currency"}) | TEXTUAL,
+    FieldType.BOOLEAN: frozenset({"boolean"}) | TEXTUAL,
+    FieldType.DATE: frozenset({"date", "datetime"}) | TEXTUAL,
+    FieldType.DATETIME: frozenset({"datetime", "date"}) | TEXTUAL,
+    FieldType.OPTION: frozenset({"integer"}) | TEXTUAL,
+    FieldType.MULTI_OPTION: TEXTUAL,
+    FieldType.LOOKUP: TEXTUAL,
+    FieldType.OWNER: TEXTUAL,
 }
-
-# Field types whose values can come back from Marketo into Dynamics unchanged in meaning.
-RETURNABLE: Final = frozenset(set(FieldType) - {FieldType.LOOKUP, FieldType.OWNER})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableEntity, UpdateMode
@@ -21,8 +21,6 @@ from sync.store.limits import check_entity, truncate_text
 from sync.store.swap import swap_row
 from sync.store.tables import StoreTables, Table
 from sync.store.transactions import MAX_OPERATIONS, Delete, submit
-
-_CAS_TRIES: Final = 5
 
 
 class ErrorBackoff(BaseModel):
@@ -160,6 +158,10 @@ class ErrorStore:
         )
         for entity in entities:
             yield self._from_entity(entity)
+
+    def record_ids(self, obj: SyncObject, direction: Direction | None = None) -> set[str]:
+        """The records with an error (parked or not): a success of one of them clears it."""
+        return {e.record_id for e in self.list(obj) if direction is None or e.direction is direction}
 
     def due(self, obj: SyncObject) -> Iterator[RecordError]:
         """Unparked errors whose backoff has passed: what the next run should try again."""

@@ -254,14 +254,6 @@ class LinkStore:
             for entity in self._links.query_entities(query, parameters={"pk": pk, "empty": ""}):
                 yield self._from_entity(entity)
 
-    def mark_deleted(self, ref: DynamicsRef) -> Link | None:
-        link = self.get_by_dynamics(ref)
-        if link is None:
-            return None
-        marked = link.model_copy(update={"deleted": True})
-        self.upsert(marked)
-        return marked
-
     def delete(self, link: Link, *, index: bool = True) -> None:
         """Drop both rows (Marketo person deleted: the link goes, the Dynamics record stays)."""
         targets = [(self._links, _link_keys(link.dynamics))]

@@ -39,7 +39,6 @@ from sync.store.tables import StoreTables, Table
 MEMBER: Final = "marketo-member"
 SHARE: Final = "marketo-share"
 DAY: Final = "marketo-day"
-_CAS_TRIES: Final = 20
 
 
 @dataclass(frozen=True)

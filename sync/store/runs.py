@@ -46,7 +46,6 @@ class RunRecord(BaseModel):
     marketo_calls: int = 0
     dataverse_calls: int = 0
     store_writes: int = 0  # Table Storage entities the run wrote (links, errors, checkpoints, lease)
-    backlog: int | None = None
     lag_seconds: float | None = None
     message: str = ""
     failure_kind: str = ""  # why a failed run failed: transient, throttled, quota, auth/config, fatal

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from sync.engine.full_copy import full_copy
 from sync.engine.run import run_once
-from sync.mapping.load import MappingError, parse_mapping
+from sync.mapping.file import MappingError, parse_mapping
 from sync.mapping.resolve import Schemas, resolve
 from sync.objects import Direction, SyncObject
 from sync.store.links import DynamicsRef

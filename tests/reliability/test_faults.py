@@ -21,7 +21,7 @@ from emulators.launch import RunningEmulator
 from sync.engine.full_copy import full_copy
 from sync.engine.run import run_once
 from sync.engine.runtime import Engine
-from sync.mapping.load import MappingError
+from sync.mapping.file import MappingError
 from sync.objects import Direction, SyncObject
 from sync.store import SyncStore
 from sync.store.errors import ErrorBackoff

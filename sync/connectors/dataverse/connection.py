@@ -11,7 +11,6 @@ from sync.connectors.dataverse.changes import ChangeReader, ModifiedOnReader
 from sync.connectors.dataverse.client import DataverseClient
 from sync.connectors.dataverse.concurrency import AdaptiveConcurrency
 from sync.connectors.dataverse.metadata import MetadataReader
-from sync.connectors.dataverse.qualification import QualificationReader
 from sync.connectors.dataverse.rows import RowReader
 from sync.connectors.dataverse.writes import DataverseWriter
 from sync.connectors.http.retrying import RetryPolicy
@@ -50,10 +49,6 @@ class DataverseConnection:
     @cached_property
     def writer(self) -> DataverseWriter:
         return DataverseWriter(self.client)
-
-    @cached_property
-    def qualification(self) -> QualificationReader:
-        return QualificationReader(self.client)
 
     @cached_property
     def metadata(self) -> MetadataReader:

@@ -17,6 +17,7 @@ class ColumnDefinition:
     writable: bool
     max_length: int | None = None
     targets: tuple[str, ...] = ()
+    behavior: str | None = None  # a DateTime column's DateTimeBehavior: UserLocal, DateOnly, TimeZoneIndependent
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ DERIVED_PROPERTIES: Final = (
     ("StringAttributeMetadata", "MaxLength"),
     ("MemoAttributeMetadata", "MaxLength"),
     ("LookupAttributeMetadata", "Targets"),  # Customer and Owner columns are lookups too
+    ("DateTimeAttributeMetadata", "DateTimeBehavior"),  # a date-only column is a date, not a moment
 )
 
 
@@ -46,7 +48,8 @@ class MetadataReader:
 
     def describe(self, logical_name: str) -> TableDefinition:
         """One call for the table and its columns' common properties, then one per derived type
-        whose own properties the sync needs (strings' and memos' MaxLength, lookups' Targets):
+        whose own properties the sync needs (strings' and memos' MaxLength, lookups' Targets, dates'
+        DateTimeBehavior):
         Dataverse resolves `$select` against AttributeMetadata and refuses those without a cast."""
         if logical_name not in self._cache:
             try:
@@ -71,12 +74,14 @@ class MetadataReader:
             for a in body.get("Attributes", []):
                 extra = derived.get(a["LogicalName"], {})
                 length = extra.get("MaxLength")
+                behavior = (extra.get("DateTimeBehavior") or {}).get("Value")
                 columns[a["LogicalName"]] = ColumnDefinition(
                     a["LogicalName"],
                     a["AttributeType"],
                     bool(a.get("IsValidForUpdate")),
                     int(length) if isinstance(length, int) else None,
                     tuple(str(t) for t in extra.get("Targets") or ()),
+                    str(behavior) if behavior else None,
                 )
             self._cache[logical_name] = TableDefinition(
                 body["LogicalName"],

@@ -19,13 +19,6 @@ STATUS_POLICY: Final[dict[int, Rule]] = {
     403: Rule(Action.FAIL, FailureKind.AUTH_CONFIG),  # the application user lacks a privilege
 }
 
-# Service-protection codes (all arrive as 429 with Retry-After).
-SERVICE_PROTECTION_CODES: Final[dict[str, str]] = {
-    "0x80072322": "number of requests per 5 minutes",
-    "0x80072321": "combined execution time per 5 minutes",
-    "0x80072326": "concurrent requests",
-}
-
 # Conditions Dataverse reports under a generic status, told apart by their message.
 MESSAGE_ERRORS: Final[tuple[tuple[str, type[DataverseError]], ...]] = (
     ("Version stamp associated with the client has expired", ChangeTokenExpired),

@@ -1,5 +1,5 @@
-"""Reading given rows of a table by id: the records a run retries, and the contacts whose
-originating lead qualification asks about. Ids go 40 to a $filter, well inside URL limits."""
+"""Reading given rows of a table: by id (the records a run retries or merges; ids go 40 to a
+$filter, well inside URL limits), or by one column's value (a flow action's email match)."""
 
 from __future__ import annotations
 
@@ -27,4 +27,15 @@ class RowReader:
             params = {"$select": columns, "$filter": " or ".join(f"{table.primary_id} eq {i}" for i in chunk)}
             for body in self.client.read_pages(table.entity_set, params=params, prefer=[ANNOTATIONS]):
                 rows.extend(body.get("value", []))
+        return rows
+
+    def where_equal(
+        self, table: TableDefinition, column: str, value: str, select: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """The rows whose text `column` equals `value`, with `select`."""
+        quoted = value.replace("'", "''")
+        params = {"$select": ",".join(dict.fromkeys([table.primary_id, *select])), "$filter": f"{column} eq '{quoted}'"}
+        rows: list[dict[str, Any]] = []
+        for body in self.client.read_pages(table.entity_set, params=params, prefer=[ANNOTATIONS]):
+            rows.extend(body.get("value", []))
         return rows

@@ -1,9 +1,9 @@
-"""Writing to Dataverse: batched upserts that isolate a failing record instead of failing the
-batch, single writes, deletes and QualifyLead. Every write names its table by TableDefinition."""
+"""Writing to Dataverse: batched upserts and updates that isolate a failing record instead of
+failing the batch, and single updates. Every write names its table by TableDefinition. (The
+sync never creates a row without its own key, deletes or qualifies: people do that in Dynamics.)"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +16,6 @@ from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.dataverse.policy import record_kind
 from sync.connectors.http.failures import FailureKind
 
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 UPSERT_CHUNK = 500
 
 
@@ -116,13 +115,6 @@ class DataverseWriter:
             outcomes.append(WriteOutcome(record_id, answer.ok, None, answer.status, code, message))
         return outcomes
 
-    def create(self, table: TableDefinition, columns: dict[str, Any]) -> str:
-        response = self.client.request("POST", table.entity_set, json=columns)
-        match = _GUID.search(response.headers.get("OData-EntityId", ""))
-        if match is None:
-            raise DataverseError(response.status_code, "", "create answered without an OData-EntityId header")
-        return match.group(0).lower()
-
     def update(
         self, table: TableDefinition, record_id: str, columns: dict[str, Any], *, etag: str | None = None
     ) -> None:
@@ -130,29 +122,3 @@ class DataverseWriter:
         self.client.request(
             "PATCH", f"{table.entity_set}({record_id})", json=columns, headers={"If-Match": etag or "*"}
         )
-
-    def delete(self, table: TableDefinition, record_id: str) -> None:
-        self.client.request("DELETE", f"{table.entity_set}({record_id})")
-
-    def qualify_lead(
-        self,
-        lead_id: str,
-        *,
-        account: bool = True,
-        contact: bool = True,
-        opportunity: bool = False,
-        status: int = 3,
-    ) -> list[dict[str, Any]]:
-        """Qualify a lead; returns the created records as {"@odata.type": ..., "<table>id": ...}."""
-        body = self.client.request(
-            "POST",
-            f"leads({lead_id})/Microsoft.Dynamics.CRM.QualifyLead",
-            json={
-                "CreateAccount": account,
-                "CreateContact": contact,
-                "CreateOpportunity": opportunity,
-                "Status": status,
-                "SuppressDuplicateDetection": True,
-            },
-        ).json()
-        return list(body.get("value", []))

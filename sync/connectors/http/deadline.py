@@ -5,8 +5,8 @@ activity or a CLI command therefore sets a deadline below it and every call made
 inherits it (`within`), so that no retry sleeps past the point where its work would be killed
 anyway. Calls made outside any scope get the configured default (SYNC_CALL_DEADLINE_S).
 
-Waiting for long work (bulk jobs) is never done inside one call: `poll_until` is for callers
-that may wait (the CLI, tests); Durable orchestrations use durable timers instead.
+Waiting for long work (bulk jobs) is never done inside one call: the CLI sleeps between steps,
+Durable orchestrations use durable timers.
 """
 
 from __future__ import annotations
@@ -96,22 +96,3 @@ class DeadlineExceeded(ConnectorError):
             kind=kind,
             action=Action.FAIL,
         )
-
-
-def poll_until(
-    check: Callable[[], T],
-    done: Callable[[T], bool],
-    *,
-    interval_s: float,
-    deadline: Deadline,
-    what: str,
-    sleep: Callable[[float], None] = time.sleep,
-) -> T:
-    """Call `check` every `interval_s` until `done` holds; TimeoutError naming `what` at the deadline."""
-    while True:
-        value = check()
-        if done(value):
-            return value
-        if deadline.remaining() < interval_s:
-            raise TimeoutError(f"{what} still not done at the deadline (last seen: {value})")
-        sleep(interval_s)

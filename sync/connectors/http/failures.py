@@ -21,11 +21,6 @@ class FailureKind(StrEnum):
     BAD_RECORD = "bad_record"  # this record's data: to the errors table, the rest flows
     FATAL = "fatal"  # a request the service will never accept
 
-    @property
-    def systemic(self) -> bool:
-        """Fails the whole run (and keeps its checkpoint), rather than one record."""
-        return self is not FailureKind.BAD_RECORD
-
 
 class Action(StrEnum):
     RETRY = "retry"  # back off exponentially with jitter, then try again

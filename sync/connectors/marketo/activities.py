@@ -1,5 +1,5 @@
-"""Changes since a point in time: lead changes (activity types 12 new lead and 13 data value
-change) and deleted leads (37), read page by page after a paging token."""
+"""Activities since a point in time (new persons 12, data value changes 13, deletions 37, and any
+other type), read page by page after a paging token."""
 
 from __future__ import annotations
 
@@ -40,23 +40,12 @@ class ActivityApi:
             raise ValueError("Marketo returned no paging token")
         return envelope.next_page_token
 
-    def read_changes(self, token: str, fields: Sequence[str]) -> Iterator[ActivityPage]:
-        """Lead changes after `token`, only the `fields` asked for, until Marketo has no more."""
-        if not fields:
-            raise ValueError("lead changes need at least one field (Marketo requires `fields`)")
-        params = {"fields": ",".join(fields), "batchSize": PAGE_SIZE}
-        return self._pages("/rest/v1/activities/leadchanges.json", params, token)
-
     def read_activities(self, token: str, type_ids: Sequence[int]) -> Iterator[ActivityPage]:
         """Activities of up to 10 types in one stream (`activities.json`): one call carries new
         persons, data value changes and deletions together. A data value change names its field
         by id (primaryAttributeValueId; see PersonApi.field_ids) and carries New / Old Value."""
         params = {"activityTypeIds": ",".join(map(str, type_ids)), "batchSize": PAGE_SIZE}
         return self._pages("/rest/v1/activities.json", params, token)
-
-    def read_deletes(self, token: str) -> Iterator[ActivityPage]:
-        """Persons deleted after `token` (Marketo keeps these 14 days)."""
-        return self._pages("/rest/v1/activities/deletedleads.json", {"batchSize": PAGE_SIZE}, token)
 
     def _pages(self, path: str, params: dict[str, Any], token: str) -> Iterator[ActivityPage]:
         for envelope in self.client.read_pages(path, params, next_cursor=marketo_more_result, token=token):

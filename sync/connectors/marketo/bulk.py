@@ -1,4 +1,4 @@
-"""Bulk person import (very large first copies: up to 10 MB of CSV a job instead of 300 persons
+"""Bulk person import (very large first copies: up to 10 MB of CSV a file instead of 300 persons
 a call) and bulk person extract (every person in a window, as CSV).
 
 Each is a set of steps that return at once (submit, status, result): a bulk job takes minutes
@@ -20,7 +20,7 @@ from typing import Any, Final
 from sync.connectors.marketo.client import MarketoClient
 from sync.connectors.marketo.errors import MarketoFatal
 
-MAX_IMPORT_BYTES: Final = 9 * 1024 * 1024  # Marketo's limit is 10 MB a file: room for the header and a page
+MAX_FILE_BYTES: Final = 10 * 1000 * 1000  # Marketo's 10 MB an import file, read as the smaller of its two meanings
 IMPORT_DONE: Final = frozenset({"Complete", "Failed"})
 EXTRACT_DONE: Final = frozenset({"Completed", "Failed", "Cancelled"})
 EXTRACT_PART_BYTES: Final = 32 * 1024 * 1024
@@ -115,8 +115,8 @@ class BulkPersonApi:
 
     def submit(self, data: bytes, lookup_field: str) -> int:
         """Queue one import job of a CSV file (≤ 10 MB); its batch id. No per-row ids come back."""
-        if len(data) > MAX_IMPORT_BYTES + 1024 * 1024:
-            raise ValueError(f"an import file holds at most 10 MB, not {len(data)} bytes")
+        if len(data) > MAX_FILE_BYTES:
+            raise ValueError(f"an import file holds at most {MAX_FILE_BYTES:,} bytes, not {len(data):,}")
         envelope = self.client.call(
             "POST",
             "/bulk/v1/leads.json",
@@ -124,21 +124,6 @@ class BulkPersonApi:
             files={"file": ("persons.csv", data, "text/csv")},
         )
         return int(envelope.result[0]["batchId"])
-
-    def start_import(self, records: Sequence[dict[str, Any]], lookup_field: str = "email") -> list[int]:
-        """Records in as few files as fit (~9 MB each), each queued; their batch ids."""
-        columns = sorted({k for r in records for k in r})
-        header = len(csv_rows([], columns))
-        batches: list[list[dict[str, Any]]] = [[]]
-        size = header
-        for record in records:
-            row_size = len(csv_rows([record], columns, header=False))
-            if batches[-1] and size + row_size > MAX_IMPORT_BYTES:
-                batches.append([])
-                size = header
-            batches[-1].append(record)
-            size += row_size
-        return [self.submit(csv_rows(batch, columns), lookup_field) for batch in batches if batch]
 
     def import_status(self, batch_id: int) -> ImportStatus:
         row = self.client.call("GET", f"/bulk/v1/leads/batch/{int(batch_id)}.json").result[0]
@@ -175,10 +160,6 @@ class BulkPersonApi:
         return ExtractStatus(
             export_id, str(row["status"]), int(row.get("numberOfRecords") or 0), int(row.get("fileSize") or 0)
         )
-
-    def extract_result(self, export_id: str) -> list[dict[str, str]]:
-        """The rows of a completed extract, all at once (small extracts)."""
-        return list(self.extract_rows(self.extract_status(export_id)))
 
     def extract_rows(self, status: ExtractStatus, part_bytes: int = EXTRACT_PART_BYTES) -> Iterator[dict[str, str]]:
         """The rows of a completed extract, read `part_bytes` a call: a record cut by a part's end

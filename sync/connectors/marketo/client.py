@@ -35,7 +35,7 @@ from sync.connectors.marketo.errors import (
     MarketoRetryable,
 )
 from sync.connectors.marketo.limiter import MarketoLimiter, next_reset
-from sync.connectors.marketo.policy import rule_for_code, rule_for_status
+from sync.connectors.marketo.policy import BLANK_INPUT, named_error, rule_for_code, rule_for_status
 from sync.connectors.transport import HttpTransport
 
 USAGE_PATH: Final = "/rest/v1/stats/usage.json"
@@ -46,6 +46,9 @@ BUSY_CALLS: Final = 100  # calls since the last usage read that make the sync "b
 
 def _error_for(rule: Rule, code: str, message: str, request_id: str | None, wait_s: float | None) -> MarketoError:
     """The policy row's verdict as the exception the caller can catch by name."""
+    named = named_error(code, message)
+    if named is not None and rule.action is Action.FAIL:
+        return named(code, message, kind=rule.kind, request_id=request_id)
     if rule.action is Action.REAUTHENTICATE:
         return MarketoReauthenticate(code, message, request_id)
     if rule.action in (Action.RETRY, Action.WAIT):
@@ -160,6 +163,15 @@ class MarketoClient:
         result = self._call(_Request("GET", path, params, raw=True, headers=headers), None)
         assert isinstance(result, bytes)
         return result
+
+    def may_write(self, path: str) -> None:
+        """Whether the API user may write at `path`: raises the MarketoError if not. An empty
+        input is refused as blank only after the permission check, so nothing is written."""
+        try:
+            self.call("POST", path, json={"input": []})
+        except MarketoError as error:
+            if error.code != BLANK_INPUT:
+                raise
 
     def refresh_usage(self) -> int:
         """Read today's call count from Marketo and let the limiter's budget use it."""

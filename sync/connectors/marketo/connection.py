@@ -11,7 +11,7 @@ from sync.connectors.marketo.activities import ActivityApi
 from sync.connectors.marketo.auth import MarketoToken
 from sync.connectors.marketo.bulk import BulkPersonApi
 from sync.connectors.marketo.client import MarketoClient
-from sync.connectors.marketo.lead_database import LeadDatabaseApi
+from sync.connectors.marketo.lead_database import STANDARD_OBJECTS, LeadDatabaseApi
 from sync.connectors.marketo.limiter import MarketoLimiter
 from sync.connectors.marketo.persons import PersonApi
 from sync.connectors.transport import HttpTransport
@@ -57,24 +57,16 @@ class MarketoConnection:
     def bulk_persons(self) -> BulkPersonApi:
         return BulkPersonApi(self.client)
 
-    @cached_property
-    def companies(self) -> LeadDatabaseApi:
-        return LeadDatabaseApi(self.client, "companies")
-
-    @cached_property
-    def opportunities(self) -> LeadDatabaseApi:
-        return LeadDatabaseApi(self.client, "opportunities")
-
-    @cached_property
-    def opportunity_roles(self) -> LeadDatabaseApi:
-        return LeadDatabaseApi(self.client, "opportunities/roles")
-
-    @cached_property
-    def sales_persons(self) -> LeadDatabaseApi:
-        return LeadDatabaseApi(self.client, "salespersons")
+    def lead_database(self, name: str) -> LeadDatabaseApi:
+        """A standard Lead Database object by its singular name (company, opportunity,
+        opportunityrole, salesperson)."""
+        if name not in STANDARD_OBJECTS:
+            raise KeyError(f"Marketo has no standard object {name!r}; known: {', '.join(STANDARD_OBJECTS)}")
+        path, label = STANDARD_OBJECTS[name]
+        return LeadDatabaseApi(self.client, path, label)
 
     def custom_object(self, name: str) -> LeadDatabaseApi:
-        return LeadDatabaseApi(self.client, f"customobjects/{name}")
+        return LeadDatabaseApi(self.client, f"customobjects/{name}", f"custom object {name}")
 
     def close(self) -> None:
         self.client.transport.close()

@@ -6,6 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sync.connectors.http.failures import FailureKind
+from sync.connectors.marketo.policy import Refusal, record_reason
+
 
 class Issue(BaseModel):
     """An error, a warning or a record-level reason: `code` is a string on the wire (sometimes not)."""
@@ -55,3 +58,13 @@ class RecordResult(BaseModel):
     @property
     def reason(self) -> Issue | None:
         return self.reasons[0] if self.reasons else None
+
+    @property
+    def refusal(self) -> Refusal | None:
+        """Why Marketo skipped the record, by name; None when it did not."""
+        return None if self.ok else record_reason(self.reason.code if self.reason else None)[0]
+
+    @property
+    def kind(self) -> FailureKind | None:
+        """What kind of failure the skip is; None when the record went through."""
+        return None if self.ok else record_reason(self.reason.code if self.reason else None)[1]

@@ -72,3 +72,7 @@ class MarketoAuthFailed(MarketoFatal):
 
 class MarketoPayloadTooLarge(MarketoFatal):
     """HTTP 413 / 414: the caller must split the request (bodies <= 1 MB, URIs <= 8 KB)."""
+
+
+class PagingTokenRefused(MarketoFatal):
+    """1003 on a paging token: Marketo no longer accepts it; start again from a new one."""

@@ -4,19 +4,28 @@ persons and custom objects share one API shape (upsert / query / delete / descri
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from sync.connectors.marketo.batching import MAX_RECORDS, chunks, run_in_order
 from sync.connectors.marketo.client import MarketoClient
 from sync.connectors.marketo.envelope import RecordResult
 
+# The standard objects by their singular names: (path under /rest/v1, what people call them).
+STANDARD_OBJECTS: Final[dict[str, tuple[str, str]]] = {
+    "company": ("companies", "companies"),
+    "opportunity": ("opportunities", "opportunities"),
+    "opportunityrole": ("opportunities/roles", "opportunity roles"),
+    "salesperson": ("salespersons", "sales persons"),
+}
+
 
 class LeadDatabaseApi:
-    def __init__(self, client: MarketoClient, path: str) -> None:
+    def __init__(self, client: MarketoClient, path: str, label: str = "") -> None:
         """`path` under /rest/v1: companies, opportunities, opportunities/roles, salespersons,
         customobjects/<name>."""
         self.client = client
         self.path = f"/rest/v1/{path}"
+        self.label = label or path
 
     def upsert(
         self,
@@ -59,6 +68,9 @@ class LeadDatabaseApi:
             return self.client.call("POST", f"{self.path}/delete.json", json=body).record_results()
 
         return run_in_order(chunks(records), call, self.client.limiter.workers)
+
+    def may_write(self) -> None:
+        self.client.may_write(f"{self.path}.json")
 
     def describe(self) -> dict[str, Any]:
         envelope = self.client.call("GET", f"{self.path}/describe.json")

@@ -14,7 +14,7 @@ are the exception rather than the way it finds the limit:
   `throttled`) at once when the window cannot free a slot in time, instead of sleeping in vain.
 
 The limits are Marketo's per subscription, not per process: when several processes call at once
-(the app scaled out, a CLI beside it), `sync.engine.marketo_shares` gives each its share of them
+(the app scaled out, a CLI beside it), `sync.engine.shared_limits` gives each its share of them
 through `share` (calls and concurrency, valid until a lease runs out), `add_window_calls` (calls
 another process made through a share just handed over, still in Marketo's window) and `refill`
 (the daily budget drawn from a shared count in chunks).

@@ -51,6 +51,9 @@ class PersonApi:
 
         return run_in_order(chunks(records), call, self.client.limiter.workers)
 
+    def may_write(self) -> None:
+        self.client.may_write("/rest/v1/leads.json")
+
     def query(self, filter_type: str, values: Iterable[str], fields: Sequence[str]) -> list[dict[str, Any]]:
         """Every person matching any value, with `fields` (absent values come back as None)."""
         wanted = list(dict.fromkeys(str(v) for v in values))

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sync.engine.merge import FieldRule, merge
+from sync.engine.three_way import MergeRule, three_way_merge
 from sync.mapping.types import FieldDirection, Winner
 
 BOTH, TO_M, TO_D = FieldDirection.BOTH, FieldDirection.TO_MARKETO, FieldDirection.TO_DYNAMICS
@@ -17,8 +17,8 @@ def outcome(
     base: Any, d: Any, m: Any, direction: FieldDirection = BOTH, winner: Winner = D, **kw: Any
 ) -> tuple[dict[str, Any], dict[str, Any], Any]:
     known = base is not ...
-    merged = merge(
-        {"f": base} if known else {}, {"f": d}, {"f": m}, [FieldRule("f", direction, winner)], known_base=known, **kw
+    merged = three_way_merge(
+        {"f": base} if known else {}, {"f": d}, {"f": m}, [MergeRule("f", direction, winner)], known_base=known, **kw
     )
     return merged.to_marketo, merged.to_dynamics, merged.base.get("f")
 
@@ -61,8 +61,8 @@ def test_newest_compares_the_two_modified_times(dynamics_newer: bool | None, exp
 
 
 def test_fields_are_merged_independently_and_conflicts_are_named() -> None:
-    rules = [FieldRule(name, BOTH, D) for name in ("title", "phone", "city")]
-    merged = merge(
+    rules = [MergeRule(name, BOTH, D) for name in ("title", "phone", "city")]
+    merged = three_way_merge(
         {"title": "t", "phone": "p", "city": "c"},
         {"title": "T-dynamics", "phone": "p", "city": "c"},
         {"title": "T-marketo", "phone": "P-marketo", "city": "c"},

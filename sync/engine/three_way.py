@@ -27,7 +27,7 @@ from sync.mapping.types import FieldDirection, Winner
 
 
 @dataclass(frozen=True)
-class FieldRule:
+class MergeRule:
     name: str  # the Marketo field
     direction: FieldDirection
     winner: Winner
@@ -48,7 +48,7 @@ class Merged:
 _MISSING = object()
 
 
-def _winner(rule: FieldRule, dynamics_newer: bool | None) -> Winner:
+def _winner(rule: MergeRule, dynamics_newer: bool | None) -> Winner:
     if rule.winner is Winner.NEWEST:
         if dynamics_newer is None:
             return Winner.DYNAMICS  # no times to compare: the system of record
@@ -56,7 +56,7 @@ def _winner(rule: FieldRule, dynamics_newer: bool | None) -> Winner:
     return rule.winner
 
 
-def _flow(merged: Merged, rule: FieldRule, winner: Winner, d: Any, m: Any) -> None:
+def _flow(merged: Merged, rule: MergeRule, winner: Winner, d: Any, m: Any) -> None:
     """`winner`'s value goes to the other side, if the direction lets it; else the other way."""
     can = {Winner.DYNAMICS: rule.direction.to_marketo, Winner.MARKETO: rule.direction.to_dynamics}
     if not can[winner]:
@@ -71,11 +71,11 @@ def _flow(merged: Merged, rule: FieldRule, winner: Winner, d: Any, m: Any) -> No
         merged.base[rule.name] = m
 
 
-def merge(
+def three_way_merge(
     base: Mapping[str, Any],
     dynamics: Mapping[str, Any],
     marketo: Mapping[str, Any],
-    rules: Sequence[FieldRule],
+    rules: Sequence[MergeRule],
     *,
     dynamics_newer: bool | None = None,
     known_base: bool = True,

@@ -1,19 +1,96 @@
-"""Reading a mapping file: JSON or YAML by its suffix, then the schema. Every problem is reported
-at once, each naming where it is (line and column for syntax, the key path for the schema) and
-how to fix it; never a traceback."""
+"""The mapping file (JSON or YAML): what an admin may write, as a pydantic schema, and reading it.
+Every problem is reported at once, each naming where it is (line and column for syntax, the key
+path for the schema) and how to fix it; never a traceback.
+
+```yaml
+sync_filter_column: new_synctomkto     # per-table boolean column; null turns the filter off
+person_fields: {id: dynamicsId, type: dynamicsEntityType, deleted: dynamicsIsDeleted}
+delete_persons: false                  # true: a deleted lead/contact deletes its Marketo person
+objects:                               # the tables sync/objects.py maps field by field
+  lead:
+    winner: marketo                    # dynamics | marketo | newest
+    exclude: [rating]                  # default rows to drop, by Marketo field
+    fields:
+      - {dynamics: new_industry, marketo: industry, direction: both, winner: newest}
+  account:
+    fields:
+      - {dynamics: new_tier, marketo: tier_c, option_value: code}
+custom_tables:
+  - table: new_project
+    marketo_object: dynamicsProject_c
+    key: projectId                     # the Marketo dedupe field that receives the row's id
+    person: new_contactid              # lookup to the contact (or lead) the object belongs to
+    fields:
+      - {dynamics: new_name, marketo: projectName}
+```
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sync.mapping.schema import CustomTableEntry, FieldEntry, MappingFile, ObjectEntry, PersonFields
+from sync.mapping.types import FieldDirection, LookupValue, OptionValue, Winner
+from sync.objects import MAPPED_TABLES
+
+if TYPE_CHECKING:
+    MappedTable = str
+else:  # the registry's mapped tables, refused like any literal (pydantic lists the allowed ones)
+    MappedTable = Literal[tuple(MAPPED_TABLES)]
 
 SUFFIXES: Final = {".json": "JSON", ".yaml": "YAML", ".yml": "YAML"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldEntry(_Strict):
+    dynamics: str = Field(min_length=1, description="Dynamics column logical name")
+    marketo: str = Field(min_length=1, description="Marketo field REST name")
+    direction: FieldDirection | None = None  # default: both for leads and contacts, else to_marketo
+    winner: Winner | None = None
+    option_value: OptionValue = OptionValue.LABEL
+    lookup_value: LookupValue = LookupValue.ID
+    lookup_target: str | None = None
+
+
+class ObjectEntry(_Strict):
+    winner: Winner | None = None
+    exclude: list[str] = Field(default_factory=list)
+    fields: list[FieldEntry] = Field(default_factory=list)
+
+
+class CustomTableEntry(_Strict):
+    table: str = Field(min_length=1)
+    marketo_object: str = Field(min_length=1)
+    key: str = Field(min_length=1)
+    person: str | None = None
+    person_field: str = "leadId"
+    fields: list[FieldEntry] = Field(default_factory=list)
+
+
+class PersonFields(_Strict):
+    id: str = "dynamicsId"
+    type: str = "dynamicsEntityType"
+    deleted: str = "dynamicsIsDeleted"
+
+
+class MappingFile(_Strict):
+    version: Literal[1] = 1
+    sync_filter_column: str | None = "new_synctomkto"
+    person_fields: PersonFields = Field(default_factory=PersonFields)
+    delete_persons: bool = False
+    team_member_object: str | None = "dynamicsTeamMember_c"
+    objects: dict[MappedTable, ObjectEntry] = Field(default_factory=dict)
+    custom_tables: list[CustomTableEntry] = Field(default_factory=list)
+
+    def entry(self, table: str) -> ObjectEntry | None:
+        return self.objects.get(table)
 
 
 class MappingError(Exception):
@@ -59,8 +136,7 @@ def _known_keys() -> dict[str, list[str]]:
         "fields": list(FieldEntry.model_fields),
         "custom_tables": list(CustomTableEntry.model_fields),
         "person_fields": list(PersonFields.model_fields),
-        **{name: list(ObjectEntry.model_fields) for name in ("lead", "contact", "account", "opportunity")},
-        **{name: list(ObjectEntry.model_fields) for name in ("systemuser", "team")},
+        **{name: list(ObjectEntry.model_fields) for name in MAPPED_TABLES},
     }
 
 
