@@ -255,7 +255,7 @@ def test_a_refreshed_dynamics_org_rebaselines_every_stream_and_keeps_the_links(w
     assert {p["dynamicsId"]: p["id"] for p in world.marketo_rows("lead")} == persons  # same persons, linked
 
 
-def test_a_quiet_marketo_costs_one_call_a_cycle_so_1464_a_day_with_one_minute_timers(world: World) -> None:
+def test_a_quiet_cycle_of_every_object_costs_one_marketo_call(world: World) -> None:
     world.create("contact", {"lastname": "Idle", "emailaddress1": "idle@example.com"})
     _copy(world)
     _cycle(world)
@@ -264,6 +264,17 @@ def test_a_quiet_marketo_costs_one_call_a_cycle_so_1464_a_day_with_one_minute_ti
     for _ in range(10):
         _cycle(world)
     assert world.engine.marketo.client.limiter.calls_made - before == 10  # the person stream's one page
+
+
+def test_a_quiet_marketo_costs_a_call_a_minute_and_two_a_sweep_so_2040_a_day(world: World) -> None:
+    world.create("contact", {"lastname": "Idle", "emailaddress1": "idle@example.com"})
+    _copy(world)
+    _cycle(world, SyncObject.PERSON)
+    before = world.engine.marketo.client.limiter.calls_made
+    for _ in range(12):  # twelve minutes of Marketo's clock: two sweeps, five minutes apart
+        control(world.marketo, "POST", "clock", {"advance_seconds": 60})
+        _cycle(world, SyncObject.PERSON)
+    assert world.engine.marketo.client.limiter.calls_made - before == 12 + 2 * 2  # + 24 usage reads a day
 
 
 def test_a_paging_token_marketo_no_longer_accepts_rebaselines_instead_of_failing(world: World) -> None:

@@ -12,7 +12,14 @@ from emulators.common.tls import TlsFiles
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """No access log: a benchmark makes hundreds of thousands of requests."""
+    """No access log: a benchmark makes hundreds of thousands of requests. The Date header is the
+    service's clock (skewed or advanced by the control API), as a real server's is its own."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        clock = getattr(self.server.app, "clock", None)
+        if timestamp is None and clock is not None:
+            timestamp = clock.now()
+        return super().date_time_string(timestamp)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None

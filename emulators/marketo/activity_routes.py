@@ -6,8 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
+from emulators.common.control import control, json_response
+from emulators.marketo.activity_log import Activity
 from emulators.marketo.catalogue import (
     ACTIVITY_CHANGE_DATA_VALUE,
     ACTIVITY_DELETE_LEAD,
@@ -17,10 +19,6 @@ from emulators.marketo.catalogue import (
 )
 from emulators.marketo.core import REST, SCAN_PER_CALL, MarketoCore, rest
 from emulators.marketo.envelopes import MarketoError, batch_size, envelope, list_param
-from emulators.marketo.models import (
-    decode_token,
-    encode_token,
-)
 
 
 class ActivityRoutes(MarketoCore):
@@ -35,30 +33,36 @@ class ActivityRoutes(MarketoCore):
             raise MarketoError("1003", detail=f"Invalid sinceDatetime '{since}'") from None
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         with self.lock:
-            position = self.persons.activities.position_since(moment.timestamp())
-        return envelope(None, nextPageToken=encode_token("a", position))
+            token = self.persons.activities.token_since(moment.timestamp())
+        return envelope(None, nextPageToken=token)
 
-    def _scan(self, request: Request, wanted: Callable[[Any], bool], generic: bool = False) -> dict[str, Any]:
+    def _scan(self, request: Request, wanted: Callable[[Activity], bool], generic: bool = False) -> dict[str, Any]:
         token = request.args.get("nextPageToken")
         if not token:
             raise MarketoError("701", detail="nextPageToken")
-        position = decode_token("a", token)
-        if position is None:
-            raise MarketoError("1003", detail="Invalid nextPageToken")
         size = batch_size(request.args.get("batchSize"))
         self.pause(0.3)
         with self.lock:
-            items = self.persons.activities.items
-            found: list[Any] = []
-            end = min(len(items), position + SCAN_PER_CALL)
-            cursor = position
-            while cursor < end and len(found) < size:
-                if wanted(items[cursor]):
-                    found.append(items[cursor])
-                cursor += 1
-            more = cursor < len(items)
+            page = self.persons.activities.read(token, wanted, size, SCAN_PER_CALL, self.clock.now())
+        if page is None:
+            raise MarketoError("1003", detail="Invalid nextPageToken")
+        found, following, more = page
         shaped = [a.generic_wire() if generic else a.wire() for a in found]
-        return envelope(shaped, nextPageToken=encode_token("a", cursor), moreResult=more)
+        return envelope(shaped, nextPageToken=following, moreResult=more)
+
+    @control("activity-commits", "GET", "POST")
+    def control_activity_commits(self, request: Request, body: Any) -> Response:
+        """How the activity log commits: {"late_share", "late_max_s", "repeat_share", "ids", "seed"}
+        (activity_log.py; reset restores the defaults)."""
+        with self.lock:
+            if request.method == "GET":
+                return json_response(self.persons.activities.commits.settings())
+            if not isinstance(body, dict):
+                return json_response({"error": "give a JSON object of settings"}, 400)
+            try:
+                return json_response(self.persons.activities.configure(**body))
+            except (TypeError, ValueError) as error:
+                return json_response({"error": str(error)}, 400)
 
     @rest(f"{REST}/activities/leadchanges.json", "GET")
     def on_lead_changes(self, request: Request) -> dict[str, Any]:

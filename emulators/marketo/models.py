@@ -4,14 +4,13 @@ and limits. Pure data structures; the routes take the service lock around every 
 from __future__ import annotations
 
 import base64
-import bisect
 import re
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from emulators.common.clock import EmulatorClock
+from emulators.marketo.activity_log import ActivityLog
 from emulators.marketo.catalogue import (
     ACTIVITY_CHANGE_DATA_VALUE,
     ACTIVITY_DELETE_LEAD,
@@ -72,64 +71,6 @@ def coerce(fdef: FieldDef, raw: Any) -> Any:
 
 def index_key(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
-
-
-@dataclass
-class Activity:
-    id: int
-    lead_id: int
-    type_id: int
-    epoch: float
-    fields: list[dict[str, Any]] = field(default_factory=list)
-    attributes: list[dict[str, Any]] = field(default_factory=list)
-    primary: str | None = None
-
-    def wire(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "id": self.id,
-            "marketoGUID": str(self.id),
-            "leadId": self.lead_id,
-            "activityDate": datetime.fromtimestamp(self.epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000"),
-            "activityTypeId": self.type_id,
-            "attributes": self.attributes,
-        }
-        if self.fields:
-            body["fields"] = self.fields
-        if self.primary is not None:
-            body["primaryAttributeValue"] = self.primary
-        return body
-
-    def generic_wire(self) -> dict[str, Any]:
-        """As `GET /rest/v1/activities.json` sends it: no `fields`; a data value change names its
-        field by id (primaryAttributeValueId) and carries the values as attributes."""
-        body = self.wire()
-        changed = body.pop("fields", None)
-        if changed:
-            body["primaryAttributeValueId"] = changed[0]["id"]
-            body["attributes"] = [
-                {"name": "New Value", "value": changed[0]["newValue"]},
-                {"name": "Old Value", "value": changed[0]["oldValue"]},
-                *self.attributes,
-            ]
-        return body
-
-
-class ActivityLog:
-    """Append-only, in time order, so a paging token is a position and `since` is a bisection."""
-
-    def __init__(self) -> None:
-        self.items: list[Activity] = []
-        self._epochs: list[float] = []
-
-    def append(self, lead_id: int, type_id: int, epoch: float, **kw: Any) -> Activity:
-        epoch = max(epoch, self._epochs[-1]) if self._epochs else epoch
-        activity = Activity(len(self.items) + 1, lead_id, type_id, epoch, **kw)
-        self.items.append(activity)
-        self._epochs.append(epoch)
-        return activity
-
-    def position_since(self, epoch: float) -> int:
-        return bisect.bisect_left(self._epochs, epoch)
 
 
 def encode_token(kind: str, position: int) -> str:

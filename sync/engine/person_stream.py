@@ -13,6 +13,17 @@ Per page:
   the "sync person" flow action does it on request).
 A paging token not read for 14 days may have missed deletions Marketo no longer keeps: the
 stream re-baselines by checking every linked person (300 a call) before taking a new token.
+
+Late activities. Marketo's paging tokens are date-based, and an activity may be committed after
+its `activityDate` (Marketo's KB: "REST API Paging Tokens Use Case"): a reader whose token has
+passed that date never sees it. So a sweep follows the lead reader at `LATE_WINDOW` behind
+Marketo's own clock (its Date header), every `SWEEP_EVERY`: each pass reads the activities dated
+between the last pass's boundary and now − LATE_WINDOW again and processes them like any page.
+What the lead reader already applied comes back as echoes (the link holds those values) and
+costs nothing; what it missed is merged. An activity committed up to LATE_WINDOW after its date
+arrives; a pass costs one paging-token call plus a call per 300 activities of its span (idle:
+two calls per pass, 576 a day). Nothing is keyed on an activity's `id`, which Marketo's newer
+activity service may omit or repeat.
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ from sync.engine.apply import PageCounts
 from sync.engine.person_merge import MergeItem, MergeOutcome
 from sync.engine.runtime import Engine
 from sync.mapping.resolve import TableMapping
-from sync.mapping.transforms import TransformError, to_dynamics
+from sync.mapping.transforms import TransformError, parse_datetime, to_dynamics
 from sync.objects import M2D, PERSON_TABLES, PERSON_TARGET, SyncObject
 from sync.store.checkpoints import Checkpoint, Phase
 from sync.store.links import DynamicsRef, Link, MarketoRef
@@ -43,7 +54,19 @@ DELETIONS_KEPT: Final = timedelta(days=14)  # Marketo prunes deleted-lead activi
 # the activities of the next minutes if Marketo's clock runs behind. Starting this much earlier
 # only re-reads changes the merge already has (it writes nothing for them).
 CLOCK_SKEW_MARGIN: Final = timedelta(minutes=15)
+LATE_WINDOW: Final = timedelta(minutes=10)  # how long after its date an activity may be committed
+SWEEP_EVERY: Final = timedelta(minutes=5)
 PERSON_DELETED: Final = "person_deleted"
+
+
+class Sweep(BaseModel):
+    """Where the late-activity sweep stands."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str  # where the next page of the sweep is read from
+    swept_at: datetime  # Marketo's time when the last pass ended
+    until: datetime | None = None  # a pass under way: it sweeps activities dated before this
 
 
 class PersonCursor(BaseModel):
@@ -51,10 +74,15 @@ class PersonCursor(BaseModel):
 
     token: str
     read_at: datetime  # when the stream last read a page: deletions older than 14 days are gone
+    sweep: Sweep | None = None  # None in checkpoints written before sweeps: one starts at the next run
 
     @classmethod
     def parse(cls, text: str | None) -> PersonCursor | None:
         return cls.model_validate_json(text) if text else None
+
+
+def _dated(activity: Mapping[str, Any]) -> datetime:
+    return parse_datetime(activity["activityDate"])
 
 
 def _new_value(activity: Mapping[str, Any]) -> Any:
@@ -75,12 +103,17 @@ class PersonStream:
         current = self.store.checkpoints.get(SyncObject.PERSON, M2D)
         if current is not None:
             return current
-        now = datetime.now(UTC)
-        cursor = PersonCursor(token=self.engine.marketo.activities.paging_token(now - CLOCK_SKEW_MARGIN), read_at=now)
         checkpoint = Checkpoint(
-            object=SyncObject.PERSON, direction=M2D, phase=Phase.INCREMENTAL, cursor=cursor.model_dump_json()
+            object=SyncObject.PERSON, direction=M2D, phase=Phase.INCREMENTAL, cursor=self._from_now().model_dump_json()
         )
         return self.store.checkpoints.save(checkpoint)
+
+    def _from_now(self) -> PersonCursor:
+        """Reading from now (less the clock margin), the sweep with it."""
+        activities = self.engine.marketo.activities
+        token = activities.paging_token(self.engine.marketo.client.server_now() - CLOCK_SKEW_MARGIN)
+        swept_at = self.engine.marketo.client.server_now()
+        return PersonCursor(token=token, read_at=datetime.now(UTC), sweep=Sweep(token=token, swept_at=swept_at))
 
     def stale(self, checkpoint: Checkpoint, now: datetime) -> bool:
         cursor = PersonCursor.parse(checkpoint.cursor)
@@ -93,9 +126,44 @@ class PersonStream:
         assert cursor is not None
         page: ActivityPage = next(iter(self.engine.marketo.activities.read_activities(cursor.token, ACTIVITY_TYPES)))
         counts = self.process(page.activities, known)
-        moved = PersonCursor(token=page.next_token, read_at=datetime.now(UTC))
+        moved = cursor.model_copy(update={"token": page.next_token, "read_at": datetime.now(UTC)})
         saved = self.store.checkpoints.save(checkpoint.advanced(cursor=moved.model_dump_json()))
         return saved, counts, not page.more
+
+    # the late-activity sweep
+
+    def sweep_due(self, checkpoint: Checkpoint) -> bool:
+        cursor = PersonCursor.parse(checkpoint.cursor)
+        sweep = cursor.sweep if cursor is not None else None
+        return sweep is None or sweep.until is not None or self._marketo_now() - sweep.swept_at >= SWEEP_EVERY
+
+    def sweep_page(self, checkpoint: Checkpoint, known: set[str]) -> tuple[Checkpoint, PageCounts, bool]:
+        """One page of the sweep's pass (a pass starts when none is under way); whether the pass
+        is done. Activities the page holds from the pass's boundary on wait for the next pass."""
+        cursor = PersonCursor.parse(checkpoint.cursor)
+        assert cursor is not None
+        now = self._marketo_now()
+        activities = self.engine.marketo.activities
+        if cursor.sweep is None:  # a checkpoint from before sweeps: sweep from here on
+            sweep = Sweep(token=activities.paging_token(now - LATE_WINDOW), swept_at=now)
+            return self._save_sweep(checkpoint, cursor, sweep), PageCounts(), True
+        until = cursor.sweep.until or now - LATE_WINDOW
+        page: ActivityPage = next(iter(activities.read_activities(cursor.sweep.token, ACTIVITY_TYPES)))
+        due = [a for a in page.activities if _dated(a) < until]
+        counts = self.process(due, known)
+        counts.read = 0  # read again, not new: the run's count is the lead reader's
+        if len(due) < len(page.activities) or not page.more:
+            sweep = Sweep(token=activities.paging_token(until), swept_at=now)
+            return self._save_sweep(checkpoint, cursor, sweep), counts, True
+        sweep = Sweep(token=page.next_token, swept_at=cursor.sweep.swept_at, until=until)
+        return self._save_sweep(checkpoint, cursor, sweep), counts, False
+
+    def _save_sweep(self, checkpoint: Checkpoint, cursor: PersonCursor, sweep: Sweep) -> Checkpoint:
+        moved = cursor.model_copy(update={"sweep": sweep})
+        return self.store.checkpoints.save(checkpoint.advanced(cursor=moved.model_dump_json()))
+
+    def _marketo_now(self) -> datetime:
+        return self.engine.marketo.client.server_now()
 
     def process(self, activities: list[dict[str, Any]], known: set[str]) -> PageCounts:
         counts = PageCounts(read=len(activities))
@@ -192,9 +260,7 @@ class PersonStream:
                     batch = []
             if batch:
                 counts.add(self._check(table, batch, known))
-        now = datetime.now(UTC)
-        cursor = PersonCursor(token=self.engine.marketo.activities.paging_token(now - CLOCK_SKEW_MARGIN), read_at=now)
-        return self.store.checkpoints.save(checkpoint.advanced(cursor=cursor.model_dump_json())), counts
+        return self.store.checkpoints.save(checkpoint.advanced(cursor=self._from_now().model_dump_json())), counts
 
     def _check(self, table: str, links: list[Link], known: set[str]) -> PageCounts:
         mapping = self.mappings[table]

@@ -101,11 +101,36 @@ class _Run:
                 checkpoint = self._recheck_persons(stream, checkpoint, known, "is no longer accepted by Marketo")
                 continue
             self.counts.add(counts)
-            if self.lease is not None:
-                self.lease = self.store.leases.renew(self.lease, self.lease_for)
+            self._renew()
             if caught_up:
+                self.sweep_late_activities(stream, checkpoint, known)
                 return
         self.caught_up = False
+
+    def sweep_late_activities(self, stream: PersonStream, checkpoint: Checkpoint, known: set[str]) -> None:
+        """Once caught up, when a sweep is due: its pass, page by page, within the time budget."""
+        if not stream.sweep_due(checkpoint):
+            return
+        swept = PageCounts()
+        done = False
+        while not done and self.may_start_page():
+            try:
+                checkpoint, counts, done = stream.sweep_page(checkpoint, known)
+            except PagingTokenRefused:
+                checkpoint = self._recheck_persons(stream, checkpoint, known, "is no longer accepted by Marketo")
+                return
+            swept.add(counts)
+            self._renew()
+        self.counts.add(swept)
+        if swept.written or swept.removed:
+            self.notes.append(
+                f"the late-activity sweep found {swept.written} change(s) and {swept.removed} deletion(s) "
+                "committed in Marketo after the stream had passed their date"
+            )
+
+    def _renew(self) -> None:
+        if self.lease is not None:
+            self.lease = self.store.leases.renew(self.lease, self.lease_for)
 
     def _recheck_persons(self, stream: PersonStream, checkpoint: Checkpoint, known: set[str], why: str) -> Checkpoint:
         checkpoint, counts = stream.rebaseline(checkpoint, known)
@@ -143,8 +168,7 @@ class _Run:
                 continue
             checkpoint = result.checkpoint
             self.counts.add(result.counts)
-            if self.lease is not None:
-                self.lease = self.store.leases.renew(self.lease, self.lease_for)
+            self._renew()
             if result.caught_up:
                 break
         return self._reconcile_if_due(checkpoint, pipeline, known)

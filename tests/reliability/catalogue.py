@@ -154,10 +154,22 @@ MATRIX: Final = [
     ),
     Fault(
         "Either service's clock 10 minutes ahead or behind",
-        "edits on both sides still arrive (the emulator's activity paging tokens are positions; in case "
-        "Marketo's are times, the person stream starts its token 15 minutes early, which re-reads only "
-        "changes the merge already has)",
+        "edits on both sides still arrive (Marketo's paging tokens are dates: the person stream starts its "
+        "token 15 minutes early, which re-reads only changes the merge already has, and its late-activity "
+        "sweep keeps to Marketo's clock, read from its Date header)",
         (f"{R}test_faults.py::test_clocks_ten_minutes_apart_lose_no_change_either_way",),
+    ),
+    Fault(
+        "Marketo activities committed late: 30 % of them up to 5 minutes after their date, behind date-based "
+        "paging tokens (Marketo's KB)",
+        "every Marketo edit reaches Dynamics, each merged exactly once: the late-activity sweep finds what "
+        "the stream passed, and what it re-reads comes back as echoes",
+        (f"{R}test_hostile_marketo.py::test_activities_committed_up_to_five_minutes_late_reach_dynamics_exactly_once",),
+    ),
+    Fault(
+        "The same activity on two pages; activities without an `id` (Marketo's newer activity service)",
+        "each edit applied once (a repeat is an echo; nothing is keyed on the activity id)",
+        (f"{R}test_hostile_marketo.py::test_repeated_activities_and_activities_without_ids_are_each_applied_once",),
     ),
     Fault(
         "The store emptied",

@@ -12,7 +12,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -108,8 +109,14 @@ class MarketoClient:
         self._usage_calls_at = 0
         self.on_usage: Callable[[int], None] | None = None  # e.g. keep the count for the status page
         self._usage_lock = threading.Lock()
+        self.clock_offset_s = 0.0  # Marketo's clock minus ours, from its last answer's Date header
 
     # calls
+
+    def server_now(self) -> datetime:
+        """Marketo's time now (to the second), as its last answer's Date header says: what its
+        activity dates are stamped by, whatever our clock says."""
+        return datetime.now(UTC) + timedelta(seconds=self.clock_offset_s)
 
     def call(
         self,
@@ -223,6 +230,7 @@ class MarketoClient:
                 headers={**(request.headers or {}), "Authorization": f"Bearer {token}"},
                 timeout=deadline.timeout(self.retry.policy.request_timeout_s),
             )
+        self._note_server_time(response.headers.get("Date"))
         if response.status_code != 200 and not (request.raw and response.status_code == 206):
             raise self._status_error(response, serial)
         if request.raw and not response.headers.get("Content-Type", "").startswith("application/json"):
@@ -242,6 +250,14 @@ class MarketoClient:
         error = _error_for(rule, code, message, envelope.request_id, window)
         error.token_serial = serial
         raise error
+
+    def _note_server_time(self, header: str | None) -> None:
+        try:
+            stamp = parsedate_to_datetime(header) if header else None
+        except (TypeError, ValueError):
+            return
+        if stamp is not None and stamp.tzinfo is not None:
+            self.clock_offset_s = (stamp - datetime.now(UTC)).total_seconds() + 0.5  # the header drops fractions
 
     @staticmethod
     def _status_error(response: requests.Response, serial: int) -> MarketoError:
