@@ -1,10 +1,17 @@
-"""Fault rules of the /_emulator/ API: which requests they hit, how often, and bad rules refused."""
+"""Fault rules of the /_emulator/ API: which requests they hit, how often, bad rules refused, and
+what a lost answer and an unsearchable field do on the wire."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from emulators.common.faults import FaultBook, FaultRule, FaultRuleError
+from sync.connectors.http.failures import OutcomeUnknown
+from sync.connectors.marketo.errors import MarketoError
+from tests.emulator_support import control, fault
+from tests.marketo_support import marketo_connection
 
 
 def _fired(book: FaultBook, requests: int, method: str = "GET", path: str = "/rest/v1/leads.json") -> list[int]:
@@ -41,7 +48,7 @@ def test_a_rule_matches_its_method_and_path_only() -> None:
     ("rule", "message"),
     [
         ({"status": 500}, "'path'"),
-        ({"path": "x"}, "give 'status', 'error_code' or 'delay_s'"),
+        ({"path": "x"}, "give 'status', 'error_code', 'delay_s' or 'after_write'"),
         ({"path": "x", "status": 500, "times": 0}, "'times' must be a whole number >= 1"),
         ({"path": "x", "status": 500, "colour": "red"}, "unknown keys ['colour']"),
     ],
@@ -49,3 +56,25 @@ def test_a_rule_matches_its_method_and_path_only() -> None:
 def test_a_bad_rule_is_refused_with_what_to_fix(rule: dict[str, object], message: str) -> None:
     with pytest.raises(FaultRuleError, match=message.replace("[", r"\[").replace("]", r"\]")):
         FaultRule.from_json(rule)
+
+
+@pytest.mark.parametrize("lost", [{}, {"status": 504}], ids=["connection dropped", "gateway 504"])
+def test_a_lost_answer_comes_after_the_write_was_done(start_marketo: Any, lost: dict[str, Any]) -> None:
+    emulator = start_marketo()
+    conn = marketo_connection(emulator)
+    conn.persons.query("email", ["warm-up@example.com"], ["email"])
+    fault(emulator, path="/rest/v1/leads.json", method="POST", after_write=True, times=1, **lost)
+    with pytest.raises(OutcomeUnknown, match="may or may not have been carried out"):
+        conn.persons.create_once([{"email": "lost@example.com", "lastName": "Lost"}])
+    assert [p["email"] for p in control(emulator, "GET", "data/lead")["rows"]] == ["lost@example.com"]
+
+
+def test_a_person_field_made_unsearchable_is_refused_as_a_lookup_and_left_out_of_describe(start_marketo: Any) -> None:
+    emulator = start_marketo()
+    conn = marketo_connection(emulator)
+    conn.persons.create_fields([{"name": "dynamicsId", "displayName": "Dynamics Id", "dataType": "string"}])
+    assert ("dynamicsId",) in conn.persons.describe().searchable
+    control(emulator, "PATCH", "fields/lead/dynamicsId", {"searchable": False})
+    assert ("dynamicsId",) not in conn.persons.describe().searchable
+    with pytest.raises(MarketoError, match="Invalid lookup field 'dynamicsId'"):
+        conn.persons.upsert([{"dynamicsId": "x", "lastName": "Y"}], lookup_field="dynamicsId")

@@ -24,6 +24,7 @@ class FaultRule:
     delay_s: float = 0.0
     times: int | None = None
     every: int | None = None
+    after_write: bool = False  # the call is served, then its answer lost: `status` instead, or a dropped connection
     matched: int = 0
     fired: int = 0
 
@@ -41,6 +42,7 @@ class FaultRule:
             "delay_s",
             "times",
             "every",
+            "after_write",
         }
         unknown = set(raw) - known
         if unknown:
@@ -51,8 +53,9 @@ class FaultRule:
             path = re.compile(str(raw["path"]))
         except re.error as exc:
             raise FaultRuleError(f"'path' is not a regular expression: {exc}") from exc
-        if raw.get("status") is None and raw.get("error_code") is None and not raw.get("delay_s"):
-            raise FaultRuleError("give 'status', 'error_code' or 'delay_s' (what the fault does)")
+        does = ("status", "error_code", "delay_s", "after_write")
+        if raw.get("status") is None and raw.get("error_code") is None and not any(raw.get(k) for k in does[2:]):
+            raise FaultRuleError("give 'status', 'error_code', 'delay_s' or 'after_write' (what the fault does)")
         for key in ("times", "every"):
             if raw.get(key) is not None and (not isinstance(raw[key], int) or raw[key] < 1):
                 raise FaultRuleError(f"'{key}' must be a whole number >= 1")
@@ -66,6 +69,7 @@ class FaultRule:
             delay_s=float(raw.get("delay_s") or 0.0),
             times=raw.get("times"),
             every=raw.get("every"),
+            after_write=bool(raw.get("after_write")),
         )
 
     def retry_after_headers(self) -> dict[str, str] | None:
@@ -85,6 +89,7 @@ class FaultRule:
             "error_code": self.error_code,
             "times": self.times,
             "every": self.every,
+            "after_write": self.after_write,
             "matched": self.matched,
             "fired": self.fired,
         }

@@ -3,7 +3,9 @@ the test-control API (`control`)."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import socket
 import sys
 import threading
 import time
@@ -118,16 +120,30 @@ class EmulatorService(ControlApi, ABC):
         rule = self.faults.match(request.method, request.path)
         if rule is not None:
             self.stats.count_fault()
-            if rule.status is not None or rule.error_code is not None:
+            if not rule.after_write and (rule.status is not None or rule.error_code is not None):
                 if rule.delay_s:
                     time.sleep(self.clock.scaled(rule.delay_s))
                 return self.fault_response(rule, request)
             request.environ[INJECTED_DELAY] = rule.delay_s  # served inside the call: it holds its slots
         try:
-            return self.frame(endpoint, request, dict(args))
+            response = self.frame(endpoint, request, dict(args))
         except Exception:  # an emulator bug: say where, answer 500 as a real server would
             traceback.print_exc(file=sys.stderr)
             return Response("internal error in the emulator", status=500, mimetype="text/plain")
+        if rule is not None and rule.after_write:
+            return self._lost_answer(rule, request)
+        return response
+
+    def _lost_answer(self, rule: FaultRule, request: Request) -> Response:
+        """The call did its work; its answer never arrives: a gateway's error, or the connection
+        closed under the caller (who cannot tell whether the write happened)."""
+        if rule.status is not None or rule.error_code is not None:
+            return self.fault_response(rule, request)
+        connection = request.environ.get("werkzeug.socket")
+        if connection is not None:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        return Response(b"", status=500)
 
     def _control_call(self, request: Request) -> Response:
         if request.remote_addr not in LOOPBACK:

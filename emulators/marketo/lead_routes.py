@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
+from emulators.common.control import control, json_response
 from emulators.marketo.catalogue import (
     CUSTOM_FIELD_TYPES,
     DEFAULT_QUERY_FIELDS,
@@ -171,6 +173,19 @@ class LeadRoutes(MarketoCore):
                     )
                     results.append({"name": name, "status": "created"})
         return envelope(results)
+
+    @control("fields/lead/<field>", "PATCH")
+    def control_field_searchable(self, request: Request, body: Any, field: str) -> Response:
+        """{"searchable": false}: the person field is no longer a lookupField or filterType Marketo
+        takes (its describe2 no longer lists it), as on instances that do not search custom fields."""
+        if not isinstance(body, dict) or not isinstance(body.get("searchable"), bool):
+            return json_response({"error": "give 'searchable': true or false"}, 400)
+        with self.lock:
+            fdef = self.persons.fields.get(field)
+            if fdef is None:
+                return json_response({"error": f"no person field {field!r}"}, 404)
+            self.persons.fields[field] = replace(fdef, searchable=body["searchable"])
+        return json_response({"field": field, "searchable": body["searchable"]})
 
     @rest(f"{REST}/leads/delete.json", "POST")
     def on_leads_delete(self, request: Request) -> dict[str, Any]:

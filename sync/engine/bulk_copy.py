@@ -231,7 +231,12 @@ class BulkCopy:
         self.store.links.upsert_many(pending, index=False)
         store_settlement(self.store, checkpoint.object, self.pipeline, Settlement(failures=failures), known)
         opened = [*state.open]
-        for rows, lookup in ((by_email, BY_EMAIL), (by_id, self.fields.id)):
+        files = (
+            [(by_email, BY_EMAIL), (by_id, self.fields.id)]
+            if self.engine.mapping.id_is_lookup
+            else [(by_email, BY_EMAIL)]
+        )
+        for rows, lookup in files:  # rows Marketo cannot look up by the Dynamics id stay pending: REST makes them
             for part, data in _files(rows):
                 opened.append(BulkFile(batch_id=self.api.submit(data, lookup), lookup=lookup, rows=len(part)))
         self.store.bulk_emails.save(self.pipeline.stream, state.flushes, digests.take_new())
@@ -296,7 +301,8 @@ class BulkCopy:
                     "bulk-import",
                     "not-imported",
                     "the bulk import made no person for this record (its email moved to another record's "
-                    "person, or the row failed); it is pushed through REST on the next run",
+                    "person, the row failed, or it has no email of its own and Marketo takes no lookup by the "
+                    "Dynamics id); it is pushed through REST on the next run",
                     FailureKind.TRANSIENT,
                 )
         self.store.links.delete_many(left, index=False)

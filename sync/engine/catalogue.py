@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.marketo.connection import MarketoConnection
+from sync.engine.person_maker import PersonMaker
 from sync.engine.person_merge import PersonMerge
 from sync.engine.person_target import PersonTarget
 from sync.engine.pipelines import (
@@ -138,7 +139,8 @@ def build_pipelines(
     marketo: MarketoConnection,
     merger: PersonMerge,
 ) -> dict[SyncObject, list[Pipeline]]:
-    persons = PersonTarget(marketo.persons, mapping.person_fields, merger, mapping.delete_persons)
+    maker = PersonMaker(marketo.persons, marketo.activities, mapping.person_fields, mapping.id_is_lookup)
+    persons = PersonTarget(marketo.persons, mapping.person_fields, merger, maker, mapping.delete_persons)
     parts = _Parts(mapping, tables, marketo, persons)
     out: dict[SyncObject, list[Pipeline]] = {spec.object: [] for spec in REGISTRY}
     for spec in REGISTRY:

@@ -21,7 +21,7 @@ from sync.connectors.dataverse.errors import DataverseError
 from sync.connectors.http.failures import ConnectorError
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.connectors.marketo.errors import MarketoError
-from sync.engine.owned_fields import ensure_owned_fields
+from sync.engine.owned_fields import ensure_owned_fields, id_is_lookup
 from sync.engine.runtime import record_usage
 from sync.engine.schemas import read_schemas
 from sync.engine.shared_limits import join_shared_limits
@@ -212,6 +212,21 @@ def _mapping(check: Checklist, dataverse: DataverseConnection, marketo: MarketoC
     check.ok(
         "Person fields the sync owns", f"{owned} ({'created now: ' + ', '.join(created) if created else 'present'})"
     )
+    field = mapping.person_fields.id
+    if (created and field in created) or mapping.id_is_lookup:
+        lookup = id_is_lookup(marketo.persons, mapping.person_fields) if created else mapping.id_is_lookup
+    else:
+        lookup = False
+    if lookup:
+        check.ok("Lookup by Dynamics id", f"Marketo takes {field} as a lookup field: persons are found again by it")
+    else:
+        check.warn(
+            "Lookup by Dynamics id",
+            f"Marketo does not take {field} as a lookup field: a person for a record without an email of its own "
+            "is made at most once a call (a lost answer is settled from the activity log), and a store rebuilt "
+            "from nothing cannot find such persons again",
+            f"ask Adobe support to make {field} searchable, or give the records an email",
+        )
 
 
 def run_check(settings: Settings) -> Checklist:

@@ -50,3 +50,9 @@ def ensure_owned_fields(persons: PersonApi, fields: PersonFields) -> list[str]:
     if raced and not set(raced) <= set(persons.describe().fields):
         raise RuntimeError(f"Marketo said the person fields {', '.join(raced)} exist but does not describe them")
     return [f.name for f, r in zip(missing, results, strict=True) if r.ok]
+
+
+def id_is_lookup(persons: PersonApi, fields: PersonFields) -> bool:
+    """Whether Marketo takes the Dynamics id field as a lookupField (describe2 lists it as searchable
+    on its own): read again once the sync made its fields."""
+    return any(names == (fields.id,) for names in persons.describe().searchable)

@@ -35,7 +35,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
-from sync.connectors.marketo.activities import ActivityPage
+from sync.connectors.marketo.activities import DELETION, NEW_PERSON, VALUE_CHANGE, ActivityPage
 from sync.engine.apply import PageCounts
 from sync.engine.person_merge import MergeItem, MergeOutcome
 from sync.engine.runtime import Engine
@@ -45,9 +45,6 @@ from sync.objects import M2D, PERSON_TABLES, PERSON_TARGET, SyncObject
 from sync.store.checkpoints import Checkpoint, Phase
 from sync.store.links import DynamicsRef, Link, MarketoRef
 
-NEW_PERSON: Final = 12
-VALUE_CHANGE: Final = 13
-DELETION: Final = 37
 ACTIVITY_TYPES: Final = (NEW_PERSON, VALUE_CHANGE, DELETION)
 DELETIONS_KEPT: Final = timedelta(days=14)  # Marketo prunes deleted-lead activities after this
 # Marketo dates activities by its own clock; a paging token asked "since now" by ours would skip

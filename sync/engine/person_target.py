@@ -8,7 +8,9 @@ as the work allows.
   costs one call per 300 persons. Emails Marketo already has (already exists, several match,
   twice in one call) are queried once per 300 and decided by `match_person`: linked, given
   their own person, or sent to the errors table.
-- New records without an email: `createOrUpdate` looked up by the Dynamics id field.
+- New records without an email, and records whose email other records' persons hold: a person
+  of their own, made by `person_maker.py` (looked up by the Dynamics id field when Marketo takes
+  it as a lookup, else at most once a call, a lost answer settled from the activity log).
 Every path writes the Dynamics id onto the person, so a page repeated after a crash finds its
 own persons (by email or by that id) instead of creating them twice.
 """
@@ -23,6 +25,7 @@ from sync.connectors.http.failures import FailureKind
 from sync.connectors.marketo.persons import PersonApi
 from sync.connectors.marketo.policy import Refusal
 from sync.engine.matching import MatchKind, match_person
+from sync.engine.person_maker import PersonMaker
 from sync.engine.person_merge import MergeItem, PersonMerge
 from sync.engine.pipelines import Pipeline
 from sync.engine.plan import Failure, Removal, Upsert
@@ -52,8 +55,10 @@ class PersonOutcome(Outcome):
 class PersonTarget:
     name = PERSON_TARGET
 
-    def __init__(self, api: PersonApi, fields: PersonFields, merger: PersonMerge, delete_persons: bool = False) -> None:
-        self.api, self.fields, self.merger, self.delete_persons = api, fields, merger, delete_persons
+    def __init__(
+        self, api: PersonApi, fields: PersonFields, merger: PersonMerge, maker: PersonMaker, delete_persons: bool
+    ) -> None:
+        self.api, self.fields, self.merger, self.maker, self.delete_persons = api, fields, merger, maker, delete_persons
         self.keeps_deleted_links = not delete_persons  # the person stays, flagged; so does its link
         self._tables: dict[str, tuple[Pipeline, TableMapping]] = {}
 
@@ -109,11 +114,8 @@ class PersonTarget:
         return gone
 
     def _create_by_id_field(self, pairs: list[tuple[int, Upsert]], outcomes: dict[int, Outcome]) -> None:
-        if pairs:
-            results = self.api.upsert(
-                [u.values for _, u in pairs], action="createOrUpdate", lookup_field=self.fields.id
-            )
-            outcomes.update({n: result_outcome(u.ref, r, "create") for (n, u), r in zip(pairs, results, strict=True)})
+        results = self.maker.create([u.values for _, u in pairs])
+        outcomes.update({n: result_outcome(u.ref, r, "create") for (n, u), r in zip(pairs, results, strict=True)})
 
     def _create_by_email(
         self, pairs: list[tuple[int, Upsert]], outcomes: dict[int, Outcome]
@@ -190,7 +192,7 @@ class PersonTarget:
             failure = Failure(u.ref, "link", "gone", "the matched person is gone", FailureKind.TRANSIENT)
             outcomes[n] = Outcome(u.ref, None, failure)
         if own:
-            results = self.api.upsert([u.values for _, u, _ in own], action="createDuplicate")
+            results = self.maker.create([u.values for _, u, _ in own])
             for (n, u, others), result in zip(own, results, strict=True):
                 plain = result_outcome(u.ref, result, "create")
                 outcomes[n] = PersonOutcome(plain.ref, plain.marketo_id, plain.failure, shared_with=others)

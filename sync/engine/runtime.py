@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from sync.connectors.dataverse.connection import DataverseConnection
@@ -20,7 +20,7 @@ from sync.connectors.marketo.batching import MAX_RECORDS
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.engine.catalogue import build_pipelines
 from sync.engine.org_identity import check_organization
-from sync.engine.owned_fields import ensure_owned_fields
+from sync.engine.owned_fields import ensure_owned_fields, id_is_lookup
 from sync.engine.page import PageCopier
 from sync.engine.person_merge import PersonMerge
 from sync.engine.pipelines import Pipeline
@@ -78,6 +78,7 @@ class Engine:
             created = ensure_owned_fields(marketo.persons, mapping.person_fields)
             if created:
                 log.info("created the person fields the sync owns in Marketo: %s", ", ".join(created))
+                mapping = replace(mapping, id_is_lookup=id_is_lookup(marketo.persons, mapping.person_fields))
             check_organization(store, dataverse)
         except BaseException:
             if shares is not None:

@@ -60,4 +60,5 @@ def read_schemas(dataverse: DataverseConnection, marketo: MarketoConnection, fil
             continue  # a custom object Marketo lacks: the mapping's validation names it
         targets[target] = _fields(described)
         dedupe[target] = tuple(described.get("dedupeFields") or ())
-    return Schemas(tables, labels, targets, dedupe)
+    lookups = tuple(names[0] for names in person.searchable if len(names) == 1)
+    return Schemas(tables, labels, targets, dedupe, lookups)

@@ -38,6 +38,7 @@ class Schemas:
     option_labels: Mapping[str, Mapping[str, Mapping[int, str]]]
     marketo: Mapping[str, Mapping[str, MarketoField]]  # target → fields
     marketo_dedupe: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    person_lookups: tuple[str, ...] = ()  # person fields Marketo takes as a lookupField (searchable alone)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class ResolvedMapping:
     person_fields: PersonFields
     delete_persons: bool
     team_member_object: str | None  # None when Marketo has no such custom object
+    id_is_lookup: bool = True  # Marketo takes the Dynamics id field as a lookupField
 
     def table(self, name: str) -> TableMapping:
         return self.tables[name]
@@ -279,4 +281,5 @@ def resolve(file: MappingFile, schemas: Schemas, source: str = "(defaults)") -> 
         file.person_fields,
         file.delete_persons,
         team_object if team_object and team_target in schemas.marketo else None,
+        file.person_fields.id in schemas.person_lookups,
     )

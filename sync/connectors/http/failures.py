@@ -63,3 +63,17 @@ class ConnectorError(Exception):
     @property
     def retried(self) -> bool:
         return self.action in RETRIED
+
+
+class OutcomeUnknown(ConnectorError):
+    """A call that must not be repeated blindly (it creates what nothing can find again) failed
+    after it may have been carried out: a dropped connection, a timeout, a gateway's 5xx. The
+    caller finds out what happened before doing it again."""
+
+    def __init__(self, service: str, operation: str, cause: str) -> None:
+        self.service = service
+        super().__init__(
+            "outcome-unknown",
+            f"{operation} may or may not have been carried out ({cause}); not repeated blindly",
+            kind=FailureKind.TRANSIENT,
+        )

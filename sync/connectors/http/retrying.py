@@ -9,7 +9,10 @@ carrying an `Action`); this loop does the rest the same way for both services:
 - a dropped connection or socket timeout is a transient failure of the service, reported
   without the URL (requests puts query strings, and so Marketo's client secret, in messages);
 - never sleep past the deadline: when the next wait would end after it, stop with
-  DeadlineExceeded naming the last failure, the attempts and the time spent.
+  DeadlineExceeded naming the last failure, the attempts and the time spent;
+- a call that is not idempotent (it creates what no key finds again) is retried only when the
+  service refused it before doing anything (throttled, a token to renew); any other failure
+  may have come after the work was done, and is raised as OutcomeUnknown for the caller to settle.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from sync.connectors.http.deadline import Deadline, DeadlineExceeded
-from sync.connectors.http.failures import Action, ConnectorError, FailureKind
+from sync.connectors.http.failures import Action, ConnectorError, FailureKind, OutcomeUnknown
 
 T = TypeVar("T")
 
@@ -80,7 +83,9 @@ class Retryer:
         )
         self._log = logging.getLogger(f"sync.connectors.{service.lower()}")
 
-    def call(self, operation: str, attempt: Callable[[Deadline], T], deadline: Deadline) -> T:
+    def call(
+        self, operation: str, attempt: Callable[[Deadline], T], deadline: Deadline, *, idempotent: bool = True
+    ) -> T:
         started = time.monotonic()
         reauthenticated = False
 
@@ -91,15 +96,18 @@ class Retryer:
             try:
                 return attempt(deadline)
             except requests.RequestException as exc:
-                raise self._transport_failure(
-                    f"could not reach {self.service} ({type(exc).__name__}) during {operation}"
-                ) from None
+                cause = f"could not reach {self.service} ({type(exc).__name__}) during {operation}"
+                if not idempotent:
+                    raise OutcomeUnknown(self.service, operation, cause) from None
+                raise self._transport_failure(cause) from None
             except ConnectorError as error:
                 if error.action is Action.REAUTHENTICATE:
                     if reauthenticated or self._reauthentication is None:
                         raise (self._reauthentication.refused(error) if self._reauthentication else error) from None
                     reauthenticated = True
                     self._reauthentication.renew(error)
+                elif not idempotent and error.retried and error.kind is FailureKind.TRANSIENT:
+                    raise OutcomeUnknown(self.service, operation, str(error)) from None
                 raise
 
         def give_up(state: RetryCallState) -> T:

@@ -13,6 +13,10 @@ from sync.connectors.marketo.client import MarketoClient
 from sync.connectors.marketo.envelope import Envelope
 
 PAGE_SIZE: Final = 300
+# Activity types (Describe Activity Types): a person made, a field's value changed, a person deleted.
+NEW_PERSON: Final = 12
+VALUE_CHANGE: Final = 13
+DELETION: Final = 37
 
 
 @dataclass(frozen=True)

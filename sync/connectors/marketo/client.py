@@ -128,9 +128,11 @@ class MarketoClient:
         data: dict[str, Any] | None = None,
         files: dict[str, Any] | None = None,
         deadline: Deadline | None = None,
+        idempotent: bool = True,
     ) -> Envelope:
-        """One logical call: an envelope with success=true, or a MarketoError saying what to do."""
-        result = self._call(_Request(method, path, params, json, data, files), deadline)
+        """One logical call: an envelope with success=true, or a MarketoError saying what to do.
+        A call that is not `idempotent` is never repeated after it may have been carried out."""
+        result = self._call(_Request(method, path, params, json, data, files), deadline, idempotent)
         assert isinstance(result, Envelope)
         return result
 
@@ -188,12 +190,15 @@ class MarketoClient:
 
     # internals
 
-    def _call(self, request: _Request, deadline: Deadline | None) -> Envelope | bytes:
+    def _call(self, request: _Request, deadline: Deadline | None, idempotent: bool = True) -> Envelope | bytes:
         if request.path != USAGE_PATH:
             self._refresh_usage_if_due()
         operation = f"{request.method} {request.path}"
         return self.retry.call(
-            operation, lambda limit: self._attempt(request, limit), resolve(deadline, self.call_deadline_s)
+            operation,
+            lambda limit: self._attempt(request, limit),
+            resolve(deadline, self.call_deadline_s),
+            idempotent=idempotent,
         )
 
     def _read_usage(self) -> int:

@@ -51,6 +51,14 @@ class PersonApi:
 
         return run_in_order(chunks(records), call, self.client.limiter.workers)
 
+    def create_once(self, records: Sequence[dict[str, Any]]) -> list[RecordResult]:
+        """Create each record as a new person (`createDuplicate`: no lookup), at most once: up to
+        300 records, never repeated after it may have been carried out (OutcomeUnknown)."""
+        if len(records) > MAX_RECORDS:
+            raise ValueError(f"create_once takes at most {MAX_RECORDS} records a call")
+        body = {"action": "createDuplicate", "input": list(records)}
+        return self.client.call("POST", "/rest/v1/leads.json", json=body, idempotent=False).record_results()
+
     def may_write(self) -> None:
         self.client.may_write("/rest/v1/leads.json")
 
