@@ -22,6 +22,7 @@ RUN_DIMENSIONS: Final = (
     "object",
     "direction",
     "run_id",
+    "kind",
     "outcome",
     "read",
     "written",

@@ -144,7 +144,8 @@ def test_store_writes_per_synced_record_are_two_for_persons_and_one_for_other_ob
         started = 2 if obj is SyncObject.CONTACT else 1  # persons: Marketo's stream takes its position too
         assert writes[Table.CHECKPOINTS] == started + 4  # start, three pages, turn incremental
         assert writes[Table.JOURNAL] == 3 * 3  # a page: its journal (head and one part), then marked stored
-        assert sum(writes.values()) == 120 * per_record + started + 4 + 9
+        assert writes[Table.RUNS] == 2  # the copy's run record, at its start and its end
+        assert sum(writes.values()) == 120 * per_record + started + 4 + 9 + 2
 
 
 def test_a_crash_mid_copy_of_a_custom_table_loses_and_duplicates_nothing(

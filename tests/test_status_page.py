@@ -1,13 +1,15 @@
 """The status page in a real headless Chromium: served as `GET sync/dashboard` answers it, it
-renders the numbers `GET sync/status` reports (per object phase, pause, last-hour throughput,
-errors by kind, Marketo's quota, what failed and why), draws its chart, shows no secret, and a
-screenshot of it is produced (`build/status-page.png`)."""
+shows every number `GET sync/status` reports, each where it belongs (per object and direction,
+per run, per hour of the chart, Marketo's calls today), says what failed and why, draws its
+chart, lists the full copies among the runs, shows no secret, and a screenshot of it is produced
+(`build/status-page.png`)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import struct
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from sync.engine.run import run_once
 from sync.engine.runtime import record_usage
 from sync.functions import worker
 from sync.objects import Direction, SyncObject
+from sync.reporting.status_page import number
 from sync.settings import DataverseSettings, load_section
 from sync.store.notices import BULK_WARNING
 from tests.browser_support import chromium, dump_dom, screenshot, serving
@@ -30,6 +33,45 @@ from tests.emulator_support import fault
 from tests.functions_app import WEBHOOK_SECRET, call_function, response_json
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _numbers(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], int | float]]:
+    """Every number of the report, with where it is."""
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, int | float):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, (*path, key))
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            yield from _numbers(item, (*path, n))
+
+
+def _place(dom: BeautifulSoup, report: dict[str, Any], path: tuple[Any, ...]) -> Tag:
+    """Where on the page a number of the report belongs."""
+    selector = ""
+    if path[0] in ("quota", "calls_today"):
+        selector = "#quota"
+    elif path[0] == "history":
+        selector = f'#history tr[data-hour="{report["history"][path[1]]["hour"]}"]'
+    elif path[0] == "objects":
+        item = report["objects"][path[1]]
+        if path[2] == "directions":
+            direction = item["directions"][path[3]]
+            selector = f'tr.detail[data-object="{item["object"]}"][data-direction="{direction["direction"]}"]'
+            if path[4] == "last_runs":
+                selector += f' tr[data-run="{direction["last_runs"][path[5]]["run_id"]}"]'
+        else:
+            selector = {
+                "errors": f'tr[data-object="{item["object"]}"] td.errors',
+                "shared_emails": f"#shared-{item['object']}",
+                "bulk_warnings": f"#bulk-warnings-{item['object']}",
+            }[path[2]]
+    place = dom.select_one(selector) if selector else None
+    assert place is not None, f"no place on the page for {path} ({selector or 'unknown'})"
+    return place
 
 
 def _cell(row: Tag, name: str) -> str:
@@ -43,7 +85,7 @@ def _sync_some(dataverse: RunningEmulator) -> None:
     record Marketo refuses, one its bulk import warned of, an account run failing on a Dataverse
     permission error."""
     engine = worker.engine()
-    for obj in (SyncObject.ACCOUNT, SyncObject.CONTACT):
+    for obj in (SyncObject.ACCOUNT, SyncObject.PERSON, SyncObject.CONTACT):
         full_copy(engine, obj)
     dynamics = DataverseConnection.from_settings(load_section(DataverseSettings, dict(os.environ)))
     contact = str(dynamics.client.get_json("contacts", params={"$select": "contactid"})["value"][0]["contactid"])
@@ -79,23 +121,24 @@ def test_the_status_page_renders_in_chromium_the_numbers_the_status_json_reports
         dom = BeautifulSoup(dump_dom(browser, url), "html.parser")
         shot = screenshot(browser, url, tmp_path / "status-page.png")
 
-    for item in report["objects"]:
-        for direction in item["directions"]:
-            row = dom.select_one(f'tr[data-object="{item["object"]}"][data-direction="{direction["direction"]}"]')
-            assert row is not None, item["object"]
-            assert _cell(row, "written") == str(direction["last_hour"]["written"])
-            assert _cell(row, "phase").startswith(direction["phase"].replace("_", " "))
-            errors = item["errors"]
-            assert _cell(row, "errors").startswith(f"{errors['waiting_retry']} waiting, {errors['parked']} parked")
-            for kind, count in errors["by_kind"].items():
-                assert f"{kind} {count}" in _cell(row, "errors")
+    numbers = list(_numbers(report))
+    assert len(numbers) > 150  # the walk covers the report: runs, counters, hours, quota
+    for path, value in numbers:
+        text = _place(dom, report, path).get_text(" ", strip=True)
+        assert f"{value:,}" in text or number(value) in text, f"{path} = {value} is not on the page: {text[:200]}"
     contact = dom.select_one('tr[data-object="contact"]')
     lead = dom.select_one('tr[data-object="lead"]')
     assert contact is not None and lead is not None
-    assert _cell(contact, "written") == "1" and "bad_record 1" in _cell(contact, "errors")
+    assert _cell(contact, "written") == "4" and "bad_record 1" in _cell(contact, "errors")  # 3 copied, 1 edited
     assert "paused since" in _cell(lead, "phase")
     quota = dom.select_one("#quota")
-    assert quota is not None and "12,345 / 50,000" in quota.get_text(" ", strip=True)
+    assert quota is not None
+    marketo = quota.select_one("#calls-marketo")
+    assert marketo is not None and "by Marketo's usage report: 12,345 of 50,000" in marketo.get_text(" ", strip=True)
+    live = int(str(quota.select_one("#calls-live").get_text()).replace(",", ""))  # type: ignore[union-attr]
+    assert live == max(report["calls_today"]["drawn"], report["calls_today"]["by_runs"]) > 0
+    copies = [r for r in dom.select("#recent-runs tr[data-run]") if "full copy" in r.get_text(" ", strip=True)]
+    assert len(copies) == 2  # the accounts' and the contacts' copies are runs too
     failures = dom.select_one("#failures")
     assert failures is not None
     account_run = next(o for o in report["objects"] if o["object"] == "account")["directions"][0]["last_runs"][0]

@@ -19,9 +19,11 @@ from sync.engine.apply import PageCounts
 from sync.engine.bulk_copy import BulkCopy, BulkState, bulk_state
 from sync.engine.cursor import ObjectCursor
 from sync.engine.person_stream import PersonStream
+from sync.engine.run_log import RunLog, failure_kind
 from sync.engine.runtime import Engine
 from sync.objects import D2M, PERSON_TABLES, SyncObject
 from sync.store.checkpoints import Checkpoint, Phase
+from sync.store.runs import RunKind, RunOutcome
 
 
 class CopyPath(StrEnum):
@@ -134,6 +136,15 @@ def advance_copy(
             return
 
 
+def copy_message(progress: Progress) -> str:
+    """What a stretch of a full copy says of itself on the status page."""
+    if progress.complete:
+        return f"full copy complete: {progress.done:,} rows read"
+    if progress.wait_s:
+        return f"full copy: {progress.done:,} rows read; a bulk job is running at Marketo"
+    return f"full copy: {progress.done:,} rows read so far"
+
+
 def full_copy(
     engine: Engine,
     obj: SyncObject,
@@ -150,15 +161,28 @@ def full_copy(
     bulk = bulk_state(checkpoint) is not None
     totals = PageCounts()
     known = engine.store.errors.record_ids(obj)
-    while checkpoint.phase is Phase.FULL_COPY:
-        wait_s = 0.0
-        for saved, progress in advance_copy(engine, checkpoint, known, more=lambda: True):
-            checkpoint = saved
-            totals.add(progress.counts)
-            on_page(progress)
-            wait_s = progress.wait_s
-        if wait_s:
-            sleep(wait_s)
+    log = RunLog.begin(engine, obj, RunKind.FULL_COPY)
+    progress = Progress(obj, "", ObjectCursor.parse(checkpoint.cursor).read, True, totals)
+    copying = checkpoint.phase is Phase.FULL_COPY
+    if copying:
+        log.started()
+    try:
+        while checkpoint.phase is Phase.FULL_COPY:
+            wait_s = 0.0
+            for saved, progress in advance_copy(engine, checkpoint, known, more=lambda: True):
+                checkpoint = saved
+                totals.add(progress.counts)
+                on_page(progress)
+                wait_s = progress.wait_s
+            if wait_s:
+                sleep(wait_s)
+    except BaseException as error:
+        log.measure(totals, failure_kind(error))
+        log.finish(RunOutcome.FAILED, f"{error or type(error).__name__}; `full-copy` again resumes from the checkpoint")
+        raise
+    if copying:
+        log.measure(totals)
+        log.finish(RunOutcome.SUCCEEDED, copy_message(progress))
     if bulk:  # the bulk copy counts in its checkpoint, not per page
         counters = checkpoint.counters
         totals = PageCounts(

@@ -16,7 +16,6 @@ every `RECONCILE_EVERY_S`.
 from __future__ import annotations
 
 import time
-import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -32,25 +31,16 @@ from sync.engine.cursor import ObjectCursor, StreamCursor
 from sync.engine.pause import paused
 from sync.engine.person_stream import PersonStream
 from sync.engine.pipelines import Pipeline
+from sync.engine.run_log import RunLog, failure_kind
 from sync.engine.runtime import Engine
 from sync.engine.streams import StreamReader, reconcile_due
-from sync.mapping.transforms import parse_datetime
-from sync.objects import D2M, DIRECTIONS, M2D, PERSON_TABLES, SyncObject
+from sync.objects import D2M, M2D, PERSON_TABLES, SyncObject
 from sync.settings import FUNCTION_TIMEOUT_S
 from sync.store.checkpoints import Checkpoint, CheckpointConflict, Phase
 from sync.store.leases import Lease, LeaseLost
 from sync.store.runs import RunOutcome, RunRecord
-from sync.telemetry import log_run
 
 RECONCILE_EVERY_S: Final = 6 * 3600.0
-# Failures of the run's own machinery, by kind: Table Storage down is an outage; a lost lease or
-# checkpoint means another run took over (this one stops; nothing is lost).
-FAILURE_KIND: Final[dict[type[BaseException], str]] = {
-    AzureError: "transient",
-    LeaseLost: "transient",
-    CheckpointConflict: "transient",
-    PermissionError: "auth/config",
-}
 SAFETY_S: Final = 30.0  # between the hard deadline and the function timeout
 
 
@@ -204,81 +194,31 @@ class _Run:
 def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) -> RunRecord:
     """One incremental run of `obj`; returns (and stores) its run record."""
     store = engine.store
-    started_at = datetime.now(UTC)
-    direction = DIRECTIONS[obj][0]
-    record = RunRecord(
-        run_id=uuid.uuid4().hex[:12], object=obj, direction=direction, started_at=started_at, outcome=RunOutcome.RUNNING
-    )
+    log = RunLog.begin(engine, obj)
     run = _Run(engine, obj, budget_s or engine.settings.sync.run_budget_s)
-    marketo_before, dataverse_before = engine.marketo.client.limiter.calls_made, engine.dataverse.client.calls
-    store_before = sum(store.tables.writes.values())
     run.lease = store.leases.acquire(obj, engine.owner, run.lease_for)
     if run.lease is None:
         holder = store.leases.current(obj)
         until = f" until {holder.expires_at.isoformat()}" if holder else ""
-        return _finish(
-            engine,
-            record,
-            RunOutcome.SKIPPED,
-            f"another run holds the lease ({holder.owner if holder else '?'}{until})",
-        )
+        return log.finish(RunOutcome.SKIPPED, f"another run holds the lease ({holder.owner if holder else '?'}{until})")
     try:
         since = paused(store).get(obj)
         if since is not None:
-            return _finish(engine, record, RunOutcome.SKIPPED, f"paused since {since.isoformat(timespec='seconds')}")
-        checkpoint = store.checkpoints.get(obj, direction)
+            return log.finish(RunOutcome.SKIPPED, f"paused since {since.isoformat(timespec='seconds')}")
+        checkpoint = store.checkpoints.get(obj, log.record.direction)
         if checkpoint is None:
-            return _finish(engine, record, RunOutcome.SKIPPED, "no full copy yet: start one (python -m sync full-copy)")
+            return log.finish(RunOutcome.SKIPPED, "no full copy yet: start one (python -m sync full-copy)")
         if checkpoint.phase is Phase.FULL_COPY:
             done = ObjectCursor.parse(checkpoint.cursor).read
-            return _finish(engine, record, RunOutcome.SKIPPED, f"still in its full copy ({done} rows copied so far)")
-        store.runs.record(record)
+            return log.finish(RunOutcome.SKIPPED, f"still in its full copy ({done} rows copied so far)")
+        log.started()
         run.execute(checkpoint)
         outcome, kind = RunOutcome.SUCCEEDED, ""
         message = "caught up" if run.caught_up else "stopped at the time budget; the next run continues"
     except (ConnectorError, LeaseLost, CheckpointConflict, PermissionError, AzureError) as error:
         outcome, message = RunOutcome.FAILED, str(error)
-        kind = _kind_of(error)
+        kind = failure_kind(error)
     finally:
         store.leases.release(run.lease)
-    record = record.model_copy(
-        update={
-            "read": run.counts.read,
-            "written": run.counts.written + run.counts.removed,
-            "skipped": run.counts.unchanged + run.counts.filtered,
-            "failed": run.counts.failed,
-            "marketo_calls": engine.marketo.client.limiter.calls_made - marketo_before,
-            "dataverse_calls": engine.dataverse.client.calls - dataverse_before,
-            "lag_seconds": _lag(run.counts, started_at),
-            "store_writes": sum(store.tables.writes.values()) - store_before,
-            "failure_kind": kind,
-        }
-    )
-    return _finish(engine, record, outcome, "; ".join([message, *run.notes]))
-
-
-def _kind_of(error: BaseException) -> str:
-    if isinstance(error, ConnectorError):
-        return error.kind.value
-    return next((kind for cls, kind in FAILURE_KIND.items() if isinstance(error, cls)), "fatal")
-
-
-def _lag(counts: PageCounts, now: datetime) -> float | None:
-    if counts.oldest_change is None:
-        return None
-    return max(0.0, (now - parse_datetime(counts.oldest_change)).total_seconds())
-
-
-def _finish(engine: Engine, record: RunRecord, outcome: RunOutcome, message: str) -> RunRecord:
-    ended = record.model_copy(
-        update={
-            "outcome": outcome,
-            "ended_at": datetime.now(UTC),
-            "message": message,
-            "api_calls": record.marketo_calls + record.dataverse_calls,
-        }
-    )
-    engine.store.runs.record(ended)
-    waiting, parked = engine.store.errors.counts(record.object)
-    log_run(ended, waiting, parked)
-    return ended
+    log.measure(run.counts, kind)
+    return log.finish(outcome, "; ".join([message, *run.notes]))

@@ -14,13 +14,16 @@ from datetime import timedelta
 from typing import Any, Final
 
 from sync.connectors.marketo.errors import MarketoQuotaExhausted
+from sync.engine.apply import PageCounts
 from sync.engine.cursor import ObjectCursor
-from sync.engine.full_copy import CopyPath, advance_copy, begin_full_copy, record_total
+from sync.engine.full_copy import CopyPath, advance_copy, begin_full_copy, copy_message, record_total
 from sync.engine.pause import paused
 from sync.engine.resync import resync_page, resync_target
+from sync.engine.run_log import RunLog, failure_kind
 from sync.engine.runtime import Engine
 from sync.objects import DIRECTIONS, SyncObject
 from sync.store.checkpoints import Phase
+from sync.store.runs import RunKind, RunOutcome
 
 LEASE: Final = timedelta(minutes=15)
 # One copy activity's pages: long enough to keep Marketo busy through the pipeline, short enough
@@ -51,18 +54,27 @@ def copy_page_step(engine: Engine, obj: SyncObject, budget_s: float = COPY_STEP_
             return {"object": obj.value, "complete": True, "done": _done(checkpoint.cursor, obj)}
         known = store.errors.record_ids(obj)
         ends = time.monotonic() + budget_s
-        written = failed = 0
+        log, counts = RunLog.begin(engine, obj, RunKind.FULL_COPY), PageCounts()
+        log.started()
         try:
             for _, progress in advance_copy(
                 engine, checkpoint, known, more=lambda: time.monotonic() < ends and obj not in paused(store)
             ):
-                written, failed = written + progress.counts.written, failed + progress.counts.failed
+                counts.add(progress.counts)
         except MarketoQuotaExhausted as error:
+            log.measure(counts, failure_kind(error))
+            log.finish(RunOutcome.FAILED, f"{error}; the copy waits for the reset and goes on")
             return {"object": obj.value, "quota_reset_at": error.resets_at.isoformat(), "message": error.message}
+        except BaseException as error:
+            log.measure(counts, failure_kind(error))
+            log.finish(RunOutcome.FAILED, f"{error or type(error).__name__}; tried again from the checkpoint")
+            raise
+        log.measure(counts)
+        log.finish(RunOutcome.SUCCEEDED, copy_message(progress))
         step: dict[str, Any] = {"object": obj.value, "complete": progress.complete, "done": progress.done}
         if progress.wait_s:
             step["wait_s"] = progress.wait_s  # a bulk job runs: the orchestration waits on a timer
-        return {**step, "written": written, "failed": failed}
+        return {**step, "written": counts.written, "failed": counts.failed}
     finally:
         store.leases.release(lease)
 

@@ -1,5 +1,6 @@
-"""The status report: per object and direction, phase, lease, pause, last runs, last-hour
-throughput, lag, errors by kind; Marketo's quota; and a day of hourly history for the chart.
+"""The status report: per object and direction, phase, lease, pause, last runs (full copies among
+them), last-hour throughput, lag, errors by kind; Marketo's calls today, as Marketo's usage report
+last said and as the sync counts them live; and a day of hourly history for the chart.
 
 Built from the store only, so the HTTP endpoint, the CLI and the status page agree and a page
 load costs no Dynamics or Marketo call. Cursors (delta links, paging tokens) are not shown: they
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
+from sync.connectors.marketo.limiter import MARKETO_DAY_ZONE
 from sync.engine.cursor import ObjectCursor
 from sync.engine.pause import paused
 from sync.engine.runtime import USAGE_KEY
@@ -68,8 +70,18 @@ def _last_hour(runs: list[RunRecord], now: datetime) -> dict[str, int]:
     }
 
 
+def _calls_today(store: SyncStore, now: datetime, by_runs: int) -> dict[str, Any]:
+    """The sync's own count of today's Marketo calls (Marketo's day, US Central), live: what every
+    process drew from the day's budget (ahead of use by at most one chunk a process), and what
+    the day's runs and copies recorded (start-ups, checks and webhooks aside)."""
+    day = now.astimezone(MARKETO_DAY_ZONE).date().isoformat()
+    return {"day": day, "drawn": store.marketo_shares.drawn(day), "by_runs": by_runs}
+
+
 def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) -> dict[str, Any]:
     checkpoints = {(c.object, c.direction): c for c in store.checkpoints.list()}
+    marketo_day = datetime.combine(now.astimezone(MARKETO_DAY_ZONE).date(), time.min, MARKETO_DAY_ZONE)
+    marketo_calls_since = 0
     paused_since = paused(store)
     day_start = now - timedelta(hours=HISTORY_HOURS)
     history: dict[datetime, dict[str, float]] = defaultdict(lambda: {"read": 0, "written": 0, "max_lag_s": 0.0})
@@ -80,6 +92,7 @@ def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) 
         for direction in DIRECTIONS[obj]:
             checkpoint = checkpoints.get((obj, direction))
             day = list(store.runs.since(obj, direction, day_start))
+            marketo_calls_since += sum(r.marketo_calls for r in day if r.started_at >= marketo_day)
             for run in day:
                 bucket = history[_hour(run.started_at)]
                 bucket["read"] += run.read
@@ -134,6 +147,7 @@ def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) 
     return {
         "generated_at": now.isoformat(),
         "quota": json.loads(usage) if usage else None,
+        "calls_today": _calls_today(store, now, marketo_calls_since),
         "paused": {o.value: since.isoformat() for o, since in paused_since.items()},
         "history": [
             {"hour": h.isoformat(), **history.get(h, {"read": 0, "written": 0, "max_lag_s": 0.0})} for h in hours

@@ -1,8 +1,10 @@
-"""The status page (HTML): what an admin opens when something looks wrong. It shows the numbers
-of the status report — per object phase, pause, backlog, last-hour throughput, lag, last run,
-errors by kind; Marketo's quota; failed runs first with their reason — and a chart of the last
-day's throughput and lag. Rendered from the report only, so it never shows what the JSON does
-not (no cursor, no secret), and it works offline (the chart is inline SVG, no script)."""
+"""The status page (HTML): what an admin opens when something looks wrong. It shows every number
+of the status report — per object phase, pause, backlog, last-hour throughput, lag, last runs
+(full copies among them), counters, how each table is read, errors by kind; Marketo's calls
+today, the sync's live count beside Marketo's own report; failed runs first with their reason —
+and a chart of the last day's throughput and lag with its numbers as a table. Rendered from the
+report only, so it never shows what the JSON does not (no cursor, no secret), and it works
+offline (the chart is inline SVG, no script)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,18 @@ from pygal.style import Style
 
 RECENT_RUNS = 20
 _ENV = Environment(loader=PackageLoader("sync.reporting", "templates"), autoescape=select_autoescape(["html"]))
+
+
+def number(value: Any) -> str:
+    """Whole numbers with thousands separators, others to a tenth: as the report's numbers read."""
+    if value is None:
+        return "—"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}"
+    return f"{int(value):,}"
+
+
+_ENV.filters["number"] = number
 _STYLE = Style(background="white", plot_background="white", colors=("#2563eb", "#dc2626"), font_family="sans-serif")
 
 
@@ -73,6 +87,7 @@ def status_page(report: dict[str, Any]) -> str:
     )[:RECENT_RUNS]
     quota = report.get("quota")
     share = round(100 * quota["total"] / quota["budget"], 1) if quota and quota.get("budget") else None
+    counted = report.get("calls_today") or {}
     return _ENV.get_template("status.html").render(
         report=report,
         rows=rows,
@@ -80,5 +95,7 @@ def status_page(report: dict[str, Any]) -> str:
         recent=recent,
         quota=quota,
         quota_share=share,
+        live=max(int(counted.get("drawn") or 0), int(counted.get("by_runs") or 0)),
+        counted=counted,
         chart=_chart(report["history"]),
     )

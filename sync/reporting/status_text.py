@@ -65,9 +65,15 @@ def status_table(report: dict[str, Any]) -> str:
 
 
 def _quota(report: dict[str, Any]) -> str:
+    counted = report.get("calls_today") or {}
+    live = max(int(counted.get("drawn") or 0), int(counted.get("by_runs") or 0))
+    line = f"Marketo API calls today: {live:,} by the sync (live)"
     quota = report.get("quota")
     if not quota:
-        return "Marketo API calls today: not read yet"
+        return f"{line}; Marketo's usage report: not read yet"
     share = 100 * quota["total"] / quota["budget"] if quota["budget"] else 0.0
     as_of = quota["at"][:16].replace("T", " ")
-    return f"Marketo API calls today: {quota['total']:,} of {quota['budget']:,} ({share:.1f} %), as of {as_of} UTC"
+    return (
+        f"{line}; Marketo's usage report: {quota['total']:,} of {quota['budget']:,} ({share:.1f} %), "
+        f"as of {as_of} UTC (it lags up to an hour)"
+    )

@@ -29,12 +29,18 @@ class RunOutcome(StrEnum):
     RUNNING = "running"  # recorded at start; replaced when the run ends
 
 
+class RunKind(StrEnum):
+    INCREMENTAL = "incremental"  # a timer's (or `run`'s) run
+    FULL_COPY = "full_copy"  # a stretch of the first copy: a Durable activity's pages, or a CLI copy
+
+
 class RunRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     run_id: str
     object: SyncObject
     direction: Direction
+    kind: RunKind = RunKind.INCREMENTAL
     started_at: datetime
     ended_at: datetime | None = None
     outcome: RunOutcome
@@ -75,6 +81,7 @@ class RunStore:
             "object": run.object.value,
             "direction": run.direction.value,
             "outcome": run.outcome.value,
+            "kind": run.kind.value,
             "message": truncate_text(run.message),
         }
         entity = {k: v for k, v in entity.items() if v is not None}
