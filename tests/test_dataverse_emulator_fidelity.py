@@ -244,6 +244,44 @@ def test_a_wrong_password_an_unknown_or_idle_refresh_token_are_refused_as_entra_
     assert idle.status_code == 400 and idle.json()["error_codes"] == [700082]
 
 
+def test_the_common_and_organizations_aliases_sign_users_in_but_common_gives_no_app_only_token(
+    dataverse: RunningEmulator,
+) -> None:
+    info = dataverse.info
+    writes = control(dataverse, "GET", "stats")["writes"]
+    user = {"client_id": info["client_id"], "username": info["username"], "password": info["password"]}
+
+    def token(tenant: str, version: str, **form: str) -> requests.Response:
+        path = "oauth2/v2.0/token" if version == "v2" else "oauth2/token"
+        target = {"scope": f"{info['url']}/.default"} if version == "v2" else {"resource": info["url"]}
+        return requests.post(
+            f"{info['url']}/{tenant}/{path}", data={**target, **form}, verify=info["ca_file"], timeout=10
+        )
+
+    signed_in = requests.post(
+        f"{info['url']}/organizations/oauth2/v2.0/token",
+        data={"grant_type": "password", **user, "scope": f"{info['url']}/.default offline_access"},
+        verify=info["ca_file"],
+        timeout=10,
+    ).json()
+    for tenant in ("common", "organizations"):
+        for version in ("v2", "v1"):
+            refreshed = token(
+                tenant,
+                version,
+                grant_type="refresh_token",
+                client_id=info["client_id"],
+                refresh_token=signed_in["refresh_token"],
+            )
+            assert refreshed.status_code == 200, (tenant, version, refreshed.text)
+    assert token("organizations", "v2", **_app(info)).status_code == 200
+    for version in ("v2", "v1"):
+        app_only = token("common", version, **_app(info))
+        assert app_only.status_code == 400 and app_only.json()["error_codes"] == [9001023]
+    assert token("elsewhere", "v2", **_app(info)).json()["error_codes"] == [90002]
+    assert control(dataverse, "GET", "stats")["writes"] == writes  # a sign-in writes no data
+
+
 def test_seeded_rows_were_created_over_years_and_modified_since(dataverse: RunningEmulator) -> None:
     control(dataverse, "POST", "seed", {"counts": {"account": 5, "contact": 200}})
     rows = control(dataverse, "GET", "data/contact")["rows"]

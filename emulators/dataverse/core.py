@@ -149,6 +149,7 @@ class DataverseCore(EmulatorService):
     # state
 
     def reset(self) -> None:
+        self.change_repeats = False  # a row changed twice in a delta's span comes twice (control: change-tracking)
         self.org = Organization(self.clock, self.table_defs)
         self.identity = EntraId(self.clock, self.tenant_id, self.client_id, self.client_secret, self.app_user_id)
         self.protection = ServiceProtection(self.clock, **self.protection_settings)  # type: ignore[arg-type]
@@ -163,6 +164,10 @@ class DataverseCore(EmulatorService):
             None,
             self.app_user_id,
         )
+
+    def is_write(self, request: Request) -> bool:
+        """Data writes only: a sign-in at the token endpoints is not one."""
+        return super().is_write(request) and "/oauth2/" not in request.path
 
     def seed_names(self) -> tuple[str, ...]:
         return ("systemuser", "team", "account", "contact", "lead", "opportunity")

@@ -54,6 +54,11 @@ def aad_error(code: int, error: str, description: str) -> dict[str, Any]:
     }
 
 
+# Entra's tenant aliases a token request may name instead of the tenant: `common` (any account;
+# not for client credentials, AADSTS9001023) and `organizations` (work and school accounts).
+TENANT_ALIASES = ("common", "organizations")
+
+
 class EntraId:
     def __init__(
         self, clock: EmulatorClock, tenant_id: str, client_id: str, client_secret: str, app_user_id: str
@@ -103,8 +108,15 @@ class EntraId:
         grant = form.get("grant_type")
         if grant not in ("client_credentials", "password", "refresh_token"):
             return 400, aad_error(70003, "unsupported_grant_type", "The app requested an unsupported grant type.")
-        if tenant not in (self.tenant_id, "organizations"):
+        if tenant not in (self.tenant_id, *TENANT_ALIASES):
             return 400, aad_error(90002, "invalid_request", f"Tenant '{tenant}' not found.")
+        if tenant == "common" and grant == "client_credentials":  # an app-only token needs its tenant
+            return 400, aad_error(
+                9001023,
+                "invalid_request",
+                "The grant type is not supported over the /common or /consumers endpoints. "
+                "Please use the /organizations or tenant-specific endpoint.",
+            )
         if form.get("client_id") != self.client_id:
             return 400, aad_error(
                 700016,

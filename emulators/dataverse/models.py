@@ -71,22 +71,31 @@ class TableData:
             position += 1
         return out, position
 
-    def changes(self, after: int, until: int) -> tuple[list[Row], list[str]]:
-        """Rows changed in (after, until] in version order, then ids deleted in that span."""
-        start = bisect.bisect_right(self._log_versions, after)
-        changed: list[Row] = []
-        deleted: list[str] = []
-        for change in self.log[start:]:
+    def change_page(
+        self, after: int, until: int, position: int | None, size: int, repeats: bool = False
+    ) -> tuple[list[Row | str], int, bool]:
+        """Up to `size` changes in (after, until], in version order from a position in the change
+        log (None: the span's start): a changed row as it is now, or a deleted row's id; the
+        position after them, and whether the span is done. A position in the log, not an offset
+        in the list, so a row changed while the pages are read cannot shift the pages after it
+        (it drops out of this span and comes in the next). With `repeats`, a row changed twice in
+        the span comes twice, as the emulator's change-tracking setting can make it."""
+        at = bisect.bisect_right(self._log_versions, after) if position is None else position
+        out: list[Row | str] = []
+        while at < len(self.log) and len(out) < size:
+            change = self.log[at]
             if change.version > until:
-                break
-            if self.latest.get(change.record_id) != change.version:
+                return out, at, True
+            at += 1
+            if not repeats and self.latest.get(change.record_id) != change.version:
                 continue  # a later change of the same record stands for it
             row = self.rows.get(change.record_id)
             if change.deleted and row is None:
-                deleted.append(change.record_id)
-            elif not change.deleted and row is not None and row["versionnumber"] == change.version:
-                changed.append(row)
-        return changed, deleted
+                out.append(change.record_id)
+            elif not change.deleted and row is not None and (repeats or row["versionnumber"] == change.version):
+                out.append(row)
+        done = at >= len(self.log) or self.log[at].version > until
+        return out, at, done
 
 
 class Organization:

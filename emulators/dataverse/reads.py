@@ -7,6 +7,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from emulators.common.control import control, json_response
 from emulators.dataverse.catalogue import TableDef
 from emulators.dataverse.core import (
     API,
@@ -121,20 +122,24 @@ class DataverseReads(DataverseCore):
             if age > timedelta(days=self.change_tracking_expiry_days):
                 raise DataverseError(400, "0x80044352", EXPIRED)
             until = self.org.version
-        changed, deleted = self.org.table(table.logical_name).changes(after, until)
+        position = skip.get("position")
+        entries, following, done = self.org.table(table.logical_name).change_page(
+            after, until, None if position is None else int(position), prefer.max_page_size, self.change_repeats
+        )
         base = f"{self._base(request)}{API}/$metadata#{table.entity_set}/$deletedEntity"
-        items: list[dict[str, Any]] = list(map(serializer(self.org, table, select, prefer), changed))
-        items += [{"@odata.context": base, "id": record_id, "reason": "deleted"} for record_id in deleted]
-        offset = int(skip.get("offset", 0))
-        page = items[offset : offset + prefer.max_page_size]
+        shape = serializer(self.org, table, select, prefer)
+        page = [
+            {"@odata.context": base, "id": entry, "reason": "deleted"} if isinstance(entry, str) else shape(entry)
+            for entry in entries
+        ]
         body: dict[str, Any] = {
             "@odata.context": self._context(request, table, select, "/$delta"),
             "value": page,
         }
-        if offset + len(page) < len(items):
+        if not done:
             body["@odata.nextLink"] = self._link(
                 request,
-                {"$skiptoken": encode_token(delta=1, after=after, until=until, offset=offset + len(page))},
+                {"$skiptoken": encode_token(delta=1, after=after, until=until, position=following)},
                 drop=("$skiptoken", "$deltatoken"),
             )
         else:
@@ -144,6 +149,16 @@ class DataverseReads(DataverseCore):
                 drop=("$skiptoken", "$deltatoken"),
             )
         return json_reply(body)
+
+    @control("change-tracking", "GET", "POST")
+    def control_change_tracking(self, request: Request, body: Any) -> Response:
+        """{"repeats": true}: a row changed twice within a delta's span comes once per change."""
+        if request.method == "POST":
+            if not isinstance(body, dict) or not isinstance(body.get("repeats"), bool):
+                return json_response({"error": "give 'repeats': true or false"}, 400)
+            with self.lock:
+                self.change_repeats = body["repeats"]
+        return json_response({"repeats": self.change_repeats})
 
     @api("/RetrieveTotalRecordCount(<key:call>)", "GET")
     def on_record_counts(self, request: Request, user: str, call: str) -> Response:

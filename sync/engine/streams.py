@@ -1,5 +1,6 @@
 """Reading one page of one stream after its cursor: change tracking when the table has it, else
-the modifiedon cursor (the switch is made once, when Dataverse says the table has none)."""
+the modifiedon cursor (the switch is made once, when Dataverse says the table has none). A row
+a page holds twice (changed twice while the changes were listed) counts once, as it is last."""
 
 from __future__ import annotations
 
@@ -35,14 +36,15 @@ class StreamReader:
             page = next(iter(changes.read_changes(link)))
         except ChangeTrackingDisabled:
             return self._modified_page(pipeline, StreamCursor(mode=ReadMode.MODIFIEDON, read=cursor.read))
+        rows = _last_of_each(page.rows, pipeline.table.primary_id)
         moved = cursor.model_copy(
             update={
                 "link": page.resume_link,
                 "complete": cursor.complete or page.complete,
-                "read": cursor.read + len(page.rows),
+                "read": cursor.read + len(rows),
             }
         )
-        return StreamPage(page.rows, page.deleted, moved, page.complete)
+        return StreamPage(rows, list(dict.fromkeys(page.deleted)), moved, page.complete)
 
     def _modified_page(self, pipeline: Pipeline, cursor: StreamCursor) -> StreamPage:
         reader = self.dataverse.modified_since
@@ -72,6 +74,13 @@ class StreamReader:
 
     def all_ids(self, pipeline: Pipeline) -> set[str]:
         return self.dataverse.modified_since.all_ids(pipeline.table.entity_set, pipeline.table.primary_id)
+
+
+def _last_of_each(rows: list[dict[str, Any]], primary_id: str) -> list[dict[str, Any]]:
+    if len({str(row[primary_id]).lower() for row in rows}) == len(rows):
+        return rows
+    last = {str(row[primary_id]).lower(): row for row in rows}
+    return list(last.values())
 
 
 def reconcile_due(cursor: StreamCursor, now: datetime, every_s: float) -> bool:
