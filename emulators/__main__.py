@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from emulators.common.service import Latency
+from emulators.common.latency import Latency
 from emulators.launch import FACTORIES, start_in_process
 
 

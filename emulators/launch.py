@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from emulators.common.clock import EmulatorClock
+from emulators.common.latency import Latency
 from emulators.common.server import RunningServer, start_server
-from emulators.common.service import EmulatorService, Latency
+from emulators.common.service import EmulatorService
 from emulators.common.tls import make_tls_files
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from emulators.app_settings import app_settings
-from emulators.common.service import Latency
+from emulators.common.latency import Latency
 from emulators.launch import RunningEmulator
 from sync.connectors.marketo.limiter import MARKETO_DAY_ZONE, MarketoLimiter
 from sync.engine.shared_limits import SharedMarketoLimits

@@ -12,8 +12,7 @@ import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
@@ -21,17 +20,14 @@ from werkzeug.wrappers import Request, Response
 from emulators.common.clock import EmulatorClock
 from emulators.common.control import CONTROL, CONTROL_PREFIX, ControlApi, json_response
 from emulators.common.faults import FaultBook, FaultRule
+from emulators.common.latency import Costs, Latency
+from emulators.common.latency import seconds as latency_seconds
 from emulators.common.routing import Route, url_map
 from emulators.common.stats import RequestStats
 
 INJECTED_DELAY = "emulator.injected_delay_s"
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 Handler = Callable[..., Response]
-
-
-class Latency(StrEnum):
-    NONE = "none"
-    REALISTIC = "realistic"
 
 
 class EmulatorService(ControlApi, ABC):
@@ -90,10 +86,14 @@ class EmulatorService(ControlApi, ABC):
         if delay:
             time.sleep(self.clock.scaled(delay))
 
-    def pause(self, seconds: float) -> None:
-        """Realistic latency, scaled; nothing at all with --latency none."""
-        if self.latency is Latency.REALISTIC and seconds > 0:
-            time.sleep(self.clock.scaled(seconds))
+    # each service's operations and what they cost under each latency profile (emulators/common/latency.py)
+    LATENCY: ClassVar[dict[Latency, Costs]] = {}
+
+    def pause(self, operation: str, records: int = 0) -> None:
+        """The operation's latency under the profile, scaled; nothing at all with --latency none."""
+        wait = latency_seconds(self.LATENCY, self.latency, operation, records)
+        if wait > 0:
+            time.sleep(self.clock.scaled(wait))
 
     # WSGI
 

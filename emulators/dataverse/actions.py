@@ -32,7 +32,7 @@ class DataverseActions(DataverseWrites):
         targets = body.get("Targets") if isinstance(body, dict) else None
         if not isinstance(targets, list) or not targets:
             raise bad_request(f"{action} needs a non-empty 'Targets' array.")
-        self.pause(0.05 + 0.005 * len(targets))
+        self.pause("write_multiple", len(targets))
         ids, results = [], []
         with self.lock, self.org.transaction():  # on standard tables one bad record fails the whole call
             for target in targets:

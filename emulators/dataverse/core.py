@@ -9,7 +9,7 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from werkzeug.datastructures import MultiDict
@@ -20,8 +20,9 @@ from werkzeug.wrappers import Request, Response
 from emulators.common.clock import EmulatorClock
 from emulators.common.control import json_response
 from emulators.common.faults import FaultRule
+from emulators.common.latency import Costs, Latency
 from emulators.common.routing import F, Route, route, url_map
-from emulators.common.service import EmulatorService, Latency
+from emulators.common.service import EmulatorService
 from emulators.dataverse import seed as seeding
 from emulators.dataverse.catalogue import STANDARD_TABLES, TableDef
 from emulators.dataverse.identity import DELEGATED_PASSWORD, DELEGATED_USERNAME, EntraId, aad_error
@@ -116,6 +117,20 @@ class ServiceProtection:
 
 
 class DataverseCore(EmulatorService):
+    LATENCY: ClassVar[dict[Latency, Costs]] = {
+        Latency.REALISTIC: {
+            "read": (0.05, 0.0),
+            "rows": (0.0, 0.00002),  # 5,000 rows: 0.1 s
+            "write": (0.03, 0.0),
+            "write_multiple": (0.05, 0.005),  # 500 rows: 2.55 s
+        },
+        Latency.PESSIMISTIC: {
+            "read": (0.3, 0.0),
+            "rows": (0.0, 0.0001),  # 5,000 rows: 0.5 s
+            "write": (0.15, 0.0),
+            "write_multiple": (0.3, 0.01),  # 500 rows: 5.3 s
+        },
+    }
     name = "dataverse"
 
     def __init__(

@@ -53,7 +53,7 @@ class DataverseReads(DataverseCore):
                         f'The "{option}" query parameter isn\'t supported when Change Tracking is enabled.'
                     )
         skip = decode_token(request.args["$skiptoken"]) if "$skiptoken" in request.args else {}
-        self.pause(0.05)
+        self.pause("read")
         with self.lock:
             if "$deltatoken" in request.args or skip.get("delta"):
                 return self._delta(request, table, select, prefer, skip)
@@ -84,7 +84,7 @@ class DataverseReads(DataverseCore):
                 more = after < len(data.order) and len(page) == prefer.max_page_size
                 if more and not data.page(after, 1)[0]:
                     more = False
-            self.pause(0.00002 * len(page))
+            self.pause("rows", len(page))
             body: dict[str, Any] = {
                 "@odata.context": self._context(request, table, select),
                 "value": list(map(serializer(self.org, table, select, prefer), page)),

@@ -61,7 +61,7 @@ class DataverseWrites(DataverseCore):
     def on_create(self, request: Request, user: str, entity_set: str) -> Response:
         table = self.table_of(entity_set)
         payload = self._body(request)
-        self.pause(0.03)
+        self.pause("write")
         with self.lock:
             values = parse_payload(self.org, table, payload)
             record_id = values.pop(table.primary_id, None)
@@ -72,7 +72,7 @@ class DataverseWrites(DataverseCore):
     def on_upsert(self, request: Request, user: str, entity_set: str, key: str) -> Response:
         table = self.table_of(entity_set)
         payload = self._body(request)
-        self.pause(0.03)
+        self.pause("write")
         with self.lock:
             values = parse_payload(self.org, table, payload)
             values.pop(table.primary_id, None)
@@ -107,7 +107,7 @@ class DataverseWrites(DataverseCore):
     @api("/<set:entity_set>(<key:key>)", "DELETE")
     def on_delete(self, request: Request, user: str, entity_set: str, key: str) -> Response:
         table = self.table_of(entity_set)
-        self.pause(0.03)
+        self.pause("write")
         with self.lock:
             record_id = self.resolve_key(table, key)
             if record_id is None or self.org.get(table.logical_name, record_id) is None:

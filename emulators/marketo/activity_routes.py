@@ -41,7 +41,7 @@ class ActivityRoutes(MarketoCore):
         if not token:
             raise MarketoError("701", detail="nextPageToken")
         size = batch_size(request.args.get("batchSize"))
-        self.pause(0.3)
+        self.pause("activities")
         with self.lock:
             page = self.persons.activities.read(token, wanted, size, SCAN_PER_CALL, self.clock.now())
         if page is None:

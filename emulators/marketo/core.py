@@ -5,15 +5,16 @@ concurrency limits, envelopes, injected faults. The endpoints by role build on i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from werkzeug.wrappers import Request, Response
 
 from emulators.common.clock import EmulatorClock
 from emulators.common.control import json_response
 from emulators.common.faults import FaultRule
+from emulators.common.latency import Costs, Latency
 from emulators.common.routing import F, Route, route
-from emulators.common.service import EmulatorService, Latency
+from emulators.common.service import EmulatorService
 from emulators.marketo import bulk
 from emulators.marketo import seed as seeding
 from emulators.marketo.catalogue import (
@@ -54,6 +55,26 @@ def rest(
 
 
 class MarketoCore(EmulatorService):
+    LATENCY: ClassVar[dict[Latency, Costs]] = {
+        Latency.REALISTIC: {
+            "push": (0.25, 0.004),  # 300 persons: 1.45 s
+            "query": (0.15, 0.001),
+            "describe": (0.2, 0.0),
+            "delete": (0.25, 0.002),
+            "activities": (0.3, 0.0),
+            "object_write": (0.2, 0.003),
+            "object_query": (0.15, 0.0),
+        },
+        Latency.PESSIMISTIC: {
+            "push": (1.0, 0.015),  # 300 persons: 5.5 s
+            "query": (0.6, 0.004),
+            "describe": (0.8, 0.0),
+            "delete": (1.0, 0.008),
+            "activities": (1.5, 0.0),
+            "object_write": (0.8, 0.012),
+            "object_query": (0.6, 0.0),
+        },
+    }
     name = "marketo"
 
     def __init__(

@@ -43,7 +43,7 @@ class LeadRoutes(MarketoCore):
         partition = body.get("partitionName")
         if partition not in (None, "Default"):
             raise MarketoError("1003", detail=f"Partition '{partition}' not found")
-        self.pause(0.25 + 0.004 * len(records))
+        self.pause("push", len(records))
         with self.lock:
             if lookup not in self.persons.searchable():
                 raise MarketoError("1003", detail=f"Invalid lookup field '{lookup}'")
@@ -68,7 +68,7 @@ class LeadRoutes(MarketoCore):
             if position is None:
                 raise MarketoError("1003", detail="Invalid nextPageToken")
             offset = position
-        self.pause(0.15 + 0.001 * len(values))
+        self.pause("query", len(values))
         with self.lock:
             if filter_type not in self.persons.searchable():
                 raise MarketoError("1003", detail=f"Invalid filterType '{filter_type}'")
@@ -92,7 +92,7 @@ class LeadRoutes(MarketoCore):
 
     @rest(f"{REST}/leads/describe.json", "GET")
     def on_leads_describe(self, request: Request) -> dict[str, Any]:
-        self.pause(0.2)
+        self.pause("describe")
         with self.lock:
             return envelope(
                 [
@@ -110,7 +110,7 @@ class LeadRoutes(MarketoCore):
 
     @rest(f"{REST}/leads/describe2.json", "GET")
     def on_leads_describe2(self, request: Request) -> dict[str, Any]:
-        self.pause(0.2)
+        self.pause("describe")
         with self.lock:
             fields = [
                 {
@@ -191,7 +191,7 @@ class LeadRoutes(MarketoCore):
     def on_leads_delete(self, request: Request) -> dict[str, Any]:
         body = json_body(request)
         records = input_records(body)
-        self.pause(0.25 + 0.002 * len(records))
+        self.pause("delete", len(records))
         results = []
         with self.lock:
             for record in records:

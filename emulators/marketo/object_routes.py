@@ -65,7 +65,7 @@ class ObjectRoutes(MarketoCore):
             raise MarketoError("1003", detail=f"Invalid action '{action}'")
         if dedupe_by not in ("dedupeFields", "idField"):
             raise MarketoError("1003", detail=f"Invalid dedupeBy '{dedupe_by}'")
-        self.pause(0.2 + 0.003 * len(records))
+        self.pause("object_write", len(records))
         with self.lock:
             return envelope([self._sync_one(db, seq, raw, action, dedupe_by) for seq, raw in enumerate(records)])
 
@@ -141,7 +141,7 @@ class ObjectRoutes(MarketoCore):
         fields = self._fields_param(
             raw_fields, db.fields, (otype.id_field, *otype.dedupe_fields, "createdAt", "updatedAt")
         )
-        self.pause(0.15)
+        self.pause("object_query")
         with self.lock:
             matches: list[dict[str, Any]] = []
             for item in inputs:

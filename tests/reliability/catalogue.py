@@ -190,6 +190,12 @@ MATRIX: Final = [
         (f"{R}test_hostile_dataverse.py::test_rows_changed_twice_in_one_delta_are_each_synced_once_as_they_are_last",),
     ),
     Fault(
+        "Pessimistic latency on both services (a 300-person push ~5.5 s, a Dataverse page ~0.8 s, an "
+        "UpsertMultiple of 500 ~5 s; emulators/common/latency.py says what bounds them)",
+        "the copy and a cycle both ways finish slower, every edit once, nothing duplicated",
+        (f"{R}test_faults.py::test_pessimistic_latency_on_both_services_slows_the_sync_but_loses_nothing",),
+    ),
+    Fault(
         "The store emptied",
         "the next full copy links every record to its existing person from the ids on the records: nothing duplicated",
         (

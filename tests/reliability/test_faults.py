@@ -17,6 +17,7 @@ from typing import Any, Final
 import pytest
 from azure.core.exceptions import AzureError
 
+from emulators.common.latency import Latency
 from emulators.launch import RunningEmulator
 from sync.engine.full_copy import full_copy
 from sync.engine.run import run_once
@@ -302,3 +303,30 @@ def test_clocks_ten_minutes_apart_lose_no_change_either_way(
     assert run_once(world.engine, CONTACT).outcome is RunOutcome.SUCCEEDED
     person = next(p for p in world.marketo_rows("lead") if p.get("dynamicsId") == contact.lower())
     assert person["phone"] == "+1 555 0100"
+
+
+def test_pessimistic_latency_on_both_services_slows_the_sync_but_loses_nothing(
+    make_sync_world: Callable[..., World],
+) -> None:
+    """Each call as slow as a large busy instance answers (a 300-person push ~5.5 s), a tenth of
+    it in real time: the copy and a cycle both ways finish, every edit once, nothing duplicated."""
+    slow = {"latency": Latency.PESSIMISTIC, "time_scale": 10.0}
+    world = make_sync_world(dataverse_options=slow, marketo_options=slow)
+    _seed(world, 600)
+    for obj in (SyncObject.PERSON, CONTACT):
+        full_copy(world.engine, obj)
+    assert_each_contact_once(world)
+    contacts = sorted(_contact_ids(world))[:20]
+    persons = {p["dynamicsId"]: p["id"] for p in world.marketo_rows("lead")}
+    world.engine.marketo.persons.upsert(
+        [{"id": persons[c], "title": "Slow Marketo"} for c in contacts[:10]], action="updateOnly", lookup_field="id"
+    )
+    for contact in contacts[10:]:
+        world.update("contact", contact, {"jobtitle": "Slow Dynamics"})
+    for obj in (SyncObject.PERSON, CONTACT):
+        assert run_once(world.engine, obj).outcome is RunOutcome.SUCCEEDED
+    rows = {r["contactid"]: r.get("jobtitle") for r in world.dynamics_rows("contact")}
+    titles = {p["dynamicsId"]: p.get("title") for p in world.marketo_rows("lead")}
+    assert [rows[c] for c in contacts] == ["Slow Marketo"] * 10 + ["Slow Dynamics"] * 10
+    assert [titles[c] for c in contacts] == [rows[c] for c in contacts]
+    assert_each_contact_once(world)
