@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: test demo lint typecheck unit deps clean bench browser audit checkov
+.PHONY: test demo lint typecheck unit deps clean bench browser audit checkov soak
 
 deps: $(VENV)/.installed node_modules/.installed
 
@@ -54,6 +54,11 @@ demo: deps
 
 bench: deps
 	$(PY) -m bench
+
+# The reliability tests at a large profile and fresh seeds, again and again (not part of `make test`).
+SOAK_MINUTES ?= 30
+soak: deps
+	$(PY) -m tests.soak --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .demo

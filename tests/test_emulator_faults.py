@@ -76,5 +76,5 @@ def test_a_person_field_made_unsearchable_is_refused_as_a_lookup_and_left_out_of
     assert ("dynamicsId",) in conn.persons.describe().searchable
     control(emulator, "PATCH", "fields/lead/dynamicsId", {"searchable": False})
     assert ("dynamicsId",) not in conn.persons.describe().searchable
-    with pytest.raises(MarketoError, match="Invalid lookup field 'dynamicsId'"):
+    with pytest.raises(MarketoError, match="1011: Field 'dynamicsId' not supported"):
         conn.persons.upsert([{"dynamicsId": "x", "lastName": "Y"}], lookup_field="dynamicsId")

@@ -17,7 +17,7 @@ from sync.objects import FULL_COPY_ORDER, Direction, SyncObject
 from sync.store.links import DynamicsRef
 from sync.store.runs import RunOutcome
 from tests.emulator_support import control
-from tests.sync_support import World, by_key
+from tests.sync_support import Crash, World, by_key
 
 M2D = Direction.MARKETO_TO_DYNAMICS
 
@@ -153,6 +153,32 @@ def test_a_qualified_leads_contact_takes_over_its_person_and_the_lead_is_never_w
     assert _row(world, "lead", lead).get("jobtitle") is None  # the read-only lead is never written
     lead_link = world.store.links.get_by_dynamics(DynamicsRef(table="lead", id=lead))
     assert lead_link is not None and lead_link.qualified_into == contact.lower()
+
+
+def test_a_crash_after_the_person_stream_wrote_dynamics_and_before_its_checkpoint_loses_and_repeats_nothing(
+    world: World,
+) -> None:
+    contact = world.create("contact", {"lastname": "Crash", "emailaddress1": "crash@example.com"})
+    _copy(world)
+    _edit_in_marketo(world, _person(world, contact)["id"], title="Before the crash")
+    store, save = world.store, world.store.checkpoints.save
+
+    def dies(checkpoint: Any) -> Any:
+        if checkpoint.object is SyncObject.PERSON:
+            raise Crash
+        return save(checkpoint)
+
+    store.checkpoints.save = dies  # type: ignore[method-assign]
+    dataverse_writes = _writes(world)[1]
+    with pytest.raises(Crash):
+        run_once(world.engine, SyncObject.PERSON)
+    store.checkpoints.save = save  # type: ignore[method-assign]
+    assert _row(world, "contact", contact)["jobtitle"] == "Before the crash"  # written, checkpoint not moved
+    assert _writes(world)[1] == dataverse_writes + 1
+    world.restart()  # a new process; the dead one's lease is taken over at once (same host, pid gone)
+    _cycle(world, SyncObject.PERSON)
+    assert _row(world, "contact", contact)["jobtitle"] == "Before the crash"
+    assert _writes(world)[1] == dataverse_writes + 1  # the re-read activity is an echo: not written again
 
 
 def test_a_person_deleted_in_marketo_drops_the_link_and_comes_back_when_the_record_changes(world: World) -> None:

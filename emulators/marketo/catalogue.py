@@ -212,6 +212,7 @@ ERRORS: Final[dict[str, str]] = {
     "709": "{detail}",
     "710": "Parent folder not found",
     "1003": "{detail}",
+    "1011": "Field '{detail}' not supported",  # a lookup field or filterType that is not searchable
     "1016": "Too many imports",
     "1029": "{detail}",
 }

@@ -45,12 +45,21 @@ class LeadRoutes(MarketoCore):
             raise MarketoError("1003", detail=f"Partition '{partition}' not found")
         self.pause("push", len(records))
         with self.lock:
-            if lookup not in self.persons.searchable():
-                raise MarketoError("1003", detail=f"Invalid lookup field '{lookup}'")
+            self._searchable(lookup, "lookup field")
             seen: set[Any] = set()
             epoch = self.clock.now()
             results = [push_person(self.persons, raw, action, lookup, seen, epoch) for raw in records]
         return envelope(results)
+
+    def _searchable(self, name: str, what: str) -> None:
+        """A lookup field or filterType must be a searchable field: a field that is not is
+        "not supported" (1011, Adobe's error codes: "lookup field or filterType specified with
+        unsupported standard fields"); a name that is no field at all is invalid (1003)."""
+        if name in self.persons.searchable():
+            return
+        if name in self.persons.fields:
+            raise MarketoError("1011", detail=name)
+        raise MarketoError("1003", detail=f"Invalid {what} '{name}'")
 
     def _query_leads(self, query: dict[str, str]) -> dict[str, Any]:
         filter_type = query.get("filterType")
@@ -70,8 +79,7 @@ class LeadRoutes(MarketoCore):
             offset = position
         self.pause("query", len(values))
         with self.lock:
-            if filter_type not in self.persons.searchable():
-                raise MarketoError("1003", detail=f"Invalid filterType '{filter_type}'")
+            self._searchable(filter_type, "filterType")
             fields = self._fields_param(query.get("fields"), self.persons.fields, DEFAULT_QUERY_FIELDS)
             ids = sorted({i for v in values for i in self.persons.lookup(filter_type, v)})
             page = ids[offset : offset + size]

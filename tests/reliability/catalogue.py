@@ -24,13 +24,24 @@ class Fault:
 R: Final = "tests/reliability/"
 CRASHES: Final = [
     Fault(
-        "SIGKILL at seeded random points (at least 20 a run) of `full-copy` and `run --once` as subprocesses, "
-        "restarted each time",
-        "every Dynamics record has exactly one Marketo person and one link; the checkpoint, sampled every 20 ms, "
-        "never goes backwards; Marketo is written at most one page (one call here) more per crash than a clean "
-        "run (the page journal keeps what the page before must store; each restart's own start-up reads, "
-        "sign-in and describes, aside); the restarted process takes the dead one's lease at once",
-        (f"{R}test_crashes.py::test_killed_full_copies_and_incremental_runs_lose_and_duplicate_nothing",),
+        "SIGKILL at seeded random points (at least 40 a run) of `full-copy` and `run --once` as subprocesses, "
+        "restarted each time: the contacts' first copy, then rounds of work on both sides (creates, edits, "
+        "deletes, lead qualifications in Dynamics; edits and deletions in Marketo) each followed by every "
+        "object's run; Marketo at its default concurrency; activities repeated and without ids, Dataverse "
+        "deltas holding a row once per change",
+        "every record has exactly one Marketo person and one link; every field holds what the conflict policy "
+        "says; the copy's checkpoint, sampled every 20 ms, never goes backwards and Marketo is written at most "
+        "one page (ten calls) more per kill than a clean copy; one more cycle writes nothing on either side; the "
+        "restarted process takes the dead one's lease at once",
+        (f"{R}test_crashes.py::test_killed_copies_and_runs_both_ways_lose_and_duplicate_nothing",),
+    ),
+    Fault(
+        "A crash after the person stream wrote Dynamics and before its checkpoint (in process, at that point)",
+        "the restarted stream reads the activity again and finds it an echo: nothing lost, nothing written twice",
+        (
+            "tests/test_engine_two_way.py::"
+            "test_a_crash_after_the_person_stream_wrote_dynamics_and_before_its_checkpoint_loses_and_repeats_nothing",
+        ),
     ),
     Fault(
         "A crash after Marketo's writes and before the checkpoint (in process, at the exact point)",

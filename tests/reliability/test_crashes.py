@@ -1,13 +1,20 @@
 """Crash tests: `python -m sync full-copy` and `python -m sync run --once` as subprocesses, killed
-with SIGKILL at seeded random points and started again, until each finishes on its own.
+with SIGKILL at seeded random points and started again, until each finishes on its own; Marketo
+at its default concurrency, the emulators as hostile as the services may be (activities repeated
+across pages and without ids, Dataverse deltas holding a row once per change).
 
-Afterwards every Dynamics contact has exactly one Marketo person (by its Dynamics id) and one
-link; the checkpoint, sampled throughout, never went backwards; and Marketo was written at most
-one page more per crash than a clean run writes (pages are 300 persons here, one Marketo call
-each): the page being written, as the page journal keeps what the page before it must store.
-A kill lands while the process signs in, reads a page, pushes it, stores its links or moves the
-checkpoint: anywhere, since the moment is random. The next process takes the dead one's lease
-at once (see sync/store/leases.py), as a restarted Functions worker would.
+1. The contacts' first copy, killed within a page of its checkpoint's moves: every contact has
+   exactly one person and one link; the checkpoint, sampled throughout, never went backwards;
+   Marketo was written at most one page (ten calls of 300) more per crash than a clean copy.
+2. Rounds of work on both sides (creates, edits, deletes and lead qualifications in Dynamics;
+   edits and deletions in Marketo: tests/reliability/workload.py), each followed by every
+   object's run, killed a third of the time while it starts and otherwise a moment after one of
+   its first checkpoint moves — so between a Dynamics write and the person stream's checkpoint
+   as anywhere else — until at least SYNC_CRASH_KILLS (40) kills in all. Afterwards nothing is
+   lost or duplicated, every field holds what the policy says, and one more cycle writes
+   nothing on either side.
+The next process takes the dead one's lease at once (see sync/store/holders.py), as a restarted
+Functions worker would.
 """
 
 from __future__ import annotations
@@ -25,22 +32,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from emulators.launch import RunningEmulator
 from sync.engine.cursor import ObjectCursor
 from sync.objects import Direction, SyncObject
+from sync.settings import load_settings
 from sync.store import SyncStore
 from sync.store.checkpoints import Checkpoint, Phase
 from tests.cli_support import cli_environment, run_sync_cli
 from tests.emulator_support import control
+from tests.reliability.workload import BothSides, Round
 from tests.sync_support import sync_env
 
 SEED: Final = int(os.environ.get("SYNC_CRASH_SEED", "20261122"))
-CONTACTS: Final = 4500  # fifteen pages of 300
-MORE_CONTACTS: Final = 3000  # ten more for each incremental phase
-PAGE_WRITES: Final = 1  # Marketo calls that push one page (300 persons, one call)
-MIN_KILLS: Final = 20
+CONTACTS: Final = 7500  # three pages of 3,000 (ten concurrent calls of 300)
+LEADS: Final = 150
+ROUND_SIZE: Final = 60  # changes on both sides between two cycles
+PAGE_WRITES: Final = 10  # Marketo calls that push one page (3,000 persons, ten calls)
+MIN_KILLS: Final = int(os.environ.get("SYNC_CRASH_KILLS", "40"))  # `make soak` asks for more
 CONTACT: Final = SyncObject.CONTACT
 D2M: Final = Direction.DYNAMICS_TO_MARKETO
 
@@ -155,46 +165,77 @@ def _assert_never_backwards(seen: list[tuple[int, int, int]]) -> None:
         assert after >= before, f"the checkpoint went back from {before} to {after} (in {seen})"
 
 
-@dataclass(frozen=True)
-class Workload:
-    """One command run to completion on fresh data: the full copy, or an incremental run after
-    `seed` added contacts."""
+@dataclass
+class StoreWatch:
+    """Counts the checkpoint moves of every object, sampled every 20 ms from Azurite: the clock a
+    kill is timed by, so that kills land while the work is done, not only while a process starts."""
 
-    args: tuple[str, ...]
-    contacts: int
-    seed: int
+    store: SyncStore
+    moves: int = 0
+    _etags: dict[tuple[str, str], str | None] = field(default_factory=dict)
+
+    def sample(self) -> None:
+        for checkpoint in self.store.checkpoints.list():
+            key = (checkpoint.object.value, checkpoint.direction.value)
+            if self._etags.get(key) != checkpoint.etag:
+                self._etags[key] = checkpoint.etag
+                self.moves += 1
 
 
-COPY: Final = Workload(("full-copy", "--object", "contact"), CONTACTS, SEED)
-RUNS: Final = [Workload(("run", "--once", "--object", "contact"), MORE_CONTACTS, SEED + n) for n in (1, 2, 3)]
+def kill_at_random(
+    args: list[str], env: dict[str, str], cwd: Path, watch: StoreWatch, rng: random.Random, kills: int
+) -> int:
+    """Start the command and SIGKILL it `kills` times: a third of them during start-up, the rest
+    a moment after a random one of its first checkpoint moves (a start that finishes first ends
+    the round early); then let one finish. Returns the kills made."""
+    made = 0
+    for _ in range(kills):
+        watch.sample()
+        process, moves = _start(args, env, cwd), watch.moves
+        during_startup = rng.random() < 1 / 3
+        wanted, delay = rng.randint(1, 6), rng.uniform(0.0, 0.3) if not during_startup else rng.uniform(0.3, 1.5)
+        while process.poll() is None and not during_startup and watch.moves - moves < wanted:
+            watch.sample()
+            time.sleep(0.02)
+        ends = time.monotonic() + delay
+        while process.poll() is None and time.monotonic() < ends:
+            time.sleep(0.005)
+        if process.poll() is not None:
+            out, err = process.communicate()
+            assert process.returncode == 0, f"{args} failed on its own:\n{out}\n{err}"
+            return made
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        made += 1
+    done = run_sync_cli(args, cwd, env)
+    assert done.returncode == 0, f"{args} failed after {made} kills:\n{done.stdout}\n{done.stderr}"
+    return made
 
 
-def _clean_writes(
+COPY_ARGS: Final = ["full-copy"]
+RUN_ARGS: Final = ["run", "--once"]
+
+
+def _clean_copy_writes(
     start_dataverse: Callable[..., RunningEmulator],
     start_marketo: Callable[..., RunningEmulator],
     storage_connection: str,
     table_prefix: str,
     cwd: Path,
-) -> list[int]:
-    """Marketo writes of each phase run without interruption on the same data."""
+) -> int:
+    """Marketo writes of the contacts' full copy run without interruption on the same data."""
     dataverse, marketo = start_dataverse(), start_marketo(time_scale=100)  # its 20-s window is 0.2 s, as ours
-    env = _env(dataverse, marketo, storage_connection, f"{table_prefix}clean")
-    writes: list[int] = []
-    for phase in [COPY, *RUNS]:
-        control(dataverse, "POST", "seed", {"counts": {"contact": phase.contacts}, "seed": phase.seed})
-        before = _marketo_writes(marketo)
-        done = run_sync_cli(list(phase.args), cwd, env)
-        assert done.returncode == 0, done.stderr
-        writes.append(_marketo_writes(marketo) - before)
+    env = sync_env(dataverse, marketo, storage_connection, f"{table_prefix}clean")
+    control(dataverse, "POST", "seed", {"counts": {"contact": CONTACTS}, "seed": SEED})
+    assert run_sync_cli(["full-copy", "--object", "person"], cwd, env).returncode == 0
+    before = _marketo_writes(marketo)
+    done = run_sync_cli(["full-copy", "--object", "contact"], cwd, env)
+    assert done.returncode == 0, done.stderr
     SyncStore.open(storage_connection, f"{table_prefix}clean").tables.drop_all()
-    return writes
+    return _marketo_writes(marketo) - before
 
 
-def _env(dataverse: RunningEmulator, marketo: RunningEmulator, storage: str, prefix: str) -> dict[str, str]:
-    return sync_env(dataverse, marketo, storage, prefix, MARKETO_MAX_CONCURRENCY="1")  # pages of 300: one call
-
-
-def test_killed_full_copies_and_incremental_runs_lose_and_duplicate_nothing(
+def test_killed_copies_and_runs_both_ways_lose_and_duplicate_nothing(
     start_dataverse: Callable[..., RunningEmulator],
     start_marketo: Callable[..., RunningEmulator],
     storage_connection: str,
@@ -202,35 +243,46 @@ def test_killed_full_copies_and_incremental_runs_lose_and_duplicate_nothing(
     store: SyncStore,
     tmp_path: Path,
 ) -> None:
-    clean = _clean_writes(start_dataverse, start_marketo, storage_connection, table_prefix, tmp_path)
+    clean_writes = _clean_copy_writes(start_dataverse, start_marketo, storage_connection, table_prefix, tmp_path)
     dataverse, marketo = start_dataverse(), start_marketo(time_scale=100)  # its 20-s window is 0.2 s, as ours
-    env = _env(dataverse, marketo, storage_connection, table_prefix)
+    env = sync_env(dataverse, marketo, storage_connection, table_prefix)  # Marketo's concurrency at its default
+    control(marketo, "POST", "activity-commits", {"repeat_share": 0.2, "ids": "absent", "seed": SEED})
+    control(dataverse, "POST", "change-tracking", {"repeats": True})  # as hostile as the services may be
     rng = random.Random(SEED)
     watch = CheckpointWatch(store)
-    done: list[dict[str, Any]] = []  # per phase: kills, writes, clean writes
-    expected = 0
+    control(dataverse, "POST", "seed", {"counts": {"contact": CONTACTS}, "seed": SEED})
+    assert run_sync_cli(["full-copy", "--object", "person"], tmp_path, env).returncode == 0
 
-    with watch.watching():
-        for work, clean_writes in zip([COPY, *RUNS], clean, strict=True):
-            control(dataverse, "POST", "seed", {"counts": {"contact": work.contacts}, "seed": work.seed})
-            expected += work.contacts
-            before = _marketo_writes(marketo)
-            kills, _ = run_with_kills(list(work.args), env, tmp_path, watch, rng)
-            done.append(
-                {
-                    "command": work.args[0],
-                    "kills": kills,
-                    "writes": _marketo_writes(marketo) - before,
-                    "clean_writes": clean_writes,
-                }
-            )
-            assert _assert_each_contact_once(dataverse, marketo, store) == expected
-            if sum(d["kills"] for d in done) >= MIN_KILLS and len(done) >= 2:
-                break
-
-    print(f"crash test (seed {SEED}): {done}")
-    assert sum(d["kills"] for d in done) >= MIN_KILLS, done
+    with watch.watching():  # the first copy of the contacts, killed within a page of its checkpoint's moves
+        before = _marketo_writes(marketo)
+        copy_kills, _ = run_with_kills(["full-copy", "--object", "contact"], env, tmp_path, watch, rng)
+        copy_writes = _marketo_writes(marketo) - before
+    assert _assert_each_contact_once(dataverse, marketo, store) == CONTACTS
     _assert_never_backwards(watch.seen)
-    assert watch.seen[-1][0] == 1 and watch.seen[-1][2] > 0, "the object ended incremental, on a delta link"
-    for step in done:  # a crash repeats at most the page being written
-        assert step["writes"] - step["clean_writes"] <= step["kills"] * PAGE_WRITES, done
+    assert copy_writes - clean_writes <= copy_kills * PAGE_WRITES, (copy_writes, clean_writes, copy_kills)
+
+    world = BothSides(load_settings(env), dataverse, marketo, rng)
+    try:
+        for _ in range(LEADS):
+            world.create("lead")
+        kills, stores = copy_kills, StoreWatch(store)
+        assert run_sync_cli(COPY_ARGS, tmp_path, env).returncode == 0  # every other object's first copy
+        rounds: list[tuple[Round, int]] = []
+        while kills < MIN_KILLS:  # work on both sides, then every object's run, killed at random, again and again
+            done = world.work(ROUND_SIZE)
+            made = kill_at_random(RUN_ARGS, env, tmp_path, stores, rng, rng.randint(3, 6))
+            kills += made
+            world.settle()
+            rounds.append((done, made))
+        assert run_sync_cli(RUN_ARGS, tmp_path, env).returncode == 0  # the echoes of the last writes, read back
+        checked = world.check()
+        quiet = (_marketo_writes(marketo), control(dataverse, "GET", "stats")["writes"])
+        assert run_sync_cli(RUN_ARGS, tmp_path, env).returncode == 0
+        assert (_marketo_writes(marketo), control(dataverse, "GET", "stats")["writes"]) == quiet, "a quiet cycle wrote"
+    finally:
+        world.close()
+    print(
+        f"crash test (seed {SEED}): copy {copy_kills} kills, {copy_writes - clean_writes} extra writes; "
+        f"{len(rounds)} rounds both ways, {kills - copy_kills} kills; checked {checked}"
+    )
+    assert kills >= MIN_KILLS

@@ -1,0 +1,98 @@
+"""`make soak` (`python -m tests.soak [--minutes 30]`): the reliability tests at a large profile and
+fresh random seeds, again and again for a set time — not part of `make test`.
+
+Each round runs, each as its own pytest process:
+- the crash test (tests/reliability/test_crashes.py) with a fresh SYNC_CRASH_SEED and
+  SYNC_CRASH_KILLS=120: SIGKILLs during the first copy and during rounds of work on both sides,
+  with the emulators' hostile settings on;
+- the stateful test (tests/test_engine_stateful.py) with fresh Hypothesis randomness, 20
+  examples of 40 steps: random work on both sides, injected faults (429, 503, 606, 611) and
+  crashes between writes and checkpoints.
+It prints what each round ran and how it ended, and for a failure the command that runs it again
+(the crash seed; Hypothesis' @reproduce_failure blob is in the output kept beside it). Exit 1
+when anything failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+LOGS: Final = ROOT / "build" / "soak"
+CRASH_KILLS: Final = 120
+STATEFUL: Final = {"SYNC_STATEFUL_SOAK": "1", "SYNC_STATEFUL_EXAMPLES": "20", "SYNC_STATEFUL_STEPS": "40"}
+
+
+@dataclass(frozen=True)
+class Trial:
+    name: str
+    test: str
+    env: dict[str, str]
+
+    def command(self) -> str:
+        settings = " ".join(f"{k}={v}" for k, v in self.env.items())
+        return f"{settings} .venv/bin/python -m pytest -x -q -s {self.test}"
+
+
+def trials(seed: int) -> list[Trial]:
+    return [
+        Trial(
+            "crash",
+            "tests/reliability/test_crashes.py",
+            {"SYNC_CRASH_SEED": str(seed), "SYNC_CRASH_KILLS": str(CRASH_KILLS)},
+        ),
+        Trial("stateful", "tests/test_engine_stateful.py", {**STATEFUL, "SYNC_STATEFUL_TIMEOUT_S": "3600"}),
+    ]
+
+
+def run(trial: Trial, log: Path) -> tuple[bool, float]:
+    started = time.monotonic()
+    with log.open("w") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-s", "--timeout=3600", "-p", "no:cacheprovider", trial.test],
+            cwd=ROOT,
+            env={**os.environ, **trial.env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    return done.returncode == 0, time.monotonic() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.soak", description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=30.0, help="how long to keep starting rounds (default 30)")
+    minutes = parser.parse_args(argv).minutes
+    LOGS.mkdir(parents=True, exist_ok=True)
+    ends = time.monotonic() + minutes * 60
+    rounds = failures = 0
+    print(f"soak for {minutes:g} minutes; logs in {LOGS.relative_to(ROOT)}/", flush=True)
+    while time.monotonic() < ends:
+        rounds += 1
+        seed = random.SystemRandom().randrange(1, 2**31)
+        for trial in trials(seed):
+            log = LOGS / f"round-{rounds}-{trial.name}.log"
+            ok, seconds = run(trial, log)
+            summary = next((line for line in reversed(log.read_text().splitlines()) if line.strip()), "")
+            outcome = "passed" if ok else "FAILED"
+            print(f"round {rounds} {trial.name} (seed {seed}): {outcome} in {seconds:.0f} s — {summary}")
+            detail = [line for line in log.read_text().splitlines() if line.startswith(("crash test", "@reproduce"))]
+            for line in detail:
+                print(f"    {line}")
+            if not ok:
+                failures += 1
+                print(f"    run it again: {trial.command()}   (output: {log.relative_to(ROOT)})", flush=True)
+    print(f"soak done: {rounds} round(s), {failures} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
