@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,26 +26,15 @@ from sync.engine.run import run_once
 from sync.objects import FULL_COPY_ORDER, SyncObject
 from sync.store.runs import RunOutcome
 from tests.emulator_support import control, fault
+from tests.reliability.workload import WINNER, Record
 from tests.sync_support import World
 
 FIELDS = {"jobtitle": "title", "telephone1": "phone", "firstname": "firstName"}  # Dynamics → Marketo, both ways
-WINNER = {"contact": "dynamics", "lead": "marketo"}
 VALUES = st.sampled_from(["Alpha", "Beta", "Gamma", "Delta", "Épsilon", "Zeta 🚀"])
 
 
 class Crash(BaseException):
     pass
-
-
-@dataclass
-class Record:
-    table: str
-    id: str
-    values: dict[str, str | None] = field(default_factory=dict)  # what the policy says each field holds
-    edits: dict[str, dict[str, str]] = field(default_factory=dict)  # since the last cycle: field → side → value
-    deleted: bool = False
-    person_deleted: bool = False  # its person was deleted in Marketo and the record has not changed since
-    qualified: bool = False  # values not modelled any more (a contact took the person over)
 
 
 class SyncMachine(RuleBasedStateMachine):
