@@ -270,7 +270,7 @@ def test_killed_copies_and_runs_both_ways_lose_and_duplicate_nothing(
         rounds: list[tuple[Round, int]] = []
         while kills < MIN_KILLS:  # work on both sides, then every object's run, killed at random, again and again
             done = world.work(ROUND_SIZE)
-            made = kill_at_random(RUN_ARGS, env, tmp_path, stores, rng, rng.randint(3, 6))
+            made = kill_at_random(RUN_ARGS, env, tmp_path, stores, rng, rng.randint(4, 8))
             kills += made
             world.settle()
             rounds.append((done, made))

@@ -1,6 +1,7 @@
 """Marketo as its own documents say it behaves, not as a kind emulator would: activities committed
 minutes after their date behind a date-based paging token, the same activity on two pages,
-activities without an id. Every Marketo edit reaches Dynamics, and exactly once."""
+activities without an id, a Dynamics id field it takes no lookup by. Every Marketo edit reaches
+Dynamics, exactly once; every record has one person."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any, Final
 
 import pytest
 
+from sync.engine.check import Status, run_check
 from sync.engine.full_copy import full_copy
 from sync.engine.run import run_once
 from sync.objects import FULL_COPY_ORDER, SyncObject
@@ -78,3 +80,22 @@ def test_repeated_activities_and_activities_without_ids_are_each_applied_once(wo
     titles = _titles(world)
     assert {contact: titles[contact] for contact in edits} == edits
     assert sum(r.written for r in runs) == len(edits)
+
+
+def test_persons_without_an_email_sync_once_when_marketo_takes_no_lookup_by_the_dynamics_id(
+    make_sync_world: Callable[..., World],
+) -> None:
+    world = make_sync_world()
+    control(world.marketo, "PATCH", "fields/lead/dynamicsId", {"searchable": False})
+    world.restart()
+    assert not world.engine.mapping.id_is_lookup
+    lines = {line.subject: line for line in run_check(world.settings).lines}
+    assert lines["Lookup by Dynamics id"].status is Status.WARNING
+    contacts = [world.create("contact", {"lastname": f"No email {n}"}) for n in range(5)]
+    for obj in FULL_COPY_ORDER:
+        full_copy(world.engine, obj)
+    world.update("contact", contacts[0], {"jobtitle": "Found by its Marketo id"})
+    assert run_once(world.engine, SyncObject.CONTACT).outcome is RunOutcome.SUCCEEDED
+    persons = [p for p in world.marketo_rows("lead") if p.get("dynamicsEntityType") == "contact"]
+    assert sorted(p["dynamicsId"] for p in persons) == sorted(c.lower() for c in contacts)  # one each
+    assert next(p for p in persons if p["dynamicsId"] == contacts[0].lower())["title"] == "Found by its Marketo id"
