@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             ok, seconds = run(trial, log)
             summary = next((line for line in reversed(log.read_text().splitlines()) if line.strip()), "")
             outcome = "passed" if ok else "FAILED"
-            print(f"round {rounds} {trial.name} (seed {seed}): {outcome} in {seconds:.0f} s — {summary}")
+            seeded = f" (seed {seed})" if "SYNC_CRASH_SEED" in trial.env else " (fresh Hypothesis randomness)"
+            print(f"round {rounds} {trial.name}{seeded}: {outcome} in {seconds:.0f} s — {summary}")
             detail = [line for line in log.read_text().splitlines() if line.startswith(("crash test", "@reproduce"))]
             for line in detail:
                 print(f"    {line}")

@@ -9,18 +9,21 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from emulators.app_settings import app_settings
 from emulators.common.latency import Latency
 from emulators.launch import RunningEmulator
+from sync.connectors.marketo.lanes import Lane, in_lane
 from sync.connectors.marketo.limiter import MARKETO_DAY_ZONE, MarketoLimiter
 from sync.engine.shared_limits import SharedMarketoLimits
 from sync.store import SyncStore
-from sync.store.marketo_shares import fair_share
 from tests.emulator_support import control
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,13 +79,6 @@ def test_two_processes_at_once_stay_under_marketos_limits_together(
     assert after_alone["throttled"] - after_shared["throttled"] > 0  # without sharing, Marketo says 606 / 615
 
 
-def test_shares_split_evenly_and_the_same_way_in_every_process() -> None:
-    members = ["b", "a", "c"]
-    assert [fair_share(members, m, 10) for m in ("a", "b", "c")] == [4, 3, 3]
-    assert fair_share(["a"], "a", 10) == 10
-    assert fair_share([], "new", 10) == 10  # a process not yet seen as a member counts itself
-
-
 def test_a_process_that_closes_hands_back_its_shares_its_recent_calls_and_unused_budget(
     start_dataverse: Callable[..., RunningEmulator],
     start_marketo: Callable[..., RunningEmulator],
@@ -109,6 +105,13 @@ def test_a_process_that_closes_hands_back_its_shares_its_recent_calls_and_unused
     assert drawn == 30  # 50 drawn in a chunk, 20 unused handed back
 
 
+@pytest.fixture
+def shares_store(storage_connection: str, table_prefix: str) -> Iterator[SyncStore]:
+    store = SyncStore.open(storage_connection, table_prefix)
+    yield store
+    store.tables.drop_all()
+
+
 def _limits(store: SyncStore, owner: str, clock: Callable[[], datetime] | None = None) -> SharedMarketoLimits:
     """A process's shares driven round by round (no renewal thread): the test is the clock."""
     limiter = MarketoLimiter(100, 20.0, 10, 1_000)
@@ -116,25 +119,47 @@ def _limits(store: SyncStore, owner: str, clock: Callable[[], datetime] | None =
 
 
 def test_a_process_joining_gets_half_once_the_holder_has_released_with_its_recent_calls(
-    storage_connection: str, table_prefix: str
+    shares_store: SyncStore,
 ) -> None:
-    store = SyncStore.open(storage_connection, table_prefix)
-    try:
-        first, second = _limits(store, "first"), _limits(store, "second")
-        first.round()
-        for _ in range(40):
-            with first.limiter.slot():
-                pass
-        second.round()  # joins: nothing free yet
-        assert (len(first.held), len(second.held), second.limiter.calls) == (10, 0, 0)
-        first.round()  # sees two members: keeps 5, hands 5 back with its 40 recent calls
-        second.round()
-        assert (len(first.held), len(second.held)) == (5, 5)
-        assert (first.limiter.calls, first.limiter.max_concurrency) == (50, 5)
-        assert (second.limiter.calls, second.limiter.max_concurrency) == (50, 5)
-        assert len(second.limiter.window_call_ages()) == 40  # counted by the taker too: never over 100
-    finally:
-        store.tables.drop_all()
+    store = shares_store
+    first, second = _limits(store, "first"), _limits(store, "second")
+    first.round()
+    for _ in range(40):
+        with first.limiter.slot():
+            pass
+    second.round()  # joins: nothing free yet
+    assert (len(first.held), len(second.held), second.limiter.calls) == (10, 0, 0)
+    first.round()  # sees an idle second member: keeps 9, hands 1 back with its share of the recent calls
+    second.round()
+    assert (len(first.held), len(second.held)) == (9, 1)
+    second.limiter.line.busy_at[Lane.INCREMENTAL] = time.monotonic()  # the second asks for calls too
+    second.round()  # now busy too, in the same lane: an even split
+    first.round()
+    second.round()
+    assert (len(first.held), len(second.held)) == (5, 5)
+    assert (first.limiter.calls, first.limiter.max_concurrency) == (50, 5)
+    assert (second.limiter.calls, second.limiter.max_concurrency) == (50, 5)
+    assert len(second.limiter.window_call_ages()) >= 40  # counted by the taker too (once a release): never over 100
+
+
+def test_a_process_copying_keeps_a_floor_while_another_has_incremental_work_and_takes_the_rest_after(
+    shares_store: SyncStore,
+) -> None:
+    store = shares_store
+    timers, copy = _limits(store, "timers"), _limits(store, "copy")
+    with in_lane(Lane.BACKFILL, "contact"), copy.limiter.slot():
+        pass
+    with timers.limiter.slot():  # outside any lane: incremental, as timer runs are
+        pass
+    for _ in range(3):
+        timers.round()
+        copy.round()
+    assert (len(timers.held), len(copy.held)) == (7, 3)
+    timers.limiter.line.busy_at.clear()  # the timers have been idle for a window
+    for _ in range(3):
+        timers.round()
+        copy.round()
+    assert (len(timers.held), len(copy.held)) == (1, 9)
 
 
 def test_a_share_whose_holder_vanished_is_used_again_only_a_window_after_its_membership_lapsed(

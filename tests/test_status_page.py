@@ -137,6 +137,10 @@ def test_the_status_page_renders_in_chromium_the_numbers_the_status_json_reports
     assert marketo is not None and "by Marketo's usage report: 12,345 of 50,000" in marketo.get_text(" ", strip=True)
     live = int(str(quota.select_one("#calls-live").get_text()).replace(",", ""))  # type: ignore[union-attr]
     assert live == max(report["calls_today"]["drawn"], report["calls_today"]["by_runs"]) > 0
+    lanes = report["calls_today"]["by_lane"]
+    assert lanes["backfill"] > 0 and lanes["incremental"] > 0  # the copies' calls and the runs', apart
+    lane_line = dom.select_one("#lanes")
+    assert lane_line is not None and f"backfill {lanes['backfill']:,}" in lane_line.get_text(" ", strip=True)
     copies = [r for r in dom.select("#recent-runs tr[data-run]") if "full copy" in r.get_text(" ", strip=True)]
     assert len(copies) == 2  # the accounts' and the contacts' copies are runs too
     failures = dom.select_one("#failures")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from sync.connectors.marketo.lanes import Lane, in_lane
 from sync.engine.apply import PageCounts
 from sync.engine.bulk_copy import BulkCopy, BulkState, bulk_state
 from sync.engine.cursor import ObjectCursor
@@ -167,15 +168,16 @@ def full_copy(
     if copying:
         log.started()
     try:
-        while checkpoint.phase is Phase.FULL_COPY:
-            wait_s = 0.0
-            for saved, progress in advance_copy(engine, checkpoint, known, more=lambda: True):
-                checkpoint = saved
-                totals.add(progress.counts)
-                on_page(progress)
-                wait_s = progress.wait_s
-            if wait_s:
-                sleep(wait_s)
+        with in_lane(Lane.BACKFILL, obj.value):  # what incremental work leaves, and a floor
+            while checkpoint.phase is Phase.FULL_COPY:
+                wait_s = 0.0
+                for saved, progress in advance_copy(engine, checkpoint, known, more=lambda: True):
+                    checkpoint = saved
+                    totals.add(progress.counts)
+                    on_page(progress)
+                    wait_s = progress.wait_s
+                if wait_s:
+                    sleep(wait_s)
     except BaseException as error:
         log.measure(totals, failure_kind(error))
         log.finish(RunOutcome.FAILED, f"{error or type(error).__name__}; `full-copy` again resumes from the checkpoint")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from sync.connectors.marketo.lanes import Lane, in_lane
 from sync.engine.pipelines import Pipeline
 from sync.engine.runtime import Engine
 from sync.mapping.records import dynamics_value
@@ -61,6 +62,12 @@ def resync_target(engine: Engine, obj: SyncObject, name: str) -> tuple[Pipeline,
 
 
 def resync_page(engine: Engine, obj: SyncObject, name: str, cursor: str | None) -> ResyncPage:
+    """One page of links, in the backfill lane (a resync goes after incremental work)."""
+    with in_lane(Lane.BACKFILL, obj.value):
+        return _resync_page(engine, obj, name, cursor)
+
+
+def _resync_page(engine: Engine, obj: SyncObject, name: str, cursor: str | None) -> ResyncPage:
     pipeline, field = resync_target(engine, obj, name)
     links, following = engine.store.links.page_table(pipeline.stream, cursor, PAGE)
     live = [link for link in links if not (link.deleted or link.filtered or link.qualified_into or link.pending)]

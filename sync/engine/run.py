@@ -26,6 +26,7 @@ from sync.connectors.dataverse.errors import ChangeTokenExpired
 from sync.connectors.http.deadline import Deadline, within
 from sync.connectors.http.failures import ConnectorError
 from sync.connectors.marketo.errors import PagingTokenRefused
+from sync.connectors.marketo.lanes import Lane, in_lane
 from sync.engine.apply import PageCounts
 from sync.engine.cursor import ObjectCursor, StreamCursor
 from sync.engine.pause import paused
@@ -212,7 +213,8 @@ def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) 
             done = ObjectCursor.parse(checkpoint.cursor).read
             return log.finish(RunOutcome.SKIPPED, f"still in its full copy ({done} rows copied so far)")
         log.started()
-        run.execute(checkpoint)
+        with in_lane(Lane.INCREMENTAL, obj.value):  # before any copy's calls; objects take turns
+            run.execute(checkpoint)
         outcome, kind = RunOutcome.SUCCEEDED, ""
         message = "caught up" if run.caught_up else "stopped at the time budget; the next run continues"
     except (ConnectorError, LeaseLost, CheckpointConflict, PermissionError, AzureError) as error:

@@ -4,9 +4,11 @@ daily budget. Each process holds some of N shares of those limits (N = the concu
 share = one call at a time and calls/N per window) and its limiter is set to what it holds.
 
 A round, every `renew_s` on a daemon thread (and once, synchronously, at start):
-1. renew our membership (one upsert): it keeps every share we hold for `lease_s`; our limiter
-   may use them until a little before that, measured on our own monotonic clock;
-2. read members and shares (two queries); our fair share is an equal split among live members;
+1. renew our membership (one upsert), saying which lane we have been busy in (incremental,
+   backfill, or idle): it keeps every share we hold for `lease_s`; our limiter may use them until
+   a little before that, measured on our own monotonic clock;
+2. read members and shares (two queries); our share comes from `lanes.lane_shares`: a process
+   with incremental work before one copying, each keeping one share, backfill a floor;
 3. above it: release the extra shares, handing over our calls still in Marketo's window
    (the taker counts them) — but only once our calls in flight fit what we keep;
 4. below it: take free shares, and shares whose owner's membership lapsed, by ETag swap; a
@@ -31,9 +33,10 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from sync.connectors.marketo.lanes import Lane, lane_shares
 from sync.connectors.marketo.limiter import MARKETO_DAY_ZONE, MarketoLimiter
 from sync.store.holders import holder_gone, process_owner
-from sync.store.marketo_shares import MarketoShareStore, Share, fair_share, lapsed_grace
+from sync.store.marketo_shares import MarketoShareStore, Share, lapsed_grace
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +83,16 @@ class SharedMarketoLimits:
     def round(self) -> None:
         with self._round_lock:
             started, now = time.monotonic(), self._wall_clock()
-            self.store.heartbeat(self.owner, now + timedelta(seconds=self.lease_s))
+            lane = self.limiter.busiest_lane(within_s=self.window_s)
+            self.store.heartbeat(self.owner, now + timedelta(seconds=self.lease_s), lane.value if lane else "")
             valid_until = started + self.lease_s - 1.0  # a second of margin for clock skew
-            members = {m: min(lapses, now) if self._gone(m) else lapses for m, lapses in self.store.members().items()}
-            live = [m for m, lapses in members.items() if lapses > now]
-            target = fair_share(live, self.owner, self.shares_total)
+            rows = self.store.members()
+            members = {m: min(row.lapses_at, now) if self._gone(m) else row.lapses_at for m, row in rows.items()}
+            busy: dict[str, Lane | None] = {
+                m: Lane(rows[m].lane) if rows[m].lane else None for m, lapses in members.items() if lapses > now
+            }
+            busy[self.owner] = lane
+            target = lane_shares(busy, self.shares_total)[self.owner]
             shares = self.store.shares(self.shares_total)
             held = [s for s in shares if s.owner == self.owner]
             if len(held) > target:

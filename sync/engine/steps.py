@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 from sync.connectors.marketo.errors import MarketoQuotaExhausted
+from sync.connectors.marketo.lanes import Lane, in_lane
 from sync.engine.apply import PageCounts
 from sync.engine.cursor import ObjectCursor
 from sync.engine.full_copy import CopyPath, advance_copy, begin_full_copy, copy_message, record_total
@@ -32,7 +33,8 @@ COPY_STEP_BUDGET_S: Final = 60.0
 
 
 def begin_step(engine: Engine, obj: SyncObject, again: bool, path: CopyPath = CopyPath.AUTO) -> dict[str, Any]:
-    checkpoint = begin_full_copy(engine, obj, again=again, path=path)
+    with in_lane(Lane.BACKFILL, obj.value):
+        checkpoint = begin_full_copy(engine, obj, again=again, path=path)
     return {"object": obj.value, "done": _done(checkpoint.cursor, obj), "total": record_total(engine, obj)}
 
 
@@ -57,10 +59,11 @@ def copy_page_step(engine: Engine, obj: SyncObject, budget_s: float = COPY_STEP_
         log, counts = RunLog.begin(engine, obj, RunKind.FULL_COPY), PageCounts()
         log.started()
         try:
-            for _, progress in advance_copy(
-                engine, checkpoint, known, more=lambda: time.monotonic() < ends and obj not in paused(store)
-            ):
-                counts.add(progress.counts)
+            with in_lane(Lane.BACKFILL, obj.value):  # what incremental work leaves, and a floor
+                for _, progress in advance_copy(
+                    engine, checkpoint, known, more=lambda: time.monotonic() < ends and obj not in paused(store)
+                ):
+                    counts.add(progress.counts)
         except MarketoQuotaExhausted as error:
             log.measure(counts, failure_kind(error))
             log.finish(RunOutcome.FAILED, f"{error}; the copy waits for the reset and goes on")

@@ -10,7 +10,7 @@ say nothing to an admin and can be long.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -21,9 +21,11 @@ from sync.engine.runtime import USAGE_KEY
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER, Direction
 from sync.store import SyncStore
 from sync.store.notices import BULK_WARNING, SHARED_EMAIL
-from sync.store.runs import RunOutcome, RunRecord
+from sync.store.runs import RunKind, RunOutcome, RunRecord
 
 NOT_STARTED = "not_started"
+LANE_OF_KIND = {RunKind.INCREMENTAL: "incremental", RunKind.FULL_COPY: "backfill"}  # priority lanes (lanes.py)
+SHARES = 10  # Marketo's concurrency: the shares its limits are split into
 HISTORY_HOURS = 24
 
 
@@ -70,18 +72,28 @@ def _last_hour(runs: list[RunRecord], now: datetime) -> dict[str, int]:
     }
 
 
-def _calls_today(store: SyncStore, now: datetime, by_runs: int) -> dict[str, Any]:
+def _calls_today(store: SyncStore, now: datetime, by_lane: dict[str, int]) -> dict[str, Any]:
     """The sync's own count of today's Marketo calls (Marketo's day, US Central), live: what every
     process drew from the day's budget (ahead of use by at most one chunk a process), and what
-    the day's runs and copies recorded (start-ups, checks and webhooks aside)."""
+    the day's runs and copies recorded (start-ups, checks and webhooks aside), by priority lane;
+    and how the shares of Marketo's limits are split between the lanes now."""
     day = now.astimezone(MARKETO_DAY_ZONE).date().isoformat()
-    return {"day": day, "drawn": store.marketo_shares.drawn(day), "by_runs": by_runs}
+    shares = store.marketo_shares
+    live = {owner: member.lane or "idle" for owner, member in shares.members().items() if member.lapses_at > now}
+    held = Counter(live.get(share.owner, "") for share in shares.shares(SHARES) if share.owner in live)
+    return {
+        "day": day,
+        "drawn": shares.drawn(day),
+        "by_runs": sum(by_lane.values()),
+        "by_lane": by_lane,
+        "shares_now": {lane: held.get(lane, 0) for lane in ("incremental", "backfill", "idle")},
+    }
 
 
 def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) -> dict[str, Any]:
     checkpoints = {(c.object, c.direction): c for c in store.checkpoints.list()}
     marketo_day = datetime.combine(now.astimezone(MARKETO_DAY_ZONE).date(), time.min, MARKETO_DAY_ZONE)
-    marketo_calls_since = 0
+    calls_by_lane = dict.fromkeys(("incremental", "backfill"), 0)
     paused_since = paused(store)
     day_start = now - timedelta(hours=HISTORY_HOURS)
     history: dict[datetime, dict[str, float]] = defaultdict(lambda: {"read": 0, "written": 0, "max_lag_s": 0.0})
@@ -92,7 +104,8 @@ def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) 
         for direction in DIRECTIONS[obj]:
             checkpoint = checkpoints.get((obj, direction))
             day = list(store.runs.since(obj, direction, day_start))
-            marketo_calls_since += sum(r.marketo_calls for r in day if r.started_at >= marketo_day)
+            for run in (r for r in day if r.started_at >= marketo_day):
+                calls_by_lane[LANE_OF_KIND[run.kind]] += run.marketo_calls
             for run in day:
                 bucket = history[_hour(run.started_at)]
                 bucket["read"] += run.read
@@ -147,7 +160,7 @@ def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) 
     return {
         "generated_at": now.isoformat(),
         "quota": json.loads(usage) if usage else None,
-        "calls_today": _calls_today(store, now, marketo_calls_since),
+        "calls_today": _calls_today(store, now, calls_by_lane),
         "paused": {o.value: since.isoformat() for o, since in paused_since.items()},
         "history": [
             {"hour": h.isoformat(), **history.get(h, {"read": 0, "written": 0, "max_lag_s": 0.0})} for h in hours

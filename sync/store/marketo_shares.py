@@ -2,9 +2,10 @@
 under them: 100 calls per 20 s and 10 at a time per subscription (606 / 615), and the daily
 budget (607). Rows of the leases table:
 
-- `marketo-member` / owner: a live process and when its membership lapses. Renewing it is the
-  one write a process makes per round, and it renews every share the process holds: a share is
-  held while its owner's membership is live.
+- `marketo-member` / owner: a live process, when its membership lapses, and the lane it has been
+  busy in (`lane`: incremental, backfill, or empty when idle; see sync/connectors/marketo/lanes.py).
+  Renewing it is the one write a process makes per round, and it renews every share the process
+  holds: a share is held while its owner's membership is live.
 - `marketo-share` / 00..N-1: one share of the limits (by default 10 calls per window and one
   call at a time): its owner, when it may be used (`usable_from`), and the calls its last owner
   made through it that are still in Marketo's window (`window_calls`, epoch end times), which
@@ -50,12 +51,10 @@ class Share:
     etag: str | None  # None: the row does not exist yet
 
 
-def fair_share(members: Sequence[str], owner: str, total: int) -> int:
-    """Shares `owner` may hold among the live `members`: an equal split, the remainder to the
-    first members in sorted order (every process computes the same split)."""
-    ordered = sorted(set(members) | {owner})
-    base, extra = divmod(total, len(ordered))
-    return base + (1 if ordered.index(owner) < extra else 0)
+@dataclass(frozen=True)
+class Member:
+    lapses_at: datetime
+    lane: str  # the lane it has been busy in lately, "" when idle
 
 
 class MarketoShareStore:
@@ -64,9 +63,9 @@ class MarketoShareStore:
         self._table = tables.client(Table.LEASES)
         self._clock = clock
 
-    def heartbeat(self, owner: str, lapses_at: datetime) -> None:
+    def heartbeat(self, owner: str, lapses_at: datetime, lane: str = "") -> None:
         self._table.upsert_entity(
-            {"PartitionKey": MEMBER, "RowKey": escape_key(owner), "owner": owner, "lapses_at": lapses_at},
+            {"PartitionKey": MEMBER, "RowKey": escape_key(owner), "owner": owner, "lapses_at": lapses_at, "lane": lane},
             mode=UpdateMode.REPLACE,
         )
 
@@ -74,10 +73,10 @@ class MarketoShareStore:
         with contextlib.suppress(ResourceNotFoundError):
             self._table.delete_entity(MEMBER, escape_key(owner))
 
-    def members(self) -> dict[str, datetime]:
-        """Every member and when its membership lapses (live or not)."""
+    def members(self) -> dict[str, Member]:
+        """Every member, when its membership lapses (live or not) and its lane."""
         rows = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": MEMBER})
-        return {unescape_key(r["RowKey"]): r["lapses_at"] for r in rows}
+        return {unescape_key(r["RowKey"]): Member(r["lapses_at"], str(r.get("lane") or "")) for r in rows}
 
     def shares(self, count: int) -> list[Share]:
         rows = {r["RowKey"]: r for r in self._table.query_entities("PartitionKey eq @pk", parameters={"pk": SHARE})}

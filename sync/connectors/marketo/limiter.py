@@ -11,7 +11,9 @@ are the exception rather than the way it finds the limit:
   subscription's own count whenever `stats/usage.json` is read; at the budget, calls stop with
   `MarketoQuotaExhausted` naming the reset time;
 - deadline: a caller never waits for a slot past its deadline; it gets DeadlineExceeded (kind
-  `throttled`) at once when the window cannot free a slot in time, instead of sleeping in vain.
+  `throttled`) at once when the window cannot free a slot in time, instead of sleeping in vain;
+- lanes: callers wait in one line (`lanes.WaitingLine`): incremental calls before backfill,
+  objects taking turns within a lane, backfill always allowed its floor (see lanes.py).
 
 The limits are Marketo's per subscription, not per process: when several processes call at once
 (the app scaled out, a CLI beside it), `sync.engine.shared_limits` gives each its share of them
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -33,7 +36,9 @@ from zoneinfo import ZoneInfo
 
 from sync.connectors.http.deadline import Deadline, DeadlineExceeded
 from sync.connectors.http.failures import FailureKind
+from sync.connectors.marketo import lanes
 from sync.connectors.marketo.errors import MarketoQuotaExhausted
+from sync.connectors.marketo.lanes import Lane, WaitingLine
 
 MARKETO_DAY_ZONE: Final = ZoneInfo("America/Chicago")
 
@@ -73,6 +78,9 @@ class MarketoLimiter:
         self._allowance = 0
         self.workers = max_concurrency  # the most calls in flight ever: what thread pools size to
         self.waited_s = 0.0  # time callers spent waiting for a slot, summed over threads
+        self.line = WaitingLine()
+        self.calls_by_lane: Counter[Lane] = Counter()
+        self.waited_by_lane: dict[Lane, float] = dict.fromkeys(Lane, 0.0)
 
     def draw_daily_from(self, refill: Callable[[], int]) -> None:
         """Spend the daily budget from a count shared by processes: `refill` draws a chunk of
@@ -142,49 +150,73 @@ class MarketoLimiter:
             return max(min(self._ended, default=now) - horizon, 0.001) if self._ended else 0.05
         return 0.0
 
+    def busiest_lane(self, within_s: float) -> Lane | None:
+        """The highest lane this process asked a call for lately (its claim on the shared limits)."""
+        with self._lock:
+            return self.line.busiest(time.monotonic(), within_s)
+
     @contextmanager
     def slot(self, deadline: Deadline | None = None) -> Iterator[None]:
-        """Hold one call's place in the window and the concurrency; never wait past `deadline`."""
+        """Hold one call's place in the window and the concurrency, in the caller's lane and turn;
+        never wait past `deadline`."""
         asked_at = time.monotonic()
+        lane, party = lanes.current()
         with self._lock:
-            while True:
-                self._roll_day()
-                if self._refill is not None and self._allowance == 0:
-                    self._allowance = self._refill()
-                shared_spent = self._refill is not None and self._allowance == 0
-                if self._used_today >= self.daily_budget or shared_spent:
-                    resets_at = next_reset(self._wall_clock())
-                    used = "by all processes together" if shared_spent else f"({self._used_today} calls today)"
-                    raise MarketoQuotaExhausted(
-                        "budget",
-                        f"daily Marketo call budget of {self.daily_budget} used {used}; "
-                        f"calls resume at {resets_at.isoformat()} (midnight US Central). "
-                        "Raise MARKETO_DAILY_CALL_BUDGET to allow more.",
-                        resets_at,
-                    )
-                wait = self._wait_needed(time.monotonic())
-                if wait <= 0:
-                    break
-                if deadline is not None and wait >= deadline.remaining():
-                    raise DeadlineExceeded(
-                        "Marketo",
-                        "waiting for a call slot",
-                        0,
-                        time.monotonic() - asked_at,
-                        f"the client-side limit of {self.calls} calls per {self.window_s:g} s and "
-                        f"{self.max_concurrency} at a time leaves no slot before the deadline",
-                        kind=FailureKind.THROTTLED,
-                    )
-                self._lock.wait(timeout=wait)
+            ticket = self.line.join(lane, party, asked_at)
+            try:
+                self._wait_for_turn(ticket, asked_at, deadline)
+            except BaseException:
+                self.line.leave(ticket)
+                self._lock.notify_all()
+                raise
+            self.line.start(ticket)
             self._open += 1
-            self.waited_s += time.monotonic() - asked_at
+            waited = time.monotonic() - asked_at
+            self.waited_s += waited
+            self.waited_by_lane[lane] += waited
+            self.calls_by_lane[lane] += 1
             self._allowance = max(0, self._allowance - 1)
             self._used_today += 1
             self.calls_made += 1
+            self._lock.notify_all()  # the head of a lane moved: the next in line may go
         try:
             yield
         finally:
             with self._lock:
                 self._open -= 1
+                self.line.end(ticket)
                 self._ended.append(time.monotonic())
                 self._lock.notify_all()
+
+    def _wait_for_turn(self, ticket: lanes.Ticket, asked_at: float, deadline: Deadline | None) -> None:
+        while True:
+            self._roll_day()
+            if self._refill is not None and self._allowance == 0:
+                self._allowance = self._refill()
+            shared_spent = self._refill is not None and self._allowance == 0
+            if self._used_today >= self.daily_budget or shared_spent:
+                resets_at = next_reset(self._wall_clock())
+                used = "by all processes together" if shared_spent else f"({self._used_today} calls today)"
+                raise MarketoQuotaExhausted(
+                    "budget",
+                    f"daily Marketo call budget of {self.daily_budget} used {used}; "
+                    f"calls resume at {resets_at.isoformat()} (midnight US Central). "
+                    "Raise MARKETO_DAILY_CALL_BUDGET to allow more.",
+                    resets_at,
+                )
+            wait = self._wait_needed(time.monotonic())
+            if wait <= 0:
+                if self.line.may_go(ticket, self.max_concurrency):
+                    return
+                wait = 0.05  # another call is ahead in line: woken when it starts or a call ends
+            if deadline is not None and wait >= deadline.remaining():
+                raise DeadlineExceeded(
+                    "Marketo",
+                    "waiting for a call slot",
+                    0,
+                    time.monotonic() - asked_at,
+                    f"the client-side limit of {self.calls} calls per {self.window_s:g} s and "
+                    f"{self.max_concurrency} at a time leaves no slot before the deadline",
+                    kind=FailureKind.THROTTLED,
+                )
+            self._lock.wait(timeout=wait)
