@@ -9,8 +9,8 @@ Each round runs, each as its own pytest process:
   examples of 40 steps: random work on both sides, injected faults (429, 503, 606, 611) and
   crashes between writes and checkpoints.
 It prints what each round ran and how it ended, and for a failure the command that runs it again
-(the crash seed; Hypothesis' @reproduce_failure blob is in the output kept beside it). Exit 1
-when anything failed.
+(the crash seed, or Hypothesis' @reproduce_failure blob as SYNC_STATEFUL_REPRODUCE). Exit 1 when
+anything failed.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from typing import Final
 ROOT: Final = Path(__file__).resolve().parent.parent
 LOGS: Final = ROOT / "build" / "soak"
 CRASH_KILLS: Final = 120
+REPRODUCE: Final = re.compile(r"@reproduce_failure\('[^']+', b'([^']+)'\)")
 STATEFUL: Final = {"SYNC_STATEFUL_SOAK": "1", "SYNC_STATEFUL_EXAMPLES": "20", "SYNC_STATEFUL_STEPS": "40"}
 
 
@@ -37,8 +39,12 @@ class Trial:
     test: str
     env: dict[str, str]
 
-    def command(self) -> str:
-        settings = " ".join(f"{k}={v}" for k, v in self.env.items())
+    def command(self, log: str = "") -> str:
+        env = dict(self.env)
+        blob = REPRODUCE.search(log)
+        if blob:
+            env["SYNC_STATEFUL_REPRODUCE"] = f"'{blob.group(1)}'"
+        settings = " ".join(f"{k}={v}" for k, v in env.items())
         return f"{settings} .venv/bin/python -m pytest -x -q -s {self.test}"
 
 
@@ -85,12 +91,13 @@ def main(argv: list[str] | None = None) -> int:
             outcome = "passed" if ok else "FAILED"
             seeded = f" (seed {seed})" if "SYNC_CRASH_SEED" in trial.env else " (fresh Hypothesis randomness)"
             print(f"round {rounds} {trial.name}{seeded}: {outcome} in {seconds:.0f} s — {summary}")
-            detail = [line for line in log.read_text().splitlines() if line.startswith(("crash test", "@reproduce"))]
+            detail = [line for line in log.read_text().splitlines() if line.startswith("crash test")]
             for line in detail:
                 print(f"    {line}")
             if not ok:
                 failures += 1
-                print(f"    run it again: {trial.command()}   (output: {log.relative_to(ROOT)})", flush=True)
+                again = trial.command(log.read_text())
+                print(f"    run it again: {again}   (output: {log.relative_to(ROOT)})", flush=True)
     print(f"soak done: {rounds} round(s), {failures} failure(s)")
     return 1 if failures else 0
 

@@ -64,6 +64,13 @@ def test_a_pending_row_waits_as_a_transient_failure_and_a_bad_value_as_a_bad_rec
     assert (plan.failures[0].kind, plan.failures[0].message) == (FailureKind.BAD_RECORD, "a; b")
 
 
+def test_rows_with_nothing_to_write_are_in_sync_so_their_open_errors_can_clear() -> None:
+    assert plan_page([(REF, Mapped(VALUES))], [], {REF: link()}).in_sync == [REF.id]  # last synced as it is
+    taken_over = link(qualified_into="bbbb0000-0000-4000-8000-000000000002")
+    assert plan_page([(REF, Mapped({**VALUES, "leadStatus": "Qualified"}))], [], {REF: taken_over}).in_sync == [REF.id]
+    assert plan_page([(REF, Mapped({**VALUES, "firstName": "Grace"}))], [], {REF: link()}).in_sync == []
+
+
 def test_deletions_become_removals_once() -> None:
     assert len(plan_page([], [REF], {REF: link()}).removals) == 1
     assert plan_page([], [REF], {REF: link(deleted=True)}).removals == []  # already marked

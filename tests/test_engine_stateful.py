@@ -7,6 +7,10 @@ merges), interleaved with sync cycles, injected faults and crashes
 - each field holds what the policy says: the last edit when one side edited it, the winner's
   edit when both did (contacts: Dynamics; leads: Marketo) — no change lost;
 - one more cycle writes nothing on either side.
+
+Knobs (`make soak` sets the first three): SYNC_STATEFUL_SOAK=1 (fresh randomness each run),
+SYNC_STATEFUL_EXAMPLES, SYNC_STATEFUL_STEPS; SYNC_STATEFUL_REPRODUCE=<blob> runs the case a
+failure printed as @reproduce_failure(..., b'<blob>') again.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, reproduce_failure, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -270,4 +275,7 @@ def test_random_work_on_both_sides_converges_without_loss_or_duplicates(
         database=None,
         print_blob=True,  # a failure prints @reproduce_failure(...) to run it again
     )(SyncMachine)
+    blob = os.environ.get("SYNC_STATEFUL_REPRODUCE")  # a failure's printed blob: run that case again
+    if blob:
+        machine = reproduce_failure(hypothesis.__version__, blob.encode())(machine)
     machine.TestCase().runTest()

@@ -155,6 +155,37 @@ def test_a_qualified_leads_contact_takes_over_its_person_and_the_lead_is_never_w
     assert lead_link is not None and lead_link.qualified_into == contact.lower()
 
 
+def test_a_qualified_lead_read_before_its_contacts_link_is_stored_never_takes_the_person_back(world: World) -> None:
+    """The contact's run wrote the takeover and died before its links were stored (they wait in
+    its page journal); the lead's run then reads the qualification with the old link."""
+    lead = world.create("lead", {"firstname": "Ada", "lastname": "Lovelace", "emailaddress1": "ada@example.com"})
+    _copy(world)
+    created = world.user.qualify_lead(lead, account=False, contact=True)
+    contact = next(c["contactid"] for c in created if c["@odata.type"].endswith("contact")).lower()
+    store, save = world.store, world.store.checkpoints.save
+
+    def dies(checkpoint: Any) -> Any:
+        raise Crash
+
+    store.checkpoints.save = dies  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        run_once(world.engine, SyncObject.CONTACT)
+    store.checkpoints.save = save  # type: ignore[method-assign]
+    world.restart()
+    assert _person(world, contact)["dynamicsEntityType"] == "contact"  # taken over in Marketo, not yet in the store
+
+    _cycle(world, SyncObject.LEAD)
+    assert _person(world, contact)["dynamicsEntityType"] == "contact"  # the lead did not take it back
+    error = world.store.errors.get(SyncObject.LEAD, Direction.DYNAMICS_TO_MARKETO, lead.lower())
+    assert error is not None and error.code == "claimed" and contact in error.message
+
+    _cycle(world, SyncObject.CONTACT)  # the journaled links are stored: the lead's says its contact has it
+    world.store.errors.request_retry(SyncObject.LEAD)
+    _cycle(world, SyncObject.LEAD)
+    assert world.store.errors.get(SyncObject.LEAD, Direction.DYNAMICS_TO_MARKETO, lead.lower()) is None
+    assert [(p["dynamicsId"], p["dynamicsEntityType"]) for p in world.marketo_rows("lead")] == [(contact, "contact")]
+
+
 def test_a_crash_after_the_person_stream_wrote_dynamics_and_before_its_checkpoint_loses_and_repeats_nothing(
     world: World,
 ) -> None:
@@ -221,6 +252,19 @@ def test_a_value_dynamics_refuses_goes_to_the_errors_table_and_the_rest_flows(wo
     error = world.store.errors.get(SyncObject.LEAD, M2D, bad.lower())
     assert error is not None and error.kind == "bad_record" and "Lukewarm" in error.message
     assert _row(world, "lead", good)["jobtitle"] == "Fine"
+
+
+def test_a_marketo_error_of_a_record_deleted_since_clears_at_its_retry(world: World) -> None:
+    bad = world.create("lead", {"lastname": "Bad", "emailaddress1": "bad@example.com"})
+    _copy(world)
+    _edit_in_marketo(world, _person(world, bad)["id"], rating="Lukewarm")
+    _cycle(world, SyncObject.PERSON)
+    assert world.store.errors.get(SyncObject.LEAD, M2D, bad.lower()) is not None
+    world.delete("lead", bad)
+    _cycle(world, SyncObject.LEAD)  # its link is marked deleted: nothing left to bring to Dynamics
+    world.store.errors.request_retry(SyncObject.LEAD)
+    _cycle(world, SyncObject.PERSON)
+    assert world.store.errors.get(SyncObject.LEAD, M2D, bad.lower()) is None
 
 
 def test_a_token_unread_for_14_days_rebaselines_and_finds_what_was_missed(world: World) -> None:

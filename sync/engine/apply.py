@@ -80,6 +80,7 @@ class Settlement(BaseModel):
     failures: list[Failure] = Field(default_factory=list)
     shared_emails: list[SharedEmail] = Field(default_factory=list)
     done: list[str] = Field(default_factory=list)  # records that went through (their errors clear)
+    in_sync: list[str] = Field(default_factory=list)  # records with nothing to write (their errors clear too)
     counts: dict[str, int] = Field(default_factory=dict)  # written, unchanged, removed, filtered, failed
 
     @property
@@ -155,6 +156,7 @@ def settlement_of(
         failures=failures,
         shared_emails=shared,
         done=done,
+        in_sync=plan.in_sync,
         counts=counts,
     )
 
@@ -171,7 +173,8 @@ def store_settlement(
     store.links.delete_many(settlement.dropped, index=pipeline.indexed)
     _record(store, obj, pipeline, settlement.failures)
     known_errors.update(f.ref.id for f in settlement.failures)  # a later success in this run clears them
-    store.errors.resolve_many(obj, D2M, [i for i in settlement.done if i in known_errors])
+    through = [*settlement.done, *settlement.in_sync]
+    store.errors.resolve_many(obj, D2M, [i for i in through if i in known_errors])
     stopping = [f for f in settlement.failures if f.kind in RUN_STOPPING]
     if stopping:
         raise RecordsRefused(stopping)

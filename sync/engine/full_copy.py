@@ -161,7 +161,7 @@ def full_copy(
     checkpoint = begin_full_copy(engine, obj, again=again, path=path)
     bulk = bulk_state(checkpoint) is not None
     totals = PageCounts()
-    known = engine.store.errors.record_ids(obj)
+    known = engine.store.errors.record_ids(obj, D2M)
     log = RunLog.begin(engine, obj, RunKind.FULL_COPY)
     progress = Progress(obj, "", ObjectCursor.parse(checkpoint.cursor).read, True, totals)
     copying = checkpoint.phase is Phase.FULL_COPY

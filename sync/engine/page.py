@@ -174,7 +174,9 @@ class PageCopier:
 
 
 def _dump(settlement: Settlement) -> bytes:
-    return settlement.model_dump_json(exclude_defaults=True).encode()
+    """The journal's copy: without the in-sync ids (a page of echoes would fill it; a recovered
+    page leaves their errors to the next retry)."""
+    return settlement.model_dump_json(exclude_defaults=True, exclude={"in_sync"}).encode()
 
 
 def _totals(checkpoint: Checkpoint, counts: PageCounts, read: int) -> dict[str, int]:

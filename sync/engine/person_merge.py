@@ -8,6 +8,12 @@ changed (the Dynamics rows are read, 40 per call). Whichever notices a change se
 record, both ways; the other direction then finds the values equal to the base and writes
 nothing. Marketo is written first, Dynamics second, the link last: a crash between them repeats
 the merge, which finds part of the work done and does the rest.
+
+A person belongs to the record whose id it carries. An established link whose person now
+carries another record's id (a qualified lead's contact took it over, and the lead's change was
+read before the contact's link was stored; or the field was edited in Marketo) is not merged:
+writing would take the person back. The record goes to the errors table, retried, and clears
+once its link settles (the lead's link then says its contact has the person).
 """
 
 from __future__ import annotations
@@ -119,6 +125,10 @@ class PersonMerge:
             if person is None or row is None:
                 outcomes[ref] = MergeOutcome(ref, marketo_id, gone="marketo" if person is None else "dynamics")
                 continue
+            claimed = self._claimed_by_another(item, person)
+            if claimed is not None:
+                outcomes[ref] = MergeOutcome(ref, marketo_id, failure=claimed)
+                continue
             decided = pipeline.decide(row, {})
             if isinstance(decided, Skip) or not isinstance(decided, Mapped):
                 outcomes[ref] = MergeOutcome(ref, marketo_id)  # filtered out: no sync either way
@@ -151,6 +161,20 @@ class PersonMerge:
             return {}
         rows = self.dataverse.rows.by_ids(pipeline.table, [i.link.dynamics.id for i in items], pipeline.select)
         return {pipeline.row_id(row).lower(): row for row in rows}
+
+    def _claimed_by_another(self, item: MergeItem, person: Mapping[str, Any]) -> Failure | None:
+        carried = str(person.get(self.fields.id) or "").lower()
+        ref = item.link.dynamics
+        if not item.known_base or not carried or carried == ref.id.lower():
+            return None  # a takeover or first match carries its predecessor's id, or none, by design
+        kind = person.get(self.fields.type) or "record"
+        message = (
+            f"Marketo person {item.link.marketo.id} carries {kind} {carried}'s id in {self.fields.id}, not this "
+            f"{ref.table}'s: another record took it over (a qualified lead's contact), or the field was edited in "
+            f"Marketo. Nothing is written to it; retried until the link settles (if it was an edit, set "
+            f"{self.fields.id} back to {ref.id.lower()})"
+        )
+        return Failure(ref, "merge", "claimed", message, FailureKind.TRANSIENT, item.link.marketo.id)
 
     # deciding
 

@@ -241,6 +241,9 @@ class PersonStream:
             live = [link for link in links.values() if self._live(link)]
             if live:
                 counts.add(self.merge(table, live, known))
+            # no live link (deleted, qualified into a contact, filtered, unlinked): nothing left to retry
+            settled = {link.dynamics.id for link in live}
+            self.store.errors.resolve_many(obj, M2D, [e.record_id for e in due if e.record_id not in settled])
         return counts
 
     def rebaseline(self, checkpoint: Checkpoint, known: set[str]) -> tuple[Checkpoint, PageCounts]:

@@ -77,7 +77,11 @@ class Plan:
     removals: list[Removal] = field(default_factory=list)
     to_filter: list[Link] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
-    unchanged: int = 0
+    in_sync: list[str] = field(default_factory=list)  # rows that need no write: an open error of theirs clears
+
+    @property
+    def unchanged(self) -> int:
+        return len(self.in_sync)
 
 
 def _live(link: Link | None) -> bool:
@@ -94,7 +98,7 @@ def plan_page(
     for ref, decision in decisions:
         link = links.get(ref)
         if link is not None and link.qualified_into:
-            plan.unchanged += 1  # a qualified lead: its contact owns the person now
+            plan.in_sync.append(ref.id)  # a qualified lead: its contact owns the person now
             continue
         row = (rows or {}).get(ref, {})
         if isinstance(decision, TakeOver):
@@ -118,7 +122,7 @@ def plan_page(
             continue
         print_ = fingerprint(decision.values)
         if _live(link) and link is not None and link.fingerprint == print_:
-            plan.unchanged += 1
+            plan.in_sync.append(ref.id)
             continue
         plan.upserts.append(Upsert(ref, decision.values, print_, link, row))
     for ref in deleted:

@@ -70,7 +70,7 @@ class _Run:
             if self.obj is SyncObject.PERSON:
                 self.follow_persons(checkpoint)
                 return
-            known = self.store.errors.record_ids(self.obj)
+            known = self.store.errors.record_ids(self.obj, D2M)
             for pipeline in self.engine.pipelines[self.obj]:  # a page a crash left journaled, unstored
                 checkpoint = self.copier.recover(checkpoint, pipeline, known)
             self.retry_due(known)

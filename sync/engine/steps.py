@@ -22,7 +22,7 @@ from sync.engine.pause import paused
 from sync.engine.resync import resync_page, resync_target
 from sync.engine.run_log import RunLog, failure_kind
 from sync.engine.runtime import Engine
-from sync.objects import DIRECTIONS, SyncObject
+from sync.objects import D2M, DIRECTIONS, SyncObject
 from sync.store.checkpoints import Phase
 from sync.store.runs import RunKind, RunOutcome
 
@@ -54,7 +54,7 @@ def copy_page_step(engine: Engine, obj: SyncObject, budget_s: float = COPY_STEP_
             checkpoint = begin_full_copy(engine, obj)
         if checkpoint.phase is not Phase.FULL_COPY:
             return {"object": obj.value, "complete": True, "done": _done(checkpoint.cursor, obj)}
-        known = store.errors.record_ids(obj)
+        known = store.errors.record_ids(obj, D2M)
         ends = time.monotonic() + budget_s
         log, counts = RunLog.begin(engine, obj, RunKind.FULL_COPY), PageCounts()
         log.started()
