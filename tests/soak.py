@@ -10,24 +10,29 @@ Each round runs, each as its own pytest process:
   crashes between writes and checkpoints.
 It prints what each round ran and how it ended, and for a failure the command that runs it again
 (the crash seed, or Hypothesis' @reproduce_failure blob as SYNC_STATEFUL_REPRODUCE). Exit 1 when
-anything failed.
+anything failed. At the end it writes RESULT (the commit, the machine, every round), which
+docs/reliability.md shows under "Measured".
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 LOGS: Final = ROOT / "build" / "soak"
+RESULT: Final = ROOT / "tests" / "reliability" / "soak_result.json"
 CRASH_KILLS: Final = 120
 REPRODUCE: Final = re.compile(r"@reproduce_failure\('[^']+', b'([^']+)'\)")
 STATEFUL: Final = {"SYNC_STATEFUL_SOAK": "1", "SYNC_STATEFUL_EXAMPLES": "20", "SYNC_STATEFUL_STEPS": "40"}
@@ -73,6 +78,21 @@ def run(trial: Trial, log: Path) -> tuple[bool, float]:
     return done.returncode == 0, time.monotonic() - started
 
 
+def write_result(minutes: float, ran: list[dict[str, Any]]) -> None:
+    git = shutil.which("git") or "git"
+    commit = subprocess.run([git, "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run([git, "status", "--porcelain", "sync"], cwd=ROOT, capture_output=True, text=True)
+    result = {
+        "commit": commit.stdout.strip() + ("+changes" if dirty.stdout.strip() else ""),
+        "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "minutes": minutes,
+        "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
+        "rounds": ran,
+    }
+    RESULT.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {RESULT.relative_to(ROOT)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.soak", description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0, help="how long to keep starting rounds (default 30)")
@@ -80,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     LOGS.mkdir(parents=True, exist_ok=True)
     ends = time.monotonic() + minutes * 60
     rounds = failures = 0
+    ran: list[dict[str, Any]] = []
     print(f"soak for {minutes:g} minutes; logs in {LOGS.relative_to(ROOT)}/", flush=True)
     while time.monotonic() < ends:
         rounds += 1
@@ -94,11 +115,23 @@ def main(argv: list[str] | None = None) -> int:
             detail = [line for line in log.read_text().splitlines() if line.startswith("crash test")]
             for line in detail:
                 print(f"    {line}")
+            ran.append(
+                {
+                    "round": rounds,
+                    "trial": trial.name,
+                    "settings": trial.env,
+                    "passed": ok,
+                    "seconds": round(seconds),
+                    "summary": summary.strip("= "),
+                    "detail": detail,
+                }
+            )
             if not ok:
                 failures += 1
                 again = trial.command(log.read_text())
                 print(f"    run it again: {again}   (output: {log.relative_to(ROOT)})", flush=True)
     print(f"soak done: {rounds} round(s), {failures} failure(s)")
+    write_result(minutes, ran)
     return 1 if failures else 0
 
 
