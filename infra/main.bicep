@@ -37,6 +37,10 @@ param marketoClientSecret string
 @description('Shared secret Marketo webhooks send in X-Sync-Secret; empty: webhooks answer 503.')
 param webhookSecret string = ''
 
+@secure()
+@description('Key Dataverse\'s webhook sends in x-sync-key (setup-webhooks registers it); empty: the Dataverse change route answers 503.')
+param dataverseWebhookKey string = ''
+
 @description('Marketo calls per day this sync may use (the subscription has 50,000 for everything).')
 param marketoDailyCallBudget int = 40000
 
@@ -59,6 +63,7 @@ var deploymentContainer = 'app-package'
 var requiredSecrets = { 'marketo-client-secret': marketoClientSecret }
 var dataverseSecret = empty(dataverseClientSecret) ? {} : { 'dataverse-client-secret': dataverseClientSecret }
 var webhookSecretStored = empty(webhookSecret) ? {} : { 'sync-webhook-secret': webhookSecret }
+var dataverseWebhookKeyStored = empty(dataverseWebhookKey) ? {} : { 'sync-dataverse-webhook-key': dataverseWebhookKey }
 
 module identity 'modules/identity.bicep' = {
   name: 'identity'
@@ -82,7 +87,7 @@ module vault 'modules/keyvault.bicep' = {
     location: location
     tags: tags
     secretsExpireOn: secretsExpireOn
-    secrets: union(requiredSecrets, dataverseSecret, webhookSecretStored)
+    secrets: union(requiredSecrets, dataverseSecret, webhookSecretStored, dataverseWebhookKeyStored)
   }
 }
 
@@ -114,6 +119,7 @@ module app 'modules/functionapp.bicep' = {
     keyVaultName: vault.outputs.name
     hasDataverseSecret: !empty(dataverseClientSecret)
     hasWebhookSecret: !empty(webhookSecret)
+    hasDataverseWebhookKey: !empty(dataverseWebhookKey)
     maximumInstanceCount: 40
     dataverse: {
       url: dataverseUrl

@@ -25,6 +25,7 @@ KEY_VAULT_PREFIX: Final = "@Microsoft.KeyVault("
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 _TABLE_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,29}$")
 _HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
+_QUEUE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,55}[a-z0-9]$")  # 57: room for "-poison" in 63
 
 
 def schedule_setting(obj: SyncObject) -> str:
@@ -225,6 +226,18 @@ class SyncSettings(_Section):
         description="Shared secret Marketo webhooks send in the X-Sync-Secret header (at least 32 characters); "
         "unset: the webhooks answer 503.",
     )
+    dataverse_webhook_key: SecretStr | None = Field(
+        None,
+        alias="SYNC_DATAVERSE_WEBHOOK_KEY",
+        description="Key Dataverse's webhook sends in the x-sync-key header (at least 32 characters; "
+        "`setup-webhooks` registers it); unset: the Dataverse change route answers 503.",
+    )
+    change_queue: str = Field(
+        "sync-changes",
+        alias="SYNC_CHANGE_QUEUE",
+        description="Storage queue the change routes fill and the queue trigger drains (3-57 lowercase "
+        "letters, digits and single hyphens; its poison queue is <name>-poison).",
+    )
     durable_hub: str = Field(
         "DynamicsMarketoSync",
         alias="SYNC_DURABLE_HUB",
@@ -243,11 +256,18 @@ class SyncSettings(_Section):
             raise ValueError(f"{str(value)!r} does not exist or is not a file")
         return value
 
-    @field_validator("webhook_secret")
+    @field_validator("webhook_secret", "dataverse_webhook_key")
     @classmethod
     def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("is shorter than 32 characters; use a long random value")
+        return value
+
+    @field_validator("change_queue")
+    @classmethod
+    def _queue_name(cls, value: str) -> str:
+        if not _QUEUE_NAME.match(value) or "--" in value:
+            raise ValueError(f"{value!r} is not 3-57 lowercase letters, digits and single hyphens")
         return value
 
     @field_validator("durable_hub")

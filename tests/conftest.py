@@ -133,12 +133,20 @@ def app(
 ) -> Iterator[dict[str, func.Function]]:
     """The Functions app indexed as the worker does, its settings pointing at fresh emulators and tables."""
     dataverse, marketo = app_emulators
-    env = sync_env(dataverse, marketo, storage_connection, table_prefix, SYNC_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    env = sync_env(
+        dataverse,
+        marketo,
+        storage_connection,
+        table_prefix,
+        SYNC_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        SYNC_CHANGE_QUEUE=f"{table_prefix.lower()}-changes",
+    )
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     functions = index_functions(import_function_app())
     yield functions
     worker.store().tables.drop_all()
+    worker.change_queue().clear()
     worker.reset()
 
 

@@ -42,13 +42,15 @@ ROUTES = {
     "webhook_sync_person": ("sync/person", "POST", "ANONYMOUS", False),
     "webhook_change_owner": ("sync/owner", "POST", "ANONYMOUS", False),
     "webhook_create_task": ("sync/task", "POST", "ANONYMOUS", False),
+    "changes_dataverse": ("changes/dataverse", "POST", "ANONYMOUS", False),
+    "changes_marketo": ("changes/marketo", "POST", "ANONYMOUS", False),
 }
 
 
 def test_the_worker_indexes_every_function_with_its_trigger_route_and_auth(app: dict[str, func.Function]) -> None:
     timers = {f"timer_{o.value}" for o in FULL_COPY_ORDER}
     durable = {"full_copy", "full_copy_object", "resync_field", "begin_full_copy", "copy_page", "resync_page"}
-    assert set(app) == set(ROUTES) | timers | durable
+    assert set(app) == set(ROUTES) | timers | durable | {"changes_queue"}
     for name, (route, method, auth, uses_client) in ROUTES.items():
         bindings = _bindings(app[name])
         trigger = bindings["httpTrigger"]
@@ -71,6 +73,8 @@ def test_the_worker_indexes_every_function_with_its_trigger_route_and_auth(app: 
         assert "orchestrationTrigger" in _bindings(app[name])
     for name in ("begin_full_copy", "copy_page", "resync_page"):
         assert "activityTrigger" in _bindings(app[name])
+    queue = _bindings(app["changes_queue"])["queueTrigger"]
+    assert (queue["queueName"], queue["connection"]) == ("%SYNC_CHANGE_QUEUE%", "AzureWebJobsStorage")
 
 
 def test_a_bad_configuration_stops_indexing_with_every_problem_listed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,6 +54,8 @@ def _place(dom: BeautifulSoup, report: dict[str, Any], path: tuple[Any, ...]) ->
     selector = ""
     if path[0] in ("quota", "calls_today"):
         selector = "#quota"
+    elif path[0] == "changes":
+        selector = "#webhooks"
     elif path[0] == "history":
         selector = f'#history tr[data-hour="{report["history"][path[1]]["hour"]}"]'
     elif path[0] == "objects":
@@ -109,11 +111,23 @@ def _sync_some(dataverse: RunningEmulator) -> None:
     record_usage(engine.store, 12_345, 50_000)
 
 
+def _hear_webhooks(app: dict[str, func.Function]) -> None:
+    """A Marketo webhook queued, two refused for a wrong secret, one for a bad body."""
+    for secret, body in (
+        (WEBHOOK_SECRET, b'{"personId": 7}'),
+        ("stale", b"{}"),
+        ("stale", b"{}"),
+        (WEBHOOK_SECRET, b"[]"),
+    ):
+        call_function(app["changes_marketo"], "POST", "changes/marketo", headers={"X-Sync-Secret": secret}, body=body)
+
+
 def test_the_status_page_renders_in_chromium_the_numbers_the_status_json_reports(
     app: dict[str, func.Function], app_emulators: tuple[RunningEmulator, RunningEmulator], tmp_path: Path
 ) -> None:
     browser = chromium()
     _sync_some(app_emulators[0])
+    _hear_webhooks(app)
     report: dict[str, Any] = response_json(call_function(app["sync_status"], "GET", "sync/status"))
     page = call_function(app["sync_dashboard"], "GET", "sync/dashboard")
 
@@ -148,6 +162,13 @@ def test_the_status_page_renders_in_chromium_the_numbers_the_status_json_reports
     account_run = next(o for o in report["objects"] if o["object"] == "account")["directions"][0]["last_runs"][0]
     assert account_run["outcome"] == "failed" and account_run["message"][:40] in failures.get_text(" ", strip=True)
     assert dom.select_one("#chart svg") is not None
+    heard = dom.select_one("#webhooks-marketo")
+    assert heard is not None
+    assert "1 queued, 0 ignored; refused 2 bad key, 1 bad body" in heard.get_text(" ", strip=True)
+    assert "missing or wrong X-Sync-Secret header" not in heard.get_text(" ", strip=True)  # the newest refusal
+    assert "the body must be a JSON object" in heard.get_text(" ", strip=True)
+    queue = dom.select_one("#change-queue")
+    assert queue is not None and "1 waiting, 0 poison" in queue.get_text(" ", strip=True)
     warned = dom.select_one("#bulk-warnings-contact")
     assert warned is not None and "c-2 <<b>odd</b>>: Invalid email address" in warned.get_text(" ", strip=True)
     assert warned.select("b") == []  # the value is shown as text, never as markup

@@ -1,6 +1,6 @@
 // The Function app on the Flex Consumption plan (Linux, Python 3.11), running as the user-assigned
 // identity, with every app setting the code reads (tests/test_infra.py checks the list against
-// sync/settings.py both ways). Secrets are Key Vault references, never values.
+// sync/settings.py both ways). Secrets are Key Vault references, never values; webhook keys too.
 param name string
 param planName string
 param location string
@@ -15,6 +15,7 @@ param appInsightsConnectionString string
 param keyVaultName string
 param hasDataverseSecret bool
 param hasWebhookSecret bool
+param hasDataverseWebhookKey bool
 param maximumInstanceCount int
 param dataverse object // url, tenantId, clientId, authority
 param marketo object // baseUrl, clientId, rateLimitCalls, rateLimitWindowS, maxConcurrency, dailyCallBudget
@@ -75,9 +76,11 @@ var settings = {
   SYNC_BULK_THRESHOLD: string(sync.bulkThreshold)
   SYNC_BULK_POLL_S: string(sync.bulkPollS)
   SYNC_DURABLE_HUB: sync.durableHub
+  SYNC_CHANGE_QUEUE: 'sync-changes' // the queue trigger's %SYNC_CHANGE_QUEUE%; poison: sync-changes-poison
 }
 var dataverseSecret = hasDataverseSecret ? { DATAVERSE_CLIENT_SECRET: '${kv}dataverse-client-secret)' } : {}
 var webhookSecret = hasWebhookSecret ? { SYNC_WEBHOOK_SECRET: '${kv}sync-webhook-secret)' } : {}
+var dataverseWebhookKey = hasDataverseWebhookKey ? { SYNC_DATAVERSE_WEBHOOK_KEY: '${kv}sync-dataverse-webhook-key)' } : {}
 
 resource app 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_222: Marketo's webhooks call the app from Marketo's servers; admin routes need a function key, webhooks a shared secret
@@ -126,7 +129,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   // checkov:skip=CKV_AZURE_88: Flex Consumption deploys from a blob container, not Azure Files
   parent: app
   name: 'appsettings'
-  properties: union(settings, schedules, dataverseSecret, webhookSecret)
+  properties: union(settings, schedules, dataverseSecret, webhookSecret, dataverseWebhookKey)
 }
 
 output id string = app.id

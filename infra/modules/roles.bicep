@@ -7,7 +7,7 @@ param keyVaultName string
 
 var roles = {
   blobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // deployment package, Durable's blobs
-  queueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Durable's work queues
+  queueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Durable's work queues, the change queue
   tableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Durable's history, the sync's checkpoints
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb' // telemetry with local auth off
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6' // Key Vault references

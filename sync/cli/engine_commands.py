@@ -3,6 +3,7 @@ Functions use. Progress goes to stderr (bars with done / total, rate and ETA), r
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -13,10 +14,12 @@ from typing import Final, Never
 from azure.core.exceptions import AzureError
 from tqdm import tqdm
 
-from sync.cli.schedules import Schedules, run_schedules
+from sync.cli.listener import ChangeListener
+from sync.cli.schedules import QueuePoller, Schedules, run_schedules
 from sync.connectors.http.failures import ConnectorError
 from sync.connectors.marketo.errors import MarketoQuotaExhausted
 from sync.engine.check import Status, run_check
+from sync.engine.drain import drain_all
 from sync.engine.full_copy import CopyPath, Progress, full_copy, record_total
 from sync.engine.pause import paused
 from sync.engine.resync import resync_page, resync_target
@@ -24,6 +27,7 @@ from sync.engine.run import run_once
 from sync.engine.runtime import Engine
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER, PERSON_TABLES, SyncObject
 from sync.settings import Settings
+from sync.store.change_queue import ChangeQueue
 from sync.store.checkpoints import CheckpointConflict
 from sync.store.leases import LeaseLost
 from sync.store.runs import RunOutcome, RunRecord
@@ -127,23 +131,38 @@ def _fire(engine: Engine, obj: SyncObject) -> RunRecord:
     return record
 
 
-def run_command(settings: Settings, objects: Sequence[SyncObject], once: bool) -> int:
-    """`--once`: one run per object. Without it: each object on its own NCRONTAB schedule, as the
-    Functions host fires the timers, until interrupted."""
+def run_command(settings: Settings, objects: Sequence[SyncObject], once: bool, listen: int | None = None) -> int:
+    """`--once`: one run per object, then what the change queue holds. Without it: each object on
+    its own NCRONTAB schedule, as the Functions host fires the timers, and the change queue
+    drained as its queue trigger would (polled every two seconds), until interrupted. `--listen`
+    serves the change routes too, so webhooks can reach a local run."""
     engine = Engine.start(settings)
+    queue = ChangeQueue.open(settings.storage.connection.get_secret_value(), settings.sync.change_queue)
     try:
         if once:
             records = [_fire(engine, obj) for obj in objects]
+            _drain(engine, queue)
             return 1 if any(r.outcome is RunOutcome.FAILED for r in records) else 0
-        schedules = Schedules.starting(settings.sync.schedules, objects, datetime.now(UTC))
-        print(f"following the schedules ({', '.join(f'{o.value}: {schedules.expressions[o]}' for o in objects)})")
-        run_schedules(schedules, lambda obj: _fire(engine, obj), lambda: datetime.now(UTC), time.sleep)
+        with contextlib.ExitStack() as stack:
+            if listen is not None:
+                listener = stack.enter_context(ChangeListener(listen))
+                print(f"change routes at {listener.url}changes/dataverse and {listener.url}changes/marketo")
+            stack.enter_context(QueuePoller(lambda: _drain(engine, queue)))
+            schedules = Schedules.starting(settings.sync.schedules, objects, datetime.now(UTC))
+            expressions = ", ".join(f"{o.value}: {schedules.expressions[o]}" for o in objects)
+            print(f"following the schedules ({expressions}) and the change queue {queue.name}")
+            run_schedules(schedules, lambda obj: _fire(engine, obj), lambda: datetime.now(UTC), time.sleep)
         return 0
     except KeyboardInterrupt:
         print(f"stopped at {datetime.now(UTC).isoformat(timespec='seconds')}")
         return 0
     finally:
         engine.close()
+
+
+def _drain(engine: Engine, queue: ChangeQueue) -> None:
+    for result in drain_all(engine, queue):
+        print(f"{'changes':<16} {result.summary()}")
 
 
 def resync_command(settings: Settings, obj: SyncObject, name: str) -> int:

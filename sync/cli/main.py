@@ -17,6 +17,7 @@ from sync.mapping.file import MappingError
 from sync.objects import FULL_COPY_ORDER, SyncObject
 from sync.settings import SettingsError, load_settings
 from sync.store import SyncStore
+from sync.store.change_queue import ChangeQueue
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -45,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="incremental runs: --once, or on the objects' schedules until interrupted")
     run.add_argument("--once", action="store_true", help="one run per object, then exit")
     run.add_argument("--object", type=SyncObject, choices=list(SyncObject), metavar="OBJECT")
+    run.add_argument(
+        "--listen", type=int, metavar="PORT", help="serve the change routes (webhooks) on 127.0.0.1:PORT too"
+    )
     status = sub.add_parser("status", help="the status report (a table; --json for the report itself)")
     status.add_argument("--json", action="store_true")
     errors = sub.add_parser("errors", help="export sync errors (JSON, or CSV); --retry makes them due now first")
@@ -99,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return commands.full_copy_command(settings, commands.objects_of(args.object), args.again, args.path)
             if args.command == "resync-field":
                 return commands.resync_command(settings, args.object, args.field)
-            return commands.run_command(settings, commands.objects_of(args.object), args.once)
+            return commands.run_command(settings, commands.objects_of(args.object), args.once, args.listen)
         except (MappingError, ResyncError, BulkRefused) as exc:
             print(exc, file=sys.stderr)
             return EXIT_CONFIG
@@ -108,7 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_FAILED
     store = SyncStore.from_settings(settings.storage)
     if args.command == "status":
-        return status_command(store, args.json)
+        queue = ChangeQueue.open(settings.storage.connection.get_secret_value(), settings.sync.change_queue)
+        return status_command(store, args.json, queue)
     if args.command == "errors":
         parked = None if args.parked is None else args.parked == "true"
         return errors_command(store, args.object, parked, args.csv, args.retry)

@@ -3,18 +3,25 @@ them, from the same `SYNC_SCHEDULE_<OBJECT>` settings (six-field NCRONTAB, secon
 
 Like the host's timer with `use_monitor`, a tick missed while an earlier run was still going is
 run once when the loop is free again, never once per missed tick; objects whose ticks coincide
-run in full-copy order (accounts before the contacts that name them).
+run in full-copy order (accounts before the contacts that name them). Beside them, the change
+queue is polled as the host's queue trigger polls it (`QueuePoller`).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Final
 
 from croniter import croniter
 
 from sync.objects import FULL_COPY_ORDER, SyncObject
+
+POLL_S: Final = 2.0  # host.json's extensions.queues.maxPollingInterval
+log = logging.getLogger(__name__)
 
 
 def next_tick(expression: str, after: datetime) -> datetime:
@@ -64,3 +71,29 @@ def run_schedules(
         for obj in schedules.take_due(clock()):
             fire(obj)
             fired += 1
+
+
+class QueuePoller:
+    """`poll()` every `POLL_S` on its own thread while the timers run (as the host runs the queue
+    trigger beside them); a failed poll is logged and tried again at the next."""
+
+    def __init__(self, poll: Callable[[], object], every_s: float = POLL_S) -> None:
+        self._poll, self._every_s = poll, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="change-queue", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._poll()
+            except Exception:  # an outage: the messages wait in the queue for the next poll
+                log.exception("draining the change queue failed; tried again in %.0f s", self._every_s)
+            self._stop.wait(self._every_s)
+
+    def __enter__(self) -> QueuePoller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)

@@ -15,10 +15,11 @@ from sync.reporting.errors_export import errors_as_csv, errors_as_json
 from sync.reporting.status import status_report
 from sync.reporting.status_text import status_table
 from sync.store import SyncStore
+from sync.store.change_queue import ChangeQueue
 
 
-def status_command(store: SyncStore, as_json: bool) -> int:
-    report = status_report(store, datetime.now(UTC))
+def status_command(store: SyncStore, as_json: bool, queue: ChangeQueue | None = None) -> int:
+    report = status_report(store, datetime.now(UTC), queue=queue)
     print(json.dumps(report, indent=2) if as_json else status_table(report))
     return 0
 

@@ -72,6 +72,17 @@ class PageCopier:
         oldest = min((str(r["modifiedon"]) for r in rows if r.get("modifiedon")), default=None)
         return Pushed(obj, pipeline, plan, upserted, deletions, len(rows) + len(deleted_ids), oldest)
 
+    def push_by_ids(
+        self, obj: SyncObject, pipeline: Pipeline, ids: Sequence[str], known_errors: set[str]
+    ) -> PageCounts:
+        """Records named by id (failed ones due again, ones a webhook announced), read as they are
+        now and pushed like a page; an id no longer in Dynamics is a deletion. Reading the current
+        row makes a duplicate, stale or reordered notice harmless: what is in sync writes nothing."""
+        rows = self.reader.dataverse.rows.by_ids(pipeline.table, ids, pipeline.select)
+        found = {pipeline.row_id(row).lower() for row in rows}
+        gone = [i for i in ids if i.lower() not in found]
+        return self.settle(self.push(obj, pipeline, rows, gone, lookups=True), known_errors)
+
     def settle(self, pushed: Pushed, known_errors: set[str]) -> PageCounts:
         """The store's part: links and errors of what was pushed."""
         return self._store(pushed.obj, pushed.pipeline, self._settlement(pushed), pushed, known_errors)

@@ -176,7 +176,7 @@ class PersonStream:
         gone = [links[r] for r in refs if int(r.id) in deleted and r in links]
         self._drop(gone)
         counts.removed = len(gone)
-        live = {int(r.id): link for r, link in links.items() if int(r.id) in changes and self._live(link)}
+        live = {int(r.id): link for r, link in links.items() if int(r.id) in changes and self.live(link)}
         by_table: dict[str, list[Link]] = defaultdict(list)
         for person_id, link in live.items():
             if self._echo(link, changes[person_id]):
@@ -238,7 +238,7 @@ class PersonStream:
             if not due:
                 continue
             links = self.store.links.get_many_by_dynamics(DynamicsRef(table=table, id=e.record_id) for e in due)
-            live = [link for link in links.values() if self._live(link)]
+            live = [link for link in links.values() if self.live(link)]
             if live:
                 counts.add(self.merge(table, live, known))
             # no live link (deleted, qualified into a contact, filtered, unlinked): nothing left to retry
@@ -253,7 +253,7 @@ class PersonStream:
         for table in (t.value for t in PERSON_TABLES):
             batch: list[Link] = []
             for link in self.store.links.iter_table(table):
-                if self._live(link):
+                if self.live(link):
                     batch.append(link)
                 if len(batch) == 300:
                     counts.add(self._check(table, batch, known))
@@ -290,7 +290,7 @@ class PersonStream:
         return self._field_names.get(int(field_id))
 
     @staticmethod
-    def _live(link: Link) -> bool:
+    def live(link: Link) -> bool:
         return not (link.deleted or link.filtered or link.qualified_into or link.pending)
 
     def _echo(self, link: Link, changed: Mapping[str, Any]) -> bool:

@@ -141,10 +141,7 @@ class _Run:
             ids = due.get(pipeline.stream)
             if not ids:
                 continue
-            rows = self.engine.dataverse.rows.by_ids(pipeline.table, ids, pipeline.select)
-            found = {pipeline.row_id(row).lower() for row in rows}
-            gone = [i for i in ids if i.lower() not in found]
-            self.counts.add(self.copier.settle(self.copier.push(self.obj, pipeline, rows, gone, lookups=True), known))
+            self.counts.add(self.copier.push_by_ids(self.obj, pipeline, ids, known))
             self.notes.append(f"retried {len(ids)} failed {pipeline.stream} record(s)")
 
     def catch_up(self, checkpoint: Checkpoint, pipeline: Pipeline, known: set[str]) -> Checkpoint:

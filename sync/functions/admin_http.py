@@ -63,13 +63,13 @@ def _objects(req: func.HttpRequest) -> list[SyncObject]:
 @bp.function_name("sync_status")
 @bp.route(route="sync/status", methods=["GET"])
 def sync_status(req: func.HttpRequest) -> func.HttpResponse:
-    return _json(status_report(worker.store(), datetime.now(UTC)))
+    return _json(status_report(worker.store(), datetime.now(UTC), queue=worker.change_queue()))
 
 
 @bp.function_name("sync_dashboard")
 @bp.route(route="sync/dashboard", methods=["GET"])
 def sync_dashboard(req: func.HttpRequest) -> func.HttpResponse:
-    html = status_page(status_report(worker.store(), datetime.now(UTC)))
+    html = status_page(status_report(worker.store(), datetime.now(UTC), queue=worker.change_queue()))
     return func.HttpResponse(html, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
 

@@ -1,5 +1,6 @@
-"""Process-wide objects of the Functions app: settings, the store and the engine, made once per
-worker (the engine's start reads both schemas and validates the mapping: not per invocation)."""
+"""Process-wide objects of the Functions app: settings, the store, the change queue and the
+engine, made once per worker (the engine's start reads both schemas and validates the mapping:
+not per invocation)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sync.engine.runtime import Engine
 from sync.log_redaction import redact_secrets
 from sync.settings import Settings, load_settings
 from sync.store import SyncStore
+from sync.store.change_queue import ChangeQueue
 
 _engine_lock = threading.Lock()
 _engine: Engine | None = None
@@ -25,6 +27,12 @@ def settings() -> Settings:
 @cache
 def store() -> SyncStore:
     return SyncStore.from_settings(settings().storage)
+
+
+@cache
+def change_queue() -> ChangeQueue:
+    loaded = settings()
+    return ChangeQueue.open(loaded.storage.connection.get_secret_value(), loaded.sync.change_queue)
 
 
 def engine() -> Engine:
@@ -44,3 +52,4 @@ def reset() -> None:
         _engine = None
     settings.cache_clear()
     store.cache_clear()
+    change_queue.cache_clear()

@@ -1,10 +1,11 @@
 """The status report: per object and direction, phase, lease, pause, last runs (full copies among
 them), last-hour throughput, lag, errors by kind; Marketo's calls today, as Marketo's usage report
-last said and as the sync counts them live; and a day of hourly history for the chart.
+last said and as the sync counts them live; what the change routes heard today (and turned
+away, with why) and what waits in the change queue; and a day of hourly history for the chart.
 
-Built from the store only, so the HTTP endpoint, the CLI and the status page agree and a page
-load costs no Dynamics or Marketo call. Cursors (delta links, paging tokens) are not shown: they
-say nothing to an admin and can be long.
+Built from the store (and the change queue's counts) only, so the HTTP endpoint, the CLI and the
+status page agree and a page load costs no Dynamics or Marketo call. Cursors (delta links, paging
+tokens) are not shown: they say nothing to an admin and can be long.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ from collections import Counter, defaultdict
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from azure.core.exceptions import AzureError
+
 from sync.connectors.marketo.limiter import MARKETO_DAY_ZONE
 from sync.engine.cursor import ObjectCursor
 from sync.engine.pause import paused
 from sync.engine.runtime import USAGE_KEY
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER, Direction
 from sync.store import SyncStore
+from sync.store.change_queue import ChangeQueue
+from sync.store.intake import Outcome
 from sync.store.notices import BULK_WARNING, SHARED_EMAIL
 from sync.store.runs import RunKind, RunOutcome, RunRecord
 
@@ -90,7 +95,33 @@ def _calls_today(store: SyncStore, now: datetime, by_lane: dict[str, int]) -> di
     }
 
 
-def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) -> dict[str, Any]:
+def _changes(store: SyncStore, queue: ChangeQueue | None) -> dict[str, Any]:
+    """Webhooks: per route, today's notices queued and turned away (with the last reason), and
+    the change queue's depth: a webhook whose key went stale shows here, not as slower syncs."""
+    routes: dict[str, dict[str, Any]] = {}
+    for tally in store.intake.today():
+        route = routes.setdefault(tally.route, {o.value: 0 for o in Outcome} | {"refused_last": None})
+        route[tally.outcome.value] = tally.count
+        refused = tally.outcome not in (Outcome.QUEUED, Outcome.IGNORED)
+        if refused and (route["refused_last"] is None or tally.last_at.isoformat() > route["refused_last"]["at"]):
+            route["refused_last"] = {
+                "outcome": tally.outcome.value,
+                "reason": tally.last_reason,
+                "at": _iso(tally.last_at),
+            }
+    depth: dict[str, Any] | None = None
+    if queue is not None:
+        try:
+            waiting, poison = queue.depth()
+            depth = {"name": queue.name, "waiting": waiting, "poison": poison}
+        except AzureError as error:
+            depth = {"name": queue.name, "error": f"the queue could not be read ({type(error).__name__})"}
+    return {"routes": routes, "queue": depth}
+
+
+def status_report(
+    store: SyncStore, now: datetime, runs_per_direction: int = 5, queue: ChangeQueue | None = None
+) -> dict[str, Any]:
     checkpoints = {(c.object, c.direction): c for c in store.checkpoints.list()}
     marketo_day = datetime.combine(now.astimezone(MARKETO_DAY_ZONE).date(), time.min, MARKETO_DAY_ZONE)
     calls_by_lane = dict.fromkeys(("incremental", "backfill"), 0)
@@ -162,6 +193,7 @@ def status_report(store: SyncStore, now: datetime, runs_per_direction: int = 5) 
         "quota": json.loads(usage) if usage else None,
         "calls_today": _calls_today(store, now, calls_by_lane),
         "paused": {o.value: since.isoformat() for o, since in paused_since.items()},
+        "changes": _changes(store, queue),
         "history": [
             {"hour": h.isoformat(), **history.get(h, {"read": 0, "written": 0, "max_lag_s": 0.0})} for h in hours
         ],

@@ -61,7 +61,27 @@ def status_table(report: dict[str, Any]) -> str:
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
-    return "\n".join([f"Status at {report['generated_at'][:19].replace('T', ' ')} UTC", *lines, *notes, _quota(report)])
+    head = f"Status at {report['generated_at'][:19].replace('T', ' ')} UTC"
+    return "\n".join([head, *lines, *notes, _quota(report), *_changes(report)])
+
+
+def _changes(report: dict[str, Any]) -> list[str]:
+    changes = report.get("changes") or {}
+    lines = []
+    for route, counts in sorted((changes.get("routes") or {}).items()):
+        line = (
+            f"Webhooks today, {route}: {counts['queued']:,} queued, {counts['ignored']:,} ignored; refused: "
+            f"{counts['bad_key']:,} bad key, {counts['bad_body']:,} bad body, {counts['too_large']:,} too large"
+        )
+        last = counts.get("refused_last")
+        lines.append(f"{line} (last: {last['reason']}, {last['at'][:16].replace('T', ' ')} UTC)" if last else line)
+    queue = changes.get("queue")
+    if queue:
+        if "error" in queue:
+            lines.append(f"Change queue {queue['name']}: {queue['error']}")
+        else:
+            lines.append(f"Change queue {queue['name']}: {queue['waiting']:,} waiting, {queue['poison']:,} poison")
+    return lines
 
 
 def _quota(report: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""Table Storage: checkpoints, leases, links + fingerprints, sync errors, run history."""
+"""Table Storage: checkpoints, leases, links + fingerprints, sync errors, run history, what the
+change routes heard."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sync.settings import StorageSettings
 from sync.store.bulk_emails import BulkEmailStore
 from sync.store.checkpoints import CheckpointStore
 from sync.store.errors import ErrorBackoff, ErrorStore
+from sync.store.intake import IntakeStore
 from sync.store.journal import PageJournal
 from sync.store.leases import LeaseStore
 from sync.store.links import LinkStore
@@ -42,6 +44,7 @@ class SyncStore:
         self.marketo_shares = MarketoShareStore(tables, clock)
         self.journal = PageJournal(tables)
         self.bulk_emails = BulkEmailStore(tables)
+        self.intake = IntakeStore(tables, clock)
 
     @classmethod
     def open(

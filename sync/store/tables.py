@@ -24,6 +24,7 @@ class Table(StrEnum):
     META = "Meta"
     JOURNAL = "Journal"
     BULK_EMAILS = "BulkEmails"
+    INTAKE = "Intake"
 
 
 _ENDPOINT_SCHEMES: Final = ("https://", "http://")

@@ -1,0 +1,143 @@
+"""Changes a webhook announced, synced in seconds through the same engine as the timers' runs:
+the same decisions, merge, echo suppression, links and errors.
+
+Per object, under the object's lease (never beside its timer run or its copy), in the
+incremental lane:
+- Dataverse references: the rows read by id, now, and pushed like a page (`push_by_ids`); a row
+  no longer there is a deletion. Because the current row is read, a duplicate, reordered or
+  stale notice comes to the same result, and the sync's own writes, which Dataverse announces
+  too, are in sync and write nothing.
+- Marketo references: linked persons merged both ways, as the activity stream merges them;
+  persons not linked are left alone (the native default: a person made in Marketo is not
+  created in Dynamics unless a flow action asks).
+A webhook is a hint, never the record of a change: nothing here moves a checkpoint, so the timers
+still read every change (finding it in sync) and reconcile any notice that was lost. An object
+still in its full copy, paused or never copied leaves its references to the copy and the
+timers. A busy object (its lease held) sends them back to the queue a few seconds later, up to
+`MAX_WAITS` times; then the timer run that holds the lease, or the next, takes the change.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Final
+
+from sync.connectors.marketo.lanes import Lane, in_lane
+from sync.engine.apply import PageCounts
+from sync.engine.pause import paused
+from sync.engine.person_stream import PersonStream
+from sync.engine.pipelines import Pipeline
+from sync.engine.runtime import Engine
+from sync.objects import D2M, DIRECTIONS, M2D, PERSON_TABLES, PERSON_TARGET, SyncObject
+from sync.store.change_queue import ChangeRef
+from sync.store.checkpoints import Phase
+from sync.store.links import Link, MarketoRef
+
+LEASE: Final = timedelta(minutes=5)
+MAX_WAITS: Final = 12  # with WAIT_S: a minute, the next timer run's start
+WAIT_S: Final = 5
+
+
+@dataclass
+class ChangeResult:
+    """What one drain did with its references."""
+
+    counts: dict[SyncObject, PageCounts] = field(default_factory=dict)
+    busy: list[ChangeRef] = field(default_factory=list)  # their object's lease was held: to queue again
+    left: dict[SyncObject, str] = field(default_factory=dict)  # object → why its references were left
+    ignored: int = 0  # tables the sync does not follow, persons not linked
+
+    def total(self) -> PageCounts:
+        counts = PageCounts()
+        for each in self.counts.values():
+            counts.add(each)
+        return counts
+
+
+def follows(engine: Engine, table: str) -> bool:
+    """Whether a Dataverse table's changes matter to the sync (some pipeline reads it)."""
+    return any(p.table.logical_name == table for pipelines in engine.pipelines.values() for p in pipelines)
+
+
+def sync_changes(engine: Engine, refs: Sequence[ChangeRef]) -> ChangeResult:
+    result = ChangeResult()
+    by_object: dict[SyncObject, list[ChangeRef]] = defaultdict(list)
+    for ref in refs:
+        objects = _objects_of(engine, ref)
+        if not objects:
+            result.ignored += 1
+        for obj in objects:
+            by_object[obj].append(ref)
+    for obj, object_refs in by_object.items():
+        _sync_object(engine, obj, object_refs, result)
+    return result
+
+
+def _objects_of(engine: Engine, ref: ChangeRef) -> list[SyncObject]:
+    if ref.source == "marketo":
+        return [SyncObject.PERSON]
+    return [obj for obj, pipelines in engine.pipelines.items() if any(_reads(p, ref) for p in pipelines)]
+
+
+def _reads(pipeline: Pipeline, ref: ChangeRef) -> bool:
+    return pipeline.table.logical_name == ref.table
+
+
+def _sync_object(engine: Engine, obj: SyncObject, refs: list[ChangeRef], result: ChangeResult) -> None:
+    store = engine.store
+    since = paused(store).get(obj)
+    checkpoint = store.checkpoints.get(obj, DIRECTIONS[obj][0])
+    if since is not None:
+        result.left[obj] = "paused"
+        return
+    if checkpoint is None or checkpoint.phase is Phase.FULL_COPY:
+        result.left[obj] = "in its full copy" if checkpoint else "not copied yet"
+        return
+    lease = store.leases.acquire(obj, f"{engine.owner}:changes", LEASE)
+    if lease is None:
+        result.busy.extend(refs)
+        return
+    try:
+        with in_lane(Lane.INCREMENTAL, obj.value):
+            if obj is SyncObject.PERSON:
+                counts = _merge_persons(engine, refs, result)
+            else:
+                counts = _push_records(engine, obj, refs)
+        result.counts[obj] = counts
+    finally:
+        store.leases.release(lease)
+
+
+def _push_records(engine: Engine, obj: SyncObject, refs: list[ChangeRef]) -> PageCounts:
+    copier = engine.copier()
+    known = engine.store.errors.record_ids(obj, D2M)
+    checkpoint = engine.store.checkpoints.get(obj, D2M)
+    counts = PageCounts()
+    for pipeline in engine.pipelines[obj]:
+        ids = list(dict.fromkeys(r.id.lower() for r in refs if _reads(pipeline, r)))
+        if not ids:
+            continue
+        if checkpoint is not None:  # a page a crashed run journaled is stored before anything newer
+            checkpoint = copier.recover(checkpoint, pipeline, known)
+        counts.add(copier.push_by_ids(obj, pipeline, ids, known))
+    return counts
+
+
+def _merge_persons(engine: Engine, refs: list[ChangeRef], result: ChangeResult) -> PageCounts:
+    store = engine.store
+    wanted = [MarketoRef(object=PERSON_TARGET, id=r.id) for r in refs]
+    links = store.links.get_many_by_marketo(list(dict.fromkeys(wanted)))
+    by_table: dict[str, list[Link]] = defaultdict(list)
+    for link in links.values():
+        if PersonStream.live(link):
+            by_table[link.dynamics.table].append(link)
+    result.ignored += len(set(wanted)) - sum(len(v) for v in by_table.values())
+    stream = PersonStream(engine)
+    known = {i for table in PERSON_TABLES for i in store.errors.record_ids(table, M2D)}
+    counts = PageCounts(read=len(set(wanted)))
+    for table, table_links in by_table.items():
+        counts.add(stream.merge(table, table_links, known))
+    return counts
