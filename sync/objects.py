@@ -202,6 +202,8 @@ PERSON_TABLES: Final[tuple[SyncObject, ...]] = tuple(
 MAPPED_TABLES: Final[dict[str, tuple[ObjectSpec, Stream]]] = {
     stream.table: (spec, stream) for spec in REGISTRY for stream in spec.streams if stream.mapped
 }
+# The Dynamics tables the standard objects read: their changes are what the sync follows.
+READ_TABLES: Final[tuple[str, ...]] = tuple(dict.fromkeys(s.table for spec in REGISTRY for s in spec.streams))
 # Every Dynamics table the standard objects read or write (described at start, checked by `check`).
 STANDARD_TABLES: Final[tuple[str, ...]] = tuple(
     dict.fromkeys([*(s.table for spec in REGISTRY for s in spec.streams), *WRITTEN_TABLES])

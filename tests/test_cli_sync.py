@@ -4,11 +4,13 @@ against the emulators (over HTTPS) and Azurite, configured only by environment v
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from emulators.launch import RunningEmulator
+from sync.store.change_queue import ChangeQueue, ChangeRef
 from tests.cli_support import run_sync_cli
 from tests.dataverse_support import write_project_table
 from tests.emulator_support import control
@@ -105,3 +107,47 @@ def test_a_bad_mapping_file_stops_full_copy_with_every_problem(
         copied.stderr
     )
     assert "Traceback" not in copied.stderr
+
+
+def test_webhooks_are_set_up_checked_removed_and_the_queue_drained_from_the_command_line(
+    start_dataverse: Callable[..., RunningEmulator],
+    start_marketo: Callable[..., RunningEmulator],
+    storage_connection: str,
+    table_prefix: str,
+    tmp_path: Path,
+) -> None:
+    dataverse, marketo = start_dataverse(seed_count=2), start_marketo()
+    queue_name = f"{table_prefix.lower()}-changes"
+    env = _env(dataverse, marketo, storage_connection, table_prefix, SYNC_CHANGE_QUEUE=queue_name)
+    url = "http://127.0.0.1:7071/api/changes/dataverse"
+
+    unkeyed = _cli(env, "setup-webhooks", "--url", url, cwd=tmp_path)
+    assert unkeyed.returncode == 2 and "set SYNC_DATAVERSE_WEBHOOK_KEY first" in unkeyed.stderr
+    env["SYNC_DATAVERSE_WEBHOOK_KEY"] = "d" * 40
+    insecure = _cli(env, "setup-webhooks", "--url", "http://sync.example.com/api/changes/dataverse", cwd=tmp_path)
+    assert insecure.returncode == 2 and "give the change route's https URL" in insecure.stderr
+    assert re.search(r"warning\s+Dataverse webhooks\s+not registered", _cli(env, "check", cwd=tmp_path).stdout)
+
+    made = _cli(env, "setup-webhooks", "--url", url, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "created  Dynamics Marketo Sync: Update of contact" in made.stdout
+    assert f"webhook registered: Dataverse posts changes to {url}" in made.stdout
+    again = _cli(env, "setup-webhooks", "--url", url, cwd=tmp_path)
+    assert "created" not in again.stdout and "webhook already registered" in again.stdout
+    checked = _cli(env, "check", cwd=tmp_path)
+    assert re.search(rf"ok\s+Dataverse webhooks\s+\d+ steps on \d+ tables post to {re.escape(url)}", checked.stdout), [
+        line for line in checked.stdout.splitlines() if "webhooks" in line
+    ]
+    assert env["SYNC_DATAVERSE_WEBHOOK_KEY"] not in made.stdout + made.stderr + checked.stdout
+
+    assert _cli(env, "full-copy", cwd=tmp_path).returncode == 0
+    queue = ChangeQueue.open(storage_connection, queue_name)
+    queue.put([ChangeRef(source="dataverse", table="account", id="00000000-0000-0000-0000-00000000000a")])
+    ran = _cli(env, "run", "--once", "--object", "account", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert "changes          1 message(s); 0 written" in ran.stdout
+    assert queue.depth() == (0, 0)
+
+    removed = _cli(env, "remove-webhooks", cwd=tmp_path)
+    assert removed.returncode == 0 and "webhook removed" in removed.stdout
+    assert re.search(r"warning\s+Dataverse webhooks\s+not registered", _cli(env, "check", cwd=tmp_path).stdout)

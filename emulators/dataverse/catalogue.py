@@ -19,6 +19,7 @@ class Column:
     options: tuple[tuple[int, str], ...] = ()
     targets: tuple[str, ...] = ()  # lookup target tables
     read_only: bool = False
+    write_only: bool = False  # IsValidForRead false: taken on writes, never returned (a webhook's authvalue)
     display: str = ""
     date_only: bool = False  # DateTime: shown as a date (Format DateOnly), as opportunities' close dates
     behavior: str = "UserLocal"  # DateTime: DateTimeBehavior (UserLocal, DateOnly, TimeZoneIndependent)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -98,13 +98,29 @@ class TableData:
         return out, at, done
 
 
+@dataclass(frozen=True)
+class Committed:
+    """A write that committed: what the event pipeline's post-operation steps see."""
+
+    message: str  # Create, Update, Delete
+    table: str
+    record_id: str
+    attributes: Row  # the columns the write set (Create: every column it stored); empty for Delete
+    caller: str | None
+
+
 class Organization:
+    """The org's rows. Every write is also an event: `on_commit` gets the writes of a transaction
+    once it commits (each write alone outside one), never those of a transaction rolled back."""
+
     def __init__(self, clock: EmulatorClock, tables: list[TableDef]) -> None:
         self.clock = clock
         self.tables = {t.logical_name: TableData(t) for t in tables}
         self.by_entity_set = {t.entity_set: t.logical_name for t in tables}
         self.version = 100_000
         self._undo: list[tuple[TableData, str, Row | None, int | None]] | None = None
+        self._pending: list[Committed] = []
+        self.on_commit: Callable[[list[Committed]], None] | None = None
 
     def table(self, logical_name: str) -> TableData:
         return self.tables[logical_name]
@@ -132,10 +148,11 @@ class Organization:
         if outermost:
             self._undo = []
         assert self._undo is not None
-        savepoint = len(self._undo)
+        savepoint, events = len(self._undo), len(self._pending)
         try:
             yield
         except BaseException:
+            del self._pending[events:]
             undone = self._undo[savepoint:]
             del self._undo[savepoint:]
             for data, record_id, previous, latest in reversed(undone):
@@ -151,6 +168,19 @@ class Organization:
         finally:
             if outermost:
                 self._undo = None
+        if outermost:
+            committed, self._pending = self._pending, []
+            self._announce(committed)
+
+    def _event(self, event: Committed) -> None:
+        if self._undo is not None:
+            self._pending.append(event)
+        else:
+            self._announce([event])
+
+    def _announce(self, events: list[Committed]) -> None:
+        if events and self.on_commit is not None:
+            self.on_commit(events)
 
     def _remember(self, data: TableData, record_id: str) -> None:
         if self._undo is not None:
@@ -189,6 +219,7 @@ class Organization:
         data.rows[record_id] = row
         data.place(record_id)
         self._stamp(data, row, caller)
+        self._event(Committed("Create", table, record_id, dict(row), caller))
         return row
 
     def update(self, table: str, record_id: str, values: Row, caller: str | None) -> Row:
@@ -199,6 +230,7 @@ class Organization:
         self._remember(data, record_id.lower())
         row.update(values)
         self._stamp(data, row, caller)
+        self._event(Committed("Update", table, record_id.lower(), dict(values), caller))
         return row
 
     def delete(self, table: str, record_id: str) -> None:
@@ -208,6 +240,7 @@ class Organization:
         self._remember(data, record_id.lower())
         del data.rows[record_id.lower()]
         data.record(Change(self.next_version(), record_id.lower(), True))
+        self._event(Committed("Delete", table, record_id.lower(), {}, None))
 
     def get(self, table: str, record_id: str) -> Row | None:
         return self.tables[table].rows.get(record_id.lower())

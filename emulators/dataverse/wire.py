@@ -143,7 +143,7 @@ def serializer(
 ) -> Callable[[Row], dict[str, Any]]:
     """Decide once per request what each row becomes, then apply it to every row of the page."""
     chosen = [table.column(n) for n in select] if select else list(table.columns)
-    columns = [c for c in chosen if c is not None]
+    columns = [c for c in chosen if c is not None and not c.write_only]
     if table.columns_by_name[table.primary_id] not in columns:
         columns.append(table.columns_by_name[table.primary_id])
     plain = [c.name for c in columns if not c.is_lookup]

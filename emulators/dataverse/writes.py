@@ -15,6 +15,8 @@ from emulators.dataverse.core import (
     api,
 )
 from emulators.dataverse.models import DataverseError, Row, not_found
+from emulators.dataverse.plugin_registration import OWN as REGISTRATION
+from emulators.dataverse.plugin_registration import check_write
 from emulators.dataverse.wire import (
     bad_request,
     json_reply,
@@ -48,6 +50,10 @@ class DataverseWrites(DataverseCore):
             raise bad_request(f"The request body is not valid JSON: {exc}.") from None
 
     def _check_writable(self, table: TableDef, row: Row | None, values: Row) -> None:
+        if table.logical_name in REGISTRATION:
+            check_write(self.org, table.logical_name, values, row)
+            if "authvalue" in values:
+                values["isauthvalueset"] = bool(values["authvalue"])
         closed_lead = table.logical_name == "lead" and row is not None and row.get("statecode") in (1, 2)
         if closed_lead and set(values) - {"statecode", "statuscode"}:
             raise DataverseError(
@@ -65,6 +71,7 @@ class DataverseWrites(DataverseCore):
         with self.lock:
             values = parse_payload(self.org, table, payload)
             record_id = values.pop(table.primary_id, None)
+            self._check_writable(table, None, values)
             row = self.org.create(table.logical_name, values, user, record_id)
             return self._written(request, table, row, created=True)
 
@@ -96,6 +103,7 @@ class DataverseWrites(DataverseCore):
                 if record_id is None and not _GUID.match(key.strip()):
                     pairs = dict(part.split("=", 1) for part in key.split(","))
                     values.update({n: v.strip("'") for n, v in pairs.items()})
+                self._check_writable(table, None, values)
                 created = self.org.create(
                     table.logical_name, values, user, record_id if _GUID.match(key.strip()) else None
                 )

@@ -10,14 +10,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Final, Never
+from urllib.parse import urlsplit
 
 from azure.core.exceptions import AzureError
 from tqdm import tqdm
 
 from sync.cli.listener import ChangeListener
 from sync.cli.schedules import QueuePoller, Schedules, run_schedules
+from sync.connectors.dataverse.webhook_registration import WebhookRegistration
 from sync.connectors.http.failures import ConnectorError
 from sync.connectors.marketo.errors import MarketoQuotaExhausted
+from sync.engine.changes import watched_columns
 from sync.engine.check import Status, run_check
 from sync.engine.drain import drain_all
 from sync.engine.full_copy import CopyPath, Progress, full_copy, record_total
@@ -158,6 +161,52 @@ def run_command(settings: Settings, objects: Sequence[SyncObject], once: bool, l
         return 0
     finally:
         engine.close()
+
+
+def setup_webhooks_command(settings: Settings, url: str) -> int:
+    """Register (or correct) the Dataverse webhook that posts changes to `url`; idempotent."""
+    key = settings.sync.dataverse_webhook_key
+    if key is None:
+        print(
+            "set SYNC_DATAVERSE_WEBHOOK_KEY first (at least 32 characters): Dataverse sends it in the x-sync-key "
+            "header and the change route checks it",
+            file=sys.stderr,
+        )
+        return 2
+    parts = urlsplit(url)
+    loopback = parts.hostname in ("127.0.0.1", "localhost")
+    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        print(
+            f"--url {url!r}: give the change route's https URL, e.g. https://<app>.azurewebsites.net/api/changes/dataverse",
+            file=sys.stderr,
+        )
+        return 2
+    engine = Engine.start(settings)
+    try:
+        state = WebhookRegistration(engine.dataverse.client).register(
+            url, key.get_secret_value(), watched_columns(engine)
+        )
+    finally:
+        engine.close()
+    for verb, names in (("created", state.created), ("updated", state.updated), ("deleted", state.deleted)):
+        for name in names:
+            print(f"{verb:<8} {name}")
+    if state.unsupported:
+        print(f"no steps: Dataverse takes none on {', '.join(state.unsupported)} (the timers carry their changes)")
+    print(f"webhook {'registered' if state.changed else 'already registered'}: Dataverse posts changes to {url}")
+    return 0
+
+
+def remove_webhooks_command(settings: Settings) -> int:
+    engine = Engine.start(settings)
+    try:
+        state = WebhookRegistration(engine.dataverse.client).unregister()
+    finally:
+        engine.close()
+    for name in state.deleted:
+        print(f"deleted  {name}")
+    print("webhook removed: Dynamics changes cross with the timers" if state.deleted else "no webhook was registered")
+    return 0
 
 
 def _drain(engine: Engine, queue: ChangeQueue) -> None:

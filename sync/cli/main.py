@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     for name, says in (("pause", "pause"), ("resume", "resume")):
         command = sub.add_parser(name, help=f"{says} one object's sync, or every object's")
         command.add_argument("object", type=SyncObject, choices=list(SyncObject), metavar="OBJECT", nargs="?")
+    webhooks = sub.add_parser(
+        "setup-webhooks", help="register the Dataverse webhook that posts changes to the change route (idempotent)"
+    )
+    webhooks.add_argument("--url", required=True, help="the change route: https://<app>/api/changes/dataverse")
+    sub.add_parser("remove-webhooks", help="remove the Dataverse webhook (changes then cross with the timers)")
     sub.add_parser("demo", help="run the local demo against emulators and Azurite")
     return parser
 
@@ -91,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Configuration OK.")
         print(json.dumps(settings.summary(), indent=2, default=str))
         return 0
-    if args.command in ("check", "full-copy", "run", "resync-field"):
+    if args.command in ("check", "full-copy", "run", "resync-field", "setup-webhooks", "remove-webhooks"):
         from sync.cli import engine_commands as commands
         from sync.engine.full_copy import BulkRefused
         from sync.engine.resync import ResyncError
@@ -103,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return commands.full_copy_command(settings, commands.objects_of(args.object), args.again, args.path)
             if args.command == "resync-field":
                 return commands.resync_command(settings, args.object, args.field)
+            if args.command == "setup-webhooks":
+                return commands.setup_webhooks_command(settings, args.url)
+            if args.command == "remove-webhooks":
+                return commands.remove_webhooks_command(settings)
             return commands.run_command(settings, commands.objects_of(args.object), args.once, args.listen)
         except (MappingError, ResyncError, BulkRefused) as exc:
             print(exc, file=sys.stderr)

@@ -57,9 +57,20 @@ class ChangeResult:
         return counts
 
 
-def follows(engine: Engine, table: str) -> bool:
-    """Whether a Dataverse table's changes matter to the sync (some pipeline reads it)."""
-    return any(p.table.logical_name == table for pipelines in engine.pipelines.values() for p in pipelines)
+def watched_columns(engine: Engine) -> dict[str, list[str]]:
+    """Per Dataverse table the sync reads, the columns whose change it syncs: what the webhook's
+    Update step is filtered on (`modifiedon` changes with every update: never a filter)."""
+    watched: dict[str, set[str]] = defaultdict(set)
+    for pipelines in engine.pipelines.values():
+        for pipeline in pipelines:
+            columns = {_logical_name(c) for c in pipeline.select if c != "modifiedon"}
+            watched[pipeline.table.logical_name] |= columns | {pipeline.table.primary_id}
+    return {table: sorted(columns) for table, columns in watched.items()}
+
+
+def _logical_name(column: str) -> str:
+    """`_parentcustomerid_value` (a lookup as the Web API reads it) → `parentcustomerid`."""
+    return column[1:-6] if column.startswith("_") and column.endswith("_value") else column
 
 
 def sync_changes(engine: Engine, refs: Sequence[ChangeRef]) -> ChangeResult:

@@ -18,6 +18,7 @@ from azure.core.exceptions import AzureError
 
 from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.dataverse.errors import DataverseError
+from sync.connectors.dataverse.webhook_registration import WebhookRegistration
 from sync.connectors.http.failures import ConnectorError
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.connectors.marketo.errors import MarketoError
@@ -27,7 +28,7 @@ from sync.engine.schemas import read_schemas
 from sync.engine.shared_limits import join_shared_limits
 from sync.mapping.file import MappingError, MappingFile, load_mapping
 from sync.mapping.resolve import resolve
-from sync.objects import STANDARD_TABLES, STANDARD_TARGETS
+from sync.objects import READ_TABLES, STANDARD_TABLES, STANDARD_TARGETS
 from sync.settings import Settings
 from sync.store import SyncStore
 
@@ -229,6 +230,36 @@ def _mapping(check: Checklist, dataverse: DataverseConnection, marketo: MarketoC
         )
 
 
+def _webhooks(check: Checklist, dataverse: DataverseConnection, tables: list[str]) -> None:
+    subject = "Dataverse webhooks"
+    try:
+        state = WebhookRegistration(dataverse.client).inspect()
+    except ConnectorError as error:
+        check.warn(subject, f"the registration could not be read ({error})", "give the app user read on plug-in steps")
+        return
+    setup = "python -m sync setup-webhooks --url https://<function app>/api/changes/dataverse"
+    if state.endpoint_id is None:
+        check.warn(
+            subject,
+            "not registered: Dynamics changes cross with the timers (within a minute or two), not in seconds",
+            f"run {setup}",
+        )
+        return
+    if check.settings.sync.dataverse_webhook_key is None:
+        check.problem(
+            subject,
+            f"registered ({state.url}), but SYNC_DATAVERSE_WEBHOOK_KEY is not set: the route refuses every call",
+            f"set SYNC_DATAVERSE_WEBHOOK_KEY, then run {setup} again (it registers the key)",
+        )
+        return
+    covered = {table for _, table in state.steps}
+    missing = [t for t in tables if t not in covered and t != "teammembership"]
+    if missing:
+        check.warn(subject, f"no steps for {', '.join(missing)}: their changes wait for the timers", f"run {setup}")
+        return
+    check.ok(subject, f"{len(state.steps)} steps on {len(covered)} tables post to {state.url}")
+
+
 def run_check(settings: Settings) -> Checklist:
     check = Checklist(settings)
     store = _storage(check, settings)
@@ -242,7 +273,9 @@ def run_check(settings: Settings) -> Checklist:
     try:
         dataverse_ok = _dataverse(check, dataverse)
         if dataverse_ok:
-            _tables(check, dataverse, [*STANDARD_TABLES, *(c.table for c in (file.custom_tables if file else []))])
+            tables = [*STANDARD_TABLES, *(c.table for c in (file.custom_tables if file else []))]
+            _tables(check, dataverse, tables)
+            _webhooks(check, dataverse, [*READ_TABLES, *(c.table for c in (file.custom_tables if file else []))])
         marketo_ok = _marketo(check, marketo)
         if file is not None and dataverse_ok and marketo_ok:
             _mapping(check, dataverse, marketo, file)
