@@ -160,6 +160,11 @@ class DataverseReads(DataverseCore):
                 self.change_repeats = body["repeats"]
         return json_response({"repeats": self.change_repeats})
 
+    @control("webhooks", "GET")
+    def control_webhooks(self, request: Request, body: Any) -> Response:
+        """How many webhook deliveries the asynchronous service still has to make."""
+        return json_response({"pending": self.webhooks.pending})
+
     @api("/RetrieveTotalRecordCount(<key:call>)", "GET")
     def on_record_counts(self, request: Request, user: str, call: str) -> Response:
         """`RetrieveTotalRecordCount(EntityNames=@p1)?@p1=['account','contact']` (Dataverse answers

@@ -239,6 +239,10 @@ class WebhookDispatcher:
             finally:
                 self._jobs.task_done()
 
+    @property
+    def pending(self) -> int:
+        return int(self._jobs.unfinished_tasks)
+
     def idle(self, timeout_s: float = 30.0) -> bool:
         """Whether every job queued so far was run within `timeout_s` (tests, the demo)."""
         deadline = time.monotonic() + timeout_s

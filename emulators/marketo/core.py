@@ -31,6 +31,7 @@ from emulators.marketo.models import (
     PersonDatabase,
     TokenBook,
 )
+from emulators.marketo.webhooks import CampaignWebhooks
 from emulators.marketo.wire import is_get_override, reply
 
 LEAD_ACTIONS = ("createOnly", "updateOnly", "createOrUpdate", "createDuplicate")
@@ -64,6 +65,9 @@ class MarketoCore(EmulatorService):
             "activities": (0.3, 0.0),
             "object_write": (0.2, 0.003),
             "object_query": (0.15, 0.0),
+            # a trigger campaign's processing before its Call Webhook step: no published figure;
+            # seconds on a quiet instance (longer when its campaign queue is busy: pessimistic)
+            "campaign": (3.0, 0.0),
         },
         Latency.PESSIMISTIC: {
             "push": (1.0, 0.015),  # 300 persons: 5.5 s
@@ -73,6 +77,7 @@ class MarketoCore(EmulatorService):
             "activities": (1.5, 0.0),
             "object_write": (0.8, 0.012),
             "object_query": (0.6, 0.0),
+            "campaign": (15.0, 0.0),
         },
     }
     name = "marketo"
@@ -104,7 +109,12 @@ class MarketoCore(EmulatorService):
     # state
 
     def reset(self) -> None:
+        previous: CampaignWebhooks | None = getattr(self, "campaigns", None)
+        if previous is not None:
+            previous.stop()
         self.persons = PersonDatabase()
+        self.campaigns = CampaignWebhooks(self)
+        self.persons.on_change = self.campaigns.on_person
         self.standard_objects: dict[str, ObjectDatabase] = {t.name: ObjectDatabase(t) for t in STANDARD_OBJECT_TYPES}
         self.custom_objects = {t.name: ObjectDatabase(t) for t in self.custom_object_types}
         self.tokens = TokenBook(self.clock)

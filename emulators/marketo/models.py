@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -93,6 +94,8 @@ class PersonDatabase:
         self.next_id = 1
         self.activities = ActivityLog()
         self._indexes: dict[str, dict[Any, set[int]]] = {}
+        # what trigger campaigns hear: (person id, "created" or "changed", the fields written)
+        self.on_change: Callable[[int, str, list[str]], None] | None = None
 
     def field_id(self, name: str) -> int:
         """The field's id as describe reports it (its position among the fields, from 1)."""
@@ -148,6 +151,8 @@ class PersonDatabase:
             ],
             primary=str(record.get("email") or ""),
         )
+        if self.on_change is not None:
+            self.on_change(lead_id, "created", list(record))
         return lead_id
 
     def update(self, lead_id: int, values: dict[str, Any], epoch: float, source: str) -> list[str]:
@@ -184,6 +189,8 @@ class PersonDatabase:
             )
         if changed:
             record["updatedAt"] = iso(datetime.fromtimestamp(epoch, UTC))
+            if self.on_change is not None:
+                self.on_change(lead_id, "changed", changed)
         return changed
 
     def delete(self, lead_id: int, epoch: float) -> None:

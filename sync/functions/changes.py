@@ -54,7 +54,9 @@ class DataverseContext(BaseModel):
 
 
 class MarketoNotice(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """`{"personId": <id>}`; other fields a template adds are ignored (only the id is queued)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     person_id: int = Field(alias="personId", gt=0)
 
