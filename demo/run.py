@@ -10,12 +10,15 @@ driven through the same CLI an admin uses. It prints only what really happened.
    qualification, an account deleted (see `demo/edits.py`);
 5. `python -m sync run --once` cycles until one writes nothing;
 6. a before / after report of every edit, read from both sides;
-7. `python -m sync status`, and the status page written to a file.
+7. changes in seconds: `setup-webhooks`, a Marketo trigger campaign, and `run --listen` in the
+   background; an edit on each side timed until the other side shows it (`demo/webhooks.py`);
+8. `python -m sync status`, and the status page written to a file.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -27,6 +30,7 @@ from pathlib import Path
 
 from demo.edits import Editor, make_edits
 from demo.report import marketo_rows, report, snapshot
+from demo.webhooks import show_webhooks
 from emulators.app_settings import app_settings
 from emulators.azurite import AzuriteTable
 from emulators.launch import EmulatorProcess, start_subprocess
@@ -37,6 +41,7 @@ from sync.reporting.status import status_report
 from sync.reporting.status_page import status_page
 from sync.settings import DataverseSettings, MarketoSettings, StorageSettings, load_section
 from sync.store import SyncStore
+from sync.store.change_queue import ChangeQueue
 
 SEED = 1500  # rows per Dataverse table: 1,500 contacts and 1,500 leads make 3,000 persons
 MAX_CYCLES = 4
@@ -80,7 +85,8 @@ def _write_status_page(env: dict[str, str]) -> Path:
     store = SyncStore.from_settings(load_section(StorageSettings, env))
     now = datetime.now(UTC)
     PAGE.parent.mkdir(exist_ok=True)
-    PAGE.write_text(status_page(status_report(store, now)), encoding="utf-8")
+    queue = ChangeQueue.open(load_section(StorageSettings, env).connection.get_secret_value(), "sync-changes")
+    PAGE.write_text(status_page(status_report(store, now, queue=queue)), encoding="utf-8")
     return PAGE
 
 
@@ -110,7 +116,14 @@ def _form_filler(dynamics: DataverseConnection, env: dict[str, str]) -> str:
 
 
 def _demo(dataverse: EmulatorProcess, marketo: EmulatorProcess, azurite: AzuriteTable) -> int:
-    env = app_settings(dataverse.info, marketo.info, storage=azurite.connection_string, SYNC_TABLE_PREFIX="demo")
+    env = app_settings(
+        dataverse.info,
+        marketo.info,
+        storage=azurite.connection_string,
+        SYNC_TABLE_PREFIX="demo",
+        SYNC_WEBHOOK_SECRET=secrets.token_urlsafe(32),
+        SYNC_DATAVERSE_WEBHOOK_KEY=secrets.token_urlsafe(32),
+    )
     _say(f"Azurite (Table Storage)  127.0.0.1:{azurite.port}")
     _say(f"Dataverse emulator       {dataverse.info['url']}  ({SEED:,} rows per table, TLS with a local CA)")
     _say(f"Marketo emulator         {marketo.info['url']}  (Marketo's real limits: 100 calls / 20 s, 10 at once)")
@@ -144,6 +157,11 @@ def _demo(dataverse: EmulatorProcess, marketo: EmulatorProcess, azurite: Azurite
         else "changed"
     )
     _say(f"\nPersons in Marketo: {len(persons):,} → {len(persons_after):,} ({same}).")
+
+    _say("\nChanges in seconds: webhooks both ways, through the change queue.")
+    with _marketo(env) as connection:
+        if not show_webhooks(env, Editor(dynamics, connection), marketo.info, _say, _sync):
+            return 1
 
     _sync(env, "status")
     _say(f"\nThe status page (what GET /api/sync/dashboard serves) is at {_write_status_page(env)}")

@@ -32,6 +32,10 @@ def test_the_demo_copies_carries_both_sides_edits_settles_and_writes_the_status_
     settled = re.search(r"Cycle (\d) wrote nothing: both sides agree.", out)
     assert settled is not None and int(settled.group(1)) <= 3
     assert "Marketo API calls today:" in out and "not read yet" not in out
+    crossed = re.findall(r"showed in (Marketo|Dynamics) after (\d+\.\d) s", out)
+    assert [side for side, _ in crossed] == ["Marketo", "Dynamics"]  # one change each way, by webhook
+    assert "The run's log: changes " in out and "; 1 written;" in out  # the queue's drain carried them
+    assert "Webhooks today, dataverse: " in out and "Change queue sync-changes: 0 waiting, 0 poison" in out
     page = re.search(r"The status page \(what GET /api/sync/dashboard serves\) is at (\S+)", out)
     assert page is not None and "<title>Dynamics ↔ Marketo sync — status</title>" in Path(page.group(1)).read_text()
     assert "retried" not in result.stderr  # nothing throttled or failed on the way

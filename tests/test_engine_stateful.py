@@ -87,6 +87,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.world.update(record.table, record.id, {column: value})
         record.edits.setdefault(column, {})["dynamics"] = value
         record.person_deleted = False
+        record.pushed.discard(column)
 
     @precondition(lambda self: bool(self._live()))
     @rule(data=st.data())
@@ -162,9 +163,10 @@ class SyncMachine(RuleBasedStateMachine):
                     record.values[column] = sides[WINNER[record.table]]
                 else:
                     record.values[column] = next(iter(sides.values()))
-                if "dynamics" in sides and record.person_deleted:
-                    record.person_deleted = False
+                if "dynamics" in sides and record.person_deleted and column not in record.pushed:
+                    record.person_deleted = False  # a change after the deletion: the record gets a new person
             record.edits = {}
+            record.pushed = set()
 
     def _cycle(self) -> None:
         for obj in FULL_COPY_ORDER:
@@ -197,6 +199,9 @@ class SyncMachine(RuleBasedStateMachine):
             raise Crash
 
         store.checkpoints.save = dies  # type: ignore[method-assign]
+        for record in self.records:  # the run's page reaches Marketo before the crash: its edits are there
+            if obj.value == record.table and not record.deleted:
+                record.pushed |= {column for column, sides in record.edits.items() if "dynamics" in sides}
         try:
             run_once(self.world.engine, obj)
         except Crash:

@@ -30,6 +30,7 @@ from sync.engine.apply import PageCounts
 from sync.engine.pause import paused
 from sync.engine.person_stream import PersonStream
 from sync.engine.pipelines import Pipeline
+from sync.engine.run import recover_person_pages
 from sync.engine.runtime import Engine
 from sync.objects import D2M, DIRECTIONS, M2D, PERSON_TABLES, PERSON_TARGET, SyncObject
 from sync.store.change_queue import ChangeRef
@@ -139,6 +140,7 @@ def _push_records(engine: Engine, obj: SyncObject, refs: list[ChangeRef]) -> Pag
 
 def _merge_persons(engine: Engine, refs: list[ChangeRef], result: ChangeResult) -> PageCounts:
     store = engine.store
+    recover_person_pages(engine)  # a crashed run's links first, or their persons look unlinked
     wanted = [MarketoRef(object=PERSON_TARGET, id=r.id) for r in refs]
     links = store.links.get_many_by_marketo(list(dict.fromkeys(wanted)))
     by_table: dict[str, list[Link]] = defaultdict(list)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sync.engine.apply import RUN_STOPPING, PageCounts, Settlement, settlement_of, store_settlement
@@ -24,6 +25,7 @@ from sync.objects import SyncObject
 from sync.store import SyncStore
 from sync.store.checkpoints import Checkpoint
 from sync.store.links import Link
+from sync.store.notices import PERSON_DELETED
 
 
 @dataclass(frozen=True)
@@ -169,13 +171,33 @@ class PageCopier:
             self.store.journal.mark_stored(checkpoint.object, pipeline.stream)
         return PageResult(checkpoint, counts, caught_up)
 
+    def _without_ghosts(self, obj: SyncObject, pipeline: Pipeline, settlement: Settlement) -> Settlement:
+        """A journaled page's links to persons deleted in Marketo since it was written are not
+        stored: the person stream saw the deletion while the link was not yet there to drop, and
+        storing it now would link the record to a person that is gone. The record keeps its
+        values and gets a new person when it changes (behaviour §7), as if the link had been
+        dropped; one Marketo call per 300 links, and only after a crash."""
+        written = [link for link in settlement.links if not link.deleted]
+        gone = pipeline.target.gone([link.marketo.id for link in written]) if written else set()
+        if not gone:
+            return settlement
+        now = datetime.now(UTC).isoformat()
+        for link in written:
+            if link.marketo.id in gone:
+                detail = {"marketo_id": link.marketo.id, "dropped_at": now}
+                self.store.notices.note(PERSON_DELETED, obj, link.dynamics.id, detail)
+        kept = [link for link in settlement.links if link.deleted or link.marketo.id not in gone]
+        return settlement.model_copy(update={"links": kept})
+
     def recover(self, checkpoint: Checkpoint, pipeline: Pipeline, known_errors: set[str]) -> Checkpoint:
-        """After a crash: store the journaled page that was not (no Marketo call), and move the
+        """After a crash: store the journaled page that was not (no write to Marketo), and move the
         checkpoint past it when the crash came between the journal and the checkpoint."""
         journaled = self.store.journal.pending(checkpoint.object, pipeline.stream)
         if journaled is None:
             return checkpoint
-        settlement = Settlement.model_validate_json(journaled.payload)
+        settlement = self._without_ghosts(
+            checkpoint.object, pipeline, Settlement.model_validate_json(journaled.payload)
+        )
         counts = self._store(checkpoint.object, pipeline, settlement, None, known_errors)
         if journaled.before == (checkpoint.cursor or ObjectCursor().dump()):
             totals = _totals(checkpoint, counts, 0)

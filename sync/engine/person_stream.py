@@ -44,6 +44,7 @@ from sync.mapping.transforms import TransformError, parse_datetime, to_dynamics
 from sync.objects import M2D, PERSON_TABLES, PERSON_TARGET, SyncObject
 from sync.store.checkpoints import Checkpoint, Phase
 from sync.store.links import DynamicsRef, Link, MarketoRef
+from sync.store.notices import PERSON_DELETED
 
 ACTIVITY_TYPES: Final = (NEW_PERSON, VALUE_CHANGE, DELETION)
 DELETIONS_KEPT: Final = timedelta(days=14)  # Marketo prunes deleted-lead activities after this
@@ -53,7 +54,6 @@ DELETIONS_KEPT: Final = timedelta(days=14)  # Marketo prunes deleted-lead activi
 CLOCK_SKEW_MARGIN: Final = timedelta(minutes=15)
 LATE_WINDOW: Final = timedelta(minutes=10)  # how long after its date an activity may be committed
 SWEEP_EVERY: Final = timedelta(minutes=5)
-PERSON_DELETED: Final = "person_deleted"
 
 
 class Sweep(BaseModel):

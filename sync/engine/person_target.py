@@ -206,6 +206,11 @@ class PersonTarget:
         )
         return [r.ok for r in results]
 
+    def gone(self, marketo_ids: Sequence[str]) -> set[str]:
+        """The persons deleted (or merged away) in Marketo: one call per 300."""
+        found = {str(p["id"]) for p in self.api.query("id", marketo_ids, ["id"])} if marketo_ids else set()
+        return {i for i in marketo_ids if i not in found}
+
     # removals (behaviour §7)
 
     def remove(self, removals: Sequence[Removal]) -> list[Outcome]:

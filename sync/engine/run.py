@@ -42,6 +42,7 @@ from sync.store.leases import Lease, LeaseLost
 from sync.store.runs import RunOutcome, RunRecord
 
 RECONCILE_EVERY_S: Final = 6 * 3600.0
+RECOVERY_LEASE: Final = timedelta(minutes=2)
 SAFETY_S: Final = 30.0  # between the hard deadline and the function timeout
 
 
@@ -78,8 +79,10 @@ class _Run:
                 checkpoint = self.catch_up(checkpoint, pipeline, known)
 
     def follow_persons(self, checkpoint: Checkpoint) -> None:
-        """Marketo → Dynamics: failed merges due again, a re-baseline if deletions may have been
-        missed, then activity pages until caught up or out of time."""
+        """Marketo → Dynamics: the links a crashed lead or contact run left journaled, failed
+        merges due again, a re-baseline if deletions may have been missed, then activity pages
+        until caught up or out of time."""
+        recover_person_pages(self.engine)
         stream = PersonStream(self.engine)
         known = {i for table in PERSON_TABLES for i in self.store.errors.record_ids(table, M2D)}
         self.counts.add(stream.retry_due(known))
@@ -187,6 +190,29 @@ class _Run:
             self.notes.append(f"{pipeline.stream}: {len(gone)} deletion(s) found by reconciling ids")
         settled = stream.model_copy(update={"rebaseline": False, "reconciled_at": now})
         return self.store.checkpoints.save(checkpoint.advanced(cursor=cursor.moved(pipeline.stream, settled).dump()))
+
+
+def recover_person_pages(engine: Engine) -> None:
+    """A lead or contact run that died between writing a page to Marketo and storing its links
+    left them in the page journal. The person stream must see them before it reads on: a
+    deletion, a merge or an edit of one of those persons would find no link and be passed by
+    (the edit for good, once the token has moved past it). So they are stored first, as that
+    object's next run would store them, under its lease; a run holding the lease stores them
+    itself before anything else. Costs one journal read per person table when there is none."""
+    copier = engine.copier()
+    for obj in PERSON_TABLES:
+        for pipeline in engine.pipelines[obj]:
+            if engine.store.journal.pending(obj, pipeline.stream) is None:
+                continue
+            lease = engine.store.leases.acquire(obj, f"{engine.owner}:recovery", RECOVERY_LEASE)
+            if lease is None:
+                continue
+            try:
+                checkpoint = engine.store.checkpoints.get(obj, D2M)
+                if checkpoint is not None:
+                    copier.recover(checkpoint, pipeline, engine.store.errors.record_ids(obj, D2M))
+            finally:
+                engine.store.leases.release(lease)
 
 
 def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) -> RunRecord:

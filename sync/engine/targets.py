@@ -40,6 +40,11 @@ class MarketoTarget(Protocol):
 
     def remove(self, removals: Sequence[Removal]) -> list[Outcome]: ...
 
+    def gone(self, marketo_ids: Sequence[str]) -> set[str]:
+        """Which of these records were deleted in Marketo since they were written (persons: a
+        deletion the person stream follows); other records are never deleted there by users."""
+        ...
+
 
 def result_outcome(ref: DynamicsRef, result: RecordResult, operation: str) -> Outcome:
     """One record's Marketo result as an outcome; its reason's kind says whose fault a skip is."""
@@ -80,6 +85,9 @@ class ObjectTarget:
         )
         return [r.ok for r in results]
 
+    def gone(self, marketo_ids: Sequence[str]) -> set[str]:
+        return set()  # not deleted in Marketo by its users in a way the sync follows
+
     def remove(self, removals: Sequence[Removal]) -> list[Outcome]:
         if not removals:
             return []
@@ -106,6 +114,9 @@ class OpportunityRoleTarget:
             return []
         results = self.api.upsert([u.values for u in upserts])
         return [result_outcome(u.ref, r, "upsert") for u, r in zip(upserts, results, strict=True)]
+
+    def gone(self, marketo_ids: Sequence[str]) -> set[str]:
+        return set()  # not deleted in Marketo by its users in a way the sync follows
 
     def remove(self, removals: Sequence[Removal]) -> list[Outcome]:
         known = [r for r in removals if r.link is not None]

@@ -23,6 +23,7 @@ from sync.store.tables import StoreTables, Table
 
 SHARED_EMAIL: Final = "shared_email"
 BULK_WARNING: Final = "bulk_warning"
+PERSON_DELETED: Final = "person_deleted"  # a linked person deleted in Marketo: its link dropped
 
 
 class Notice(BaseModel):

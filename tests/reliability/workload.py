@@ -34,6 +34,7 @@ class Record:
     person_deleted: bool = False  # its person was deleted in Marketo and the record has not changed since
     qualified: bool = False  # a lead qualified into a contact (the contact's values are not modelled)
     person: int | None = None  # a qualified lead's person, which its contact must now hold
+    pushed: set[str] = field(default_factory=set)  # Dynamics edits a crashed run wrote to Marketo since the last cycle
     history: list[str] = field(default_factory=list)  # what happened to it, for a failure's message
 
 
