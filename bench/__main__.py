@@ -1,6 +1,6 @@
-"""`python -m bench [JOB ...]`: the sync's benchmarks (`full-copy`, `incremental`, `transform`,
-`peers`, `report`), or, with no job, every emulator benchmark (`bench_*` modules), each in its
-own process so memory figures are its own. Results go under bench/results/."""
+"""`python -m bench [JOB ...]`: the sync's benchmarks (`full-copy`, `incremental`, `lag`,
+`transform`, `peers`, `report`), or, with no job, every emulator benchmark (`bench_*` modules),
+each in its own process so memory figures are its own. Results go under bench/results/."""
 
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ def emulators() -> int:
 
 
 def _jobs() -> dict[str, Callable[[list[str]], int]]:
-    from bench import full_copy, incremental, peers, report, transform
+    from bench import full_copy, incremental, lag, peers, report, transform
 
     return {
         "full-copy": full_copy.main,
         "incremental": incremental.main,
+        "lag": lag.main,
         "transform": transform.main,
         "peers": peers.main,
         "report": report.main,

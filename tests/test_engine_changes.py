@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from sync.engine import changes
 from sync.engine.changes import WAIT_S
 from sync.engine.drain import drain, drain_all
 from sync.engine.full_copy import full_copy
@@ -26,6 +27,12 @@ from tests.sync_support import World, by_key
 @pytest.fixture
 def world(make_sync_world: Callable[..., World]) -> World:
     return make_sync_world()
+
+
+@pytest.fixture
+def no_echo_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Marketo edit made right after the copy is taken as an edit, not an echo of the copy."""
+    monkeypatch.setattr(changes, "ECHO_WINDOW", timedelta(0))
 
 
 @pytest.fixture
@@ -97,6 +104,7 @@ def test_a_change_posted_twice_out_of_order_or_never_comes_to_one_result_after_t
     assert len(people) == 2  # the deleted one is marked, never duplicated, never remade
 
 
+@pytest.mark.usefixtures("no_echo_window")
 def test_the_syncs_own_write_announced_by_dynamics_writes_nothing_back(world: World, queue: ChangeQueue) -> None:
     contact = world.create("contact", {"lastname": "Echo", "emailaddress1": "echo@example.com"})
     _copy(world)
@@ -127,6 +135,7 @@ def test_a_burst_of_notices_is_one_marketo_call_per_300_persons(world: World, qu
     assert all(_person(world, i)["title"] == "Burst" for i in ids)  # type: ignore[index]
 
 
+@pytest.mark.usefixtures("no_echo_window")
 def test_a_marketo_notice_merges_a_linked_person_and_leaves_one_not_linked(world: World, queue: ChangeQueue) -> None:
     contact = world.create("contact", {"lastname": "Linked", "emailaddress1": "linked@example.com"})
     _copy(world)
@@ -141,6 +150,22 @@ def test_a_marketo_notice_merges_a_linked_person_and_leaves_one_not_linked(world
     assert next(r for r in world.dynamics_rows("contact") if r["contactid"] == contact)["address1_city"] == "Lisbon"
     assert done.result.ignored == 1
     assert all(r.get("emailaddress1") != "stranger@example.com" for r in world.dynamics_rows("contact"))
+
+
+def test_marketos_notice_of_the_syncs_own_write_is_left_to_the_timer_at_no_call(
+    world: World, queue: ChangeQueue
+) -> None:
+    contact = world.create("contact", {"lastname": "Own", "emailaddress1": "own@example.com"})
+    _copy(world)
+    world.update("contact", contact, {"jobtitle": "Pushed"})
+    assert run_once(world.engine, SyncObject.CONTACT).written == 1
+    person = _person(world, contact)
+    assert person is not None
+    queue.put([_marketo(int(person["id"]))])  # the trigger campaign heard the sync's own update
+    calls = int(control(world.marketo, "GET", "stats")["total"])
+    [done] = drain_all(world.engine, queue)
+    assert (done.result.echoes, int(control(world.marketo, "GET", "stats")["total"])) == (1, calls)
+    assert run_once(world.engine, SyncObject.PERSON).written == 0  # the activity read finds it in sync
 
 
 def test_a_busy_object_puts_its_notices_back_for_a_few_seconds(world: World, queue: ChangeQueue) -> None:

@@ -113,10 +113,14 @@ class ControlApi:
 
     @control("data/<path:name>", "GET")
     def control_data(self, request: Request, body: Any, name: str) -> Response:
+        """Every row, or with `?<field>=v1,v2` only the rows whose field is one of the values."""
         with self.lock:
             rows = self.data(name)
         if rows is None:
             return json_response({"error": f"no collection {name!r}"}, 404)
+        for field, values in request.args.items():
+            wanted = set(values.split(","))
+            rows = [row for row in rows if str(row.get(field)) in wanted]
         return json_response({"name": name, "count": len(rows), "rows": rows})
 
     @control("fields/<collection>/<field>", "DELETE")

@@ -45,7 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     run = sub.add_parser("run", help="incremental runs: --once, or on the objects' schedules until interrupted")
     run.add_argument("--once", action="store_true", help="one run per object, then exit")
-    run.add_argument("--object", type=SyncObject, choices=list(SyncObject), metavar="OBJECT")
+    run.add_argument(
+        "--object",
+        type=SyncObject,
+        choices=list(SyncObject),
+        metavar="OBJECT",
+        action="append",
+        help="only this object (repeat for several); default every object",
+    )
     run.add_argument(
         "--listen", type=int, metavar="PORT", help="serve the change routes (webhooks) on 127.0.0.1:PORT too"
     )
@@ -112,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return commands.setup_webhooks_command(settings, args.url)
             if args.command == "remove-webhooks":
                 return commands.remove_webhooks_command(settings)
-            return commands.run_command(settings, commands.objects_of(args.object), args.once, args.listen)
+            objects = [o for o in FULL_COPY_ORDER if o in args.object] if args.object else list(FULL_COPY_ORDER)
+            return commands.run_command(settings, objects, args.once, args.listen)
         except (MappingError, ResyncError, BulkRefused) as exc:
             print(exc, file=sys.stderr)
             return EXIT_CONFIG

@@ -9,7 +9,10 @@ incremental lane:
   too, are in sync and write nothing.
 - Marketo references: linked persons merged both ways, as the activity stream merges them;
   persons not linked are left alone (the native default: a person made in Marketo is not
-  created in Dynamics unless a flow action asks).
+  created in Dynamics unless a flow action asks). A person the sync itself wrote in the last
+  `ECHO_WINDOW` is left to the timer's activity read: Marketo's trigger campaign fires for the
+  sync's own writes too, and the activity carries the values that tell such an echo from an
+  edit at no extra call, where a merge here would cost a read per notice.
 A webhook is a hint, never the record of a change: nothing here moves a checkpoint, so the timers
 still read every change (finding it in sync) and reconcile any notice that was lost. An object
 still in its full copy, paused or never copied leaves its references to the copy and the
@@ -22,7 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from sync.connectors.marketo.lanes import Lane, in_lane
@@ -40,6 +43,7 @@ from sync.store.links import Link, MarketoRef
 LEASE: Final = timedelta(minutes=5)
 MAX_WAITS: Final = 12  # with WAIT_S: a minute, the next timer run's start
 WAIT_S: Final = 5
+ECHO_WINDOW: Final = timedelta(seconds=60)
 
 
 @dataclass
@@ -50,6 +54,7 @@ class ChangeResult:
     busy: list[ChangeRef] = field(default_factory=list)  # their object's lease was held: to queue again
     left: dict[SyncObject, str] = field(default_factory=dict)  # object → why its references were left
     ignored: int = 0  # tables the sync does not follow, persons not linked
+    echoes: int = 0  # persons the sync wrote moments ago: left to the timer's activity read
 
     def total(self) -> PageCounts:
         counts = PageCounts()
@@ -144,10 +149,14 @@ def _merge_persons(engine: Engine, refs: list[ChangeRef], result: ChangeResult) 
     wanted = [MarketoRef(object=PERSON_TARGET, id=r.id) for r in refs]
     links = store.links.get_many_by_marketo(list(dict.fromkeys(wanted)))
     by_table: dict[str, list[Link]] = defaultdict(list)
-    for link in links.values():
-        if PersonStream.live(link):
+    now = datetime.now(UTC)
+    live = [link for link in links.values() if PersonStream.live(link)]
+    for link in live:
+        if link.updated_at is not None and now - link.updated_at < ECHO_WINDOW:
+            result.echoes += 1
+        else:
             by_table[link.dynamics.table].append(link)
-    result.ignored += len(set(wanted)) - sum(len(v) for v in by_table.values())
+    result.ignored += len(set(wanted)) - len(live)
     stream = PersonStream(engine)
     known = {i for table in PERSON_TABLES for i in store.errors.record_ids(table, M2D)}
     counts = PageCounts(read=len(set(wanted)))

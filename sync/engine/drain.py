@@ -47,6 +47,8 @@ class DrainResult:
             f"{counts.failed} failed",
             f"{counts.removed} removed",
         ]
+        if self.result.echoes:
+            parts.append(f"{self.result.echoes} echo(es) of the sync's own writes left to the timer")
         if self.requeued:
             parts.append(f"{self.requeued} put back (object busy)")
         if self.result.left:

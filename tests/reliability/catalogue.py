@@ -5,6 +5,7 @@ here — so the page cannot drift from the suite)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Final
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 DOC: Final = ROOT / "docs" / "reliability.md"
+SOAK_RESULT: Final = ROOT / "tests" / "reliability" / "soak_result.json"  # written by `make soak`
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,29 @@ CRASHES: Final = [
         "one page (ten calls) more per kill than a clean copy; one more cycle writes nothing on either side; the "
         "restarted process takes the dead one's lease at once",
         (f"{R}test_crashes.py::test_killed_copies_and_runs_both_ways_lose_and_duplicate_nothing",),
+    ),
+    Fault(
+        "A lead's qualification read before its contact's takeover is stored: the contact's run died between "
+        "its page journal and its checkpoint (or the lead's and the contact's runs overlap)",
+        "the lead never takes the person back: it waits in the errors table saying which record carries the "
+        "person, and clears once the contact's link is stored; one person, carrying the contact's id",
+        (
+            "tests/test_engine_two_way.py::test_a_qualified_lead_read_before_its_contacts_link_is_stored_never_takes_the_person_back",
+        ),
+    ),
+    Fault(
+        "A lead or contact run dies between writing a page to Marketo and storing its links (the page journal "
+        "holds them); before that object runs again, the person stream reads a deletion, a merge or an edit of "
+        "one of those persons (the stateful soak found both)",
+        "the person run stores the journaled links first, so the edit reaches Dynamics; a link to a person "
+        "deleted since is never stored (no record linked to a person that is gone): the record gets a new person "
+        "when it changes, as after any deletion",
+        (
+            "tests/test_page_journal.py::"
+            "test_a_journaled_link_to_a_person_deleted_since_is_not_stored_and_the_record_gets_a_new_person",
+            "tests/test_page_journal.py::"
+            "test_a_marketo_edit_of_a_person_whose_link_waits_in_the_journal_reaches_dynamics",
+        ),
     ),
     Fault(
         "A crash after the person stream wrote Dynamics and before its checkpoint (in process, at that point)",
@@ -71,6 +96,21 @@ CRASHES: Final = [
 ]
 STORMS: Final = f"{R}test_faults.py::test_throttling_and_outage_storms_delay_a_full_copy_but_lose_and_duplicate_nothing"
 MATRIX: Final = [
+    Fault(
+        "Webhook notices (Dataverse's or Marketo's) posted twice, out of order, or never; a Marketo webhook "
+        "call lost (Marketo never retries); a Dataverse delivery answered 503, 500",
+        "a notice is a hint: the record's current state is read, so duplicates and reordering come to one result, "
+        "and the timers, which still read every change, reconcile what never came; Dataverse tries once more on "
+        "502/503/504 only and records the failure as a system job",
+        (
+            "tests/test_engine_changes.py::"
+            "test_a_change_posted_twice_out_of_order_or_never_comes_to_one_result_after_the_next_timer_run",
+            "tests/test_marketo_webhooks.py::"
+            "test_a_marketo_edit_crosses_to_dynamics_by_webhook_and_a_lost_call_is_reconciled_by_the_timer",
+            "tests/test_dataverse_webhooks.py::"
+            "test_a_failed_post_is_tried_once_more_on_503_only_and_recorded_as_a_failed_system_job",
+        ),
+    ),
     Fault(
         "429 storms: Retry-After 0, N seconds, an HTTP date (Marketo and Dataverse)",
         "waits as told (clamped), retries, and the copy ends with every record once",
@@ -227,6 +267,19 @@ MATRIX: Final = [
 ]
 BAD_INPUT: Final = [
     Fault(
+        "Change notices with a wrong or missing key, a body that is not JSON or not a change, an id that is not a "
+        "GUID (an OData injection attempt), over 1 MiB; a queue message that is not a change message",
+        "401, 400 naming the problem, 413 — never a 500 — each counted on the status page with its reason; "
+        "nothing queued; a bad queue message goes to the poison queue",
+        (
+            "tests/test_functions_changes.py::test_a_wrong_or_missing_key_is_401_and_counted",
+            "tests/test_functions_changes.py::test_a_body_that_is_not_a_dataverse_context_is_400_naming_the_problem",
+            "tests/test_functions_changes.py::"
+            "test_an_oversized_body_is_413_and_a_message_the_sync_does_not_follow_is_200",
+            "tests/test_engine_changes.py::test_a_message_that_is_not_a_change_goes_to_the_poison_queue",
+        ),
+    ),
+    Fault(
         "Fuzzed mapping files (Hypothesis: shaped and shapeless YAML and JSON, random text and bytes)",
         "either a usable mapping or a MappingError listing each problem; never another exception",
         (
@@ -263,6 +316,17 @@ BAD_INPUT: Final = [
     ),
 ]
 SECURITY: Final = [
+    Fault(
+        "The Dataverse webhook's key and the change queue",
+        "the key is written to Dataverse and never read back (`authvalue` is write-only), kept in Key Vault in "
+        "Azure; the queue holds record references only, never a value",
+        (
+            "tests/test_dataverse_webhooks.py::"
+            "test_registration_is_idempotent_and_reversible_and_the_key_is_never_read_back",
+            "tests/test_functions_changes.py::"
+            "test_a_dataverse_notice_with_the_right_key_is_queued_as_a_reference_without_values",
+        ),
+    ),
     Fault(
         "Known secrets (client secrets, storage key, webhook secret, an access token) configured, logging at DEBUG, "
         "failures forced (refused credentials, an unreachable service)",
@@ -304,6 +368,32 @@ SECURITY: Final = [
 SECTIONS: Final = {"Crashes": CRASHES, "Fault matrix": MATRIX, "Bad input": BAD_INPUT, "Security": SECURITY}
 
 
+def measured() -> list[str]:
+    """The last `make soak`, as its result file has it."""
+    if not SOAK_RESULT.is_file():
+        return []
+    soak = json.loads(SOAK_RESULT.read_text(encoding="utf-8"))
+    rounds = soak["rounds"]
+    failed = sum(1 for r in rounds if not r["passed"])
+    lines = [
+        "",
+        "## Measured: the last soak",
+        "",
+        f"`make soak` (SOAK_MINUTES={soak['minutes']:g}) at commit {soak['commit']}, finished {soak['finished']}, "
+        f"on {soak['machine']}: {len(rounds)} runs, {failed} failed. Crash runs at SYNC_CRASH_KILLS=120 with a "
+        "fresh seed each; stateful runs at 20 examples of 40 steps with fresh randomness.",
+        "",
+        "| round | test | settings | outcome | seconds | what it did |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rounds:
+        settings = ", ".join(f"{k}={v}" for k, v in r["settings"].items() if k.endswith(("SEED", "KILLS")))
+        did = "; ".join(r["detail"]) or r["summary"]
+        outcome = "passed" if r["passed"] else "FAILED"
+        lines.append(f"| {r['round']} | {r['trial']} | {settings} | {outcome} | {r['seconds']} | {did} |")
+    return lines
+
+
 def render() -> str:
     lines = [
         "# Reliability: the faults tried and what the suite proves",
@@ -318,6 +408,7 @@ def render() -> str:
         for f in faults:
             checks = "<br>".join(f"`{c.split('::')[-1]}`" for c in f.checks)
             lines.append(f"| {f.fault} | {f.proves} | {checks} |")
+    lines += measured()
     lines += ["", "Where each check lives:", ""]
     for check in dict.fromkeys(c for faults in SECTIONS.values() for f in faults for c in f.checks):
         lines.append(f"- `{check}`")
