@@ -160,7 +160,7 @@ def _demo(dataverse: EmulatorProcess, marketo: EmulatorProcess, azurite: Azurite
 
     _say("\nChanges in seconds: webhooks both ways, through the change queue.")
     with _marketo(env) as connection:
-        if not show_webhooks(env, Editor(dynamics, connection), marketo.info, _say, _sync):
+        if not show_webhooks(env, Editor(dynamics, connection), dataverse.info, marketo.info, _say, _sync):
             return 1
 
     _sync(env, "status")

@@ -20,6 +20,7 @@ import requests
 
 from demo.edits import Editor
 from demo.report import marketo_rows
+from sync.store.change_queue import ChangeQueue
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 60.0
@@ -49,7 +50,17 @@ def _campaign(marketo: dict[str, Any], url: str, secret: str) -> None:
     answer.raise_for_status()
 
 
-def show_webhooks(env: dict[str, str], editor: Editor, marketo: dict[str, Any], say: Any, sync: Any) -> bool:
+def _pending(dataverse: dict[str, Any], marketo: dict[str, Any]) -> int:
+    """Webhook calls both emulators still have to make."""
+    return sum(
+        int(requests.get(f"{info['url']}/_emulator/webhooks", verify=info["ca_file"], timeout=10).json()["pending"])
+        for info in (dataverse, marketo)
+    )
+
+
+def show_webhooks(
+    env: dict[str, str], editor: Editor, dataverse: dict[str, Any], marketo: dict[str, Any], say: Any, sync: Any
+) -> bool:
     port = _free_port()
     route = f"http://127.0.0.1:{port}/api/changes"
     if sync(env, "setup-webhooks", "--url", f"{route}/dataverse").returncode != 0:
@@ -80,6 +91,9 @@ def show_webhooks(env: dict[str, str], editor: Editor, marketo: dict[str, Any], 
         editor.in_marketo(other, city="Webhook City")
         took = _until(lambda: _city(editor, other) == "Webhook City")
         say(f"  - the person's city saved in Marketo showed in Dynamics after {_seconds(took)}")
+        # the sync's own writes are announced back too: let the run drain those echoes before it stops
+        queue = ChangeQueue.open(env["SYNC_STORAGE_CONNECTION"], env.get("SYNC_CHANGE_QUEUE", "sync-changes"))
+        _until(lambda: _pending(dataverse, marketo) == 0 and queue.depth() == (0, 0), 30)
     finally:
         runner.send_signal(signal.SIGINT)
         try:
