@@ -2,7 +2,8 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
-PYTEST_ARGS ?=
+# pytest-xdist: two workers (the machine has two cores); most of a test's time is waiting on emulators
+PYTEST_ARGS ?= -n 2
 
 .PHONY: test demo lint typecheck unit deps clean bench browser audit checkov soak
 
