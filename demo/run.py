@@ -142,7 +142,8 @@ def _demo(dataverse: EmulatorProcess, marketo: EmulatorProcess, azurite: Azurite
     )
 
     with _marketo(env) as connection:
-        edits = make_edits(Editor(dynamics, connection))
+        editor = Editor(dynamics, connection)
+        edits = make_edits(editor)
     _say("\nBoth sides change:")
     for edit in edits:
         _say(f"  - {edit.what}")
@@ -160,7 +161,8 @@ def _demo(dataverse: EmulatorProcess, marketo: EmulatorProcess, azurite: Azurite
 
     _say("\nChanges in seconds: webhooks both ways, through the change queue.")
     with _marketo(env) as connection:
-        if not show_webhooks(env, Editor(dynamics, connection), dataverse.info, marketo.info, _say, _sync):
+        editor.marketo = connection  # the same editor: it takes records the edits above did not touch
+        if not show_webhooks(env, editor, dataverse.info, marketo.info, _say, _sync):
             return 1
 
     _sync(env, "status")

@@ -87,7 +87,7 @@ def show_webhooks(
         editor.in_dynamics("contact", contact, {"jobtitle": "Head of Webhooks"})
         took = _until(lambda: _title(marketo, person) == "Head of Webhooks")
         say(f"  - a contact's job title saved in Dynamics showed in Marketo after {_seconds(took)}")
-        other = editor.next_id("contact")  # one the sync has not just written (that would be taken as its echo)
+        other = editor.next_id("contact")  # one the sync has not just written (taken for its echo)
         editor.in_marketo(other, city="Webhook City")
         took = _until(lambda: _city(editor, other) == "Webhook City")
         say(f"  - the person's city saved in Marketo showed in Dynamics after {_seconds(took)}")
