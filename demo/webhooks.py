@@ -43,9 +43,14 @@ def _until(seen: Any, timeout_s: float = WAIT_S) -> float | None:
 
 
 def _campaign(marketo: dict[str, Any], url: str, secret: str) -> None:
-    """What an admin builds in Marketo (docs/setup.md): Person is Created / Data Value Changes →
-    Call Webhook with {"personId": {{lead.Id}}} and the X-Sync-Secret header."""
-    body = {"url": url, "template": '{"personId": {{lead.Id}}}', "headers": {"X-Sync-Secret": secret}}
+    """What an admin builds in Marketo (docs/setup.md): Data Value Changes → Call Webhook with
+    {"personId": {{lead.Id}}} and the X-Sync-Secret header."""
+    body = {
+        "url": url,
+        "template": '{"personId": {{lead.Id}}}',
+        "headers": {"X-Sync-Secret": secret},
+        "triggers": ["changed"],
+    }
     answer = requests.post(f"{marketo['url']}/_emulator/webhooks", json=body, verify=marketo["ca_file"], timeout=10)
     answer.raise_for_status()
 

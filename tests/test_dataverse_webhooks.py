@@ -76,7 +76,7 @@ def world(make_sync_world: Callable[..., World]) -> World:
 
 
 def _idle(emulator: RunningEmulator) -> None:
-    assert emulator.service.webhooks.idle(30), "the emulator's async service did not finish its jobs"  # type: ignore[attr-defined]
+    assert emulator.service.webhooks.jobs.idle(30), "the emulator's async service did not finish its jobs"  # type: ignore[attr-defined]
 
 
 def _register(world: World, url: str) -> Any:

@@ -39,7 +39,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _idle(marketo: RunningEmulator) -> None:
-    assert marketo.service.campaigns.idle(30), "the trigger campaign did not make its calls"  # type: ignore[attr-defined]
+    assert marketo.service.campaigns.jobs.idle(30), "the trigger campaign did not make its calls"  # type: ignore[attr-defined]
 
 
 def _push(marketo: RunningEmulator, records: list[dict[str, Any]], action: str = "createOrUpdate") -> Any:

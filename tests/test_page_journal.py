@@ -10,6 +10,7 @@ import pytest
 
 from sync.engine.full_copy import advance_copy, begin_full_copy, full_copy
 from sync.engine.run import run_once
+from sync.engine.runtime import Engine
 from sync.objects import SyncObject
 from sync.store import SyncStore
 from sync.store.links import DynamicsRef
@@ -115,21 +116,30 @@ def test_a_crash_while_the_last_pages_links_are_stored_still_ends_with_every_lin
     _each_contact_once_and_linked(world)
 
 
-def test_a_journaled_link_to_a_person_deleted_since_is_not_stored_and_the_record_gets_a_new_person(
+def _a_new_contact_whose_links_wait_in_the_journal(
     world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The run that wrote the page dies before its links are stored; meanwhile the person is
-    deleted in Marketo and the person stream, finding no link yet, drops nothing. Recovery must
-    not link the record to the person that is gone."""
+) -> tuple[str, dict[str, Any], Engine]:
+    """A contact created after the copy; its run wrote its person to Marketo and died before its
+    checkpoint (so before storing its links); a new process."""
     for obj in (SyncObject.PERSON, SyncObject.CONTACT):
         full_copy(world.engine, obj)
-    contact = world.create("contact", {"lastname": "Ghost", "emailaddress1": "ghost@example.com"})
+    contact = world.create("contact", {"lastname": "Waiting", "emailaddress1": "waiting@example.com"})
     _crash_on_call(monkeypatch, world.store.checkpoints, "save", 1)
     with pytest.raises(Crash):
         run_once(world.engine, SyncObject.CONTACT)
     monkeypatch.undo()
     engine = world.restart()
     [person] = [p for p in world.marketo_rows("lead") if p.get("dynamicsId") == contact.lower()]
+    return contact, person, engine
+
+
+def test_a_journaled_link_to_a_person_deleted_since_is_not_stored_and_the_record_gets_a_new_person(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run that wrote the page dies before its links are stored; meanwhile the person is
+    deleted in Marketo and the person stream, finding no link yet, drops nothing. Recovery must
+    not link the record to the person that is gone."""
+    contact, person, engine = _a_new_contact_whose_links_wait_in_the_journal(world, monkeypatch)
     engine.marketo.persons.delete([person["id"]])
     for obj in (SyncObject.PERSON, SyncObject.CONTACT):
         run_once(engine, obj)
@@ -147,15 +157,7 @@ def test_a_marketo_edit_of_a_person_whose_link_waits_in_the_journal_reaches_dyna
 ) -> None:
     """The person run comes first after the crash: it stores the journaled links before it
     reads the edit, instead of passing it by as an unlinked person's."""
-    for obj in (SyncObject.PERSON, SyncObject.CONTACT):
-        full_copy(world.engine, obj)
-    contact = world.create("contact", {"lastname": "Waiting", "emailaddress1": "waiting@example.com"})
-    _crash_on_call(monkeypatch, world.store.checkpoints, "save", 1)
-    with pytest.raises(Crash):
-        run_once(world.engine, SyncObject.CONTACT)
-    monkeypatch.undo()
-    engine = world.restart()
-    [person] = [p for p in world.marketo_rows("lead") if p.get("dynamicsId") == contact.lower()]
+    contact, person, engine = _a_new_contact_whose_links_wait_in_the_journal(world, monkeypatch)
     engine.marketo.persons.upsert([{"id": person["id"], "city": "Porto"}], action="updateOnly", lookup_field="id")
     run_once(engine, SyncObject.PERSON)
     row = next(r for r in world.dynamics_rows("contact") if r["contactid"] == contact)

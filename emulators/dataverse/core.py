@@ -174,7 +174,7 @@ class DataverseCore(EmulatorService):
         self.change_repeats = False  # a row changed twice in a delta's span comes twice (control: change-tracking)
         previous: WebhookDispatcher | None = getattr(self, "webhooks", None)
         if previous is not None:
-            previous.stop()
+            previous.jobs.stop()
         self.org = Organization(self.clock, self.table_defs)
         seed_messages(self.org, [t.logical_name for t in self.table_defs])
         self.webhooks = WebhookDispatcher(self)

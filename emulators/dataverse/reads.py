@@ -163,7 +163,7 @@ class DataverseReads(DataverseCore):
     @control("webhooks", "GET")
     def control_webhooks(self, request: Request, body: Any) -> Response:
         """How many webhook deliveries the asynchronous service still has to make."""
-        return json_response({"pending": self.webhooks.pending})
+        return json_response({"pending": self.webhooks.jobs.pending})
 
     @api("/RetrieveTotalRecordCount(<key:call>)", "GET")
     def on_record_counts(self, request: Request, user: str, call: str) -> Response:

@@ -16,9 +16,6 @@ rolled back. A job whose endpoint cannot be reached fails; Dataverse does not re
 from __future__ import annotations
 
 import json
-import queue
-import threading
-import time
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -28,6 +25,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from emulators.common.background import BackgroundJobs
 from emulators.dataverse.models import Committed, Row, iso
 from emulators.dataverse.plugin_registration import ASYNCHRONOUS, OWN, POST_OPERATION, WEBHOOK_CONTRACT
 
@@ -139,8 +137,7 @@ def context(org_name: str, event: Committed, step_id: str, user: str, correlatio
 class WebhookDispatcher:
     def __init__(self, service: DataverseCore) -> None:
         self.service = service
-        self._jobs: queue.Queue[Delivery | None] = queue.Queue()
-        self._worker: threading.Thread | None = None
+        self.jobs: BackgroundJobs[Delivery] = BackgroundJobs("dataverse-async-service", self._deliver)
 
     # matching (under the service's lock: called by the writer as its transaction commits)
 
@@ -218,39 +215,12 @@ class WebhookDispatcher:
     # the asynchronous service
 
     def _enqueue(self, delivery: Delivery) -> None:
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(target=self._run, name="dataverse-async-service", daemon=True)
-            self._worker.start()
-        self._jobs.put(delivery)
+        self.jobs.put(delivery)
 
-    def stop(self) -> None:
-        if self._worker is not None and self._worker.is_alive():
-            self._jobs.put(None)
-
-    def _run(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            try:
-                self.service.pause("async_job")
-                status, error = self._post(job)
-                self._record(job, status, error)
-            finally:
-                self._jobs.task_done()
-
-    @property
-    def pending(self) -> int:
-        return int(self._jobs.unfinished_tasks)
-
-    def idle(self, timeout_s: float = 30.0) -> bool:
-        """Whether every job queued so far was run within `timeout_s` (tests, the demo)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._jobs.unfinished_tasks == 0:
-                return True
-            time.sleep(0.02)
-        return False
+    def _deliver(self, job: Delivery) -> None:
+        self.service.pause("async_job")
+        status, error = self._post(job)
+        self._record(job, status, error)
 
     def _post(self, job: Delivery) -> tuple[int | None, str]:
         status: int | None = None

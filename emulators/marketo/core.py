@@ -111,7 +111,7 @@ class MarketoCore(EmulatorService):
     def reset(self) -> None:
         previous: CampaignWebhooks | None = getattr(self, "campaigns", None)
         if previous is not None:
-            previous.stop()
+            previous.jobs.stop()
         self.persons = PersonDatabase()
         self.campaigns = CampaignWebhooks(self)
         self.persons.on_change = self.campaigns.on_person

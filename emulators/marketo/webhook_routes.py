@@ -32,6 +32,6 @@ class WebhookRoutes(MarketoCore):
                         for w in self.campaigns.registered
                     ],
                     "calls": list(self.campaigns.calls),
-                    "pending": self.campaigns.pending,
+                    "pending": self.campaigns.jobs.pending,
                 }
             )

@@ -14,14 +14,13 @@ control API's GET (as "Webhook is Called" would record it).
 from __future__ import annotations
 
 import json
-import queue
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import requests
+
+from emulators.common.background import BackgroundJobs
 
 if TYPE_CHECKING:
     from emulators.marketo.core import MarketoCore
@@ -67,8 +66,7 @@ class CampaignWebhooks:
         self.service = service
         self.registered: list[CampaignWebhook] = []
         self.calls: list[dict[str, Any]] = []  # what each call answered, in order
-        self._jobs: queue.Queue[Call | None] = queue.Queue()
-        self._worker: threading.Thread | None = None
+        self.jobs: BackgroundJobs[Call] = BackgroundJobs("marketo-campaigns", self._call)
 
     def register(self, webhook: CampaignWebhook) -> int:
         self.registered.append(webhook)
@@ -100,25 +98,11 @@ class CampaignWebhooks:
     # the campaign's flow, asynchronously
 
     def _enqueue(self, call: Call) -> None:
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(target=self._run, name="marketo-campaigns", daemon=True)
-            self._worker.start()
-        self._jobs.put(call)
+        self.jobs.put(call)
 
-    def stop(self) -> None:
-        if self._worker is not None and self._worker.is_alive():
-            self._jobs.put(None)
-
-    def _run(self) -> None:
-        while True:
-            call = self._jobs.get()
-            if call is None:
-                return
-            try:
-                self.service.pause("campaign")
-                self.calls.append({"lead_id": call.lead_id, "url": call.webhook.url, **self._post(call)})
-            finally:
-                self._jobs.task_done()
+    def _call(self, call: Call) -> None:
+        self.service.pause("campaign")
+        self.calls.append({"lead_id": call.lead_id, "url": call.webhook.url, **self._post(call)})
 
     @staticmethod
     def _post(call: Call) -> dict[str, Any]:
@@ -128,16 +112,3 @@ class CampaignWebhooks:
         except requests.RequestException as exc:
             return {"status": None, "error": type(exc).__name__}
         return {"status": answer.status_code}
-
-    @property
-    def pending(self) -> int:
-        return int(self._jobs.unfinished_tasks)
-
-    def idle(self, timeout_s: float = 30.0) -> bool:
-        """Whether every call queued so far was made within `timeout_s` (tests, the demo)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._jobs.unfinished_tasks == 0:
-                return True
-            time.sleep(0.02)
-        return False
