@@ -43,7 +43,7 @@ from sync.store.links import Link, MarketoRef
 LEASE: Final = timedelta(minutes=5)
 MAX_WAITS: Final = 12  # with WAIT_S: a minute, the next timer run's start
 WAIT_S: Final = 5
-ECHO_WINDOW: Final = timedelta(seconds=30)  # a trigger campaign answers a write within seconds
+ECHO_WINDOW: Final = timedelta(seconds=10)  # a trigger campaign answers a write within seconds
 
 
 @dataclass
