@@ -2,7 +2,7 @@
 service (`DataverseSettings`, `MarketoSettings`, `StorageSettings`, `SyncSettings`), all four in
 `Settings`, so a connector and its tests take only what they use. Validated once at start: a bad
 setting stops start-up with one message listing every problem and its fix. Secrets are
-`SecretStr`: never in a message, a log or `repr`."""
+`SecretStr`: never in a message, a log or `repr`. How a problem is told: `setting_problems.py`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from sync.objects import FULL_COPY_ORDER, SyncObject
+from sync.setting_problems import SettingsError, describe
 from sync.storage_endpoint import storage_endpoint
 
 DEFAULT_SCHEDULE: Final = "0 */1 * * * *"
@@ -30,20 +31,6 @@ _QUEUE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,55}[a-z0-9]$")  # 57: room for "
 
 def schedule_setting(obj: SyncObject) -> str:
     return f"SYNC_SCHEDULE_{obj.value.upper()}"
-
-
-class SettingsError(Exception):
-    """Raised at start when the configuration cannot work; the message lists every problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        plural = "problem" if len(problems) == 1 else "problems"
-        super().__init__(
-            f"The sync cannot start: {len(problems)} configuration {plural}.\n{lines}\n"
-            'Set these as app settings of the Function app (Azure) or under "Values" in '
-            "local.settings.json (local runs); local.settings.sample.json lists every setting."
-        )
 
 
 def _url(value: str, *, https_only: bool) -> str:
@@ -318,17 +305,6 @@ SECTIONS: Final[dict[str, type[_Section]]] = {
 }
 
 
-# Pydantic error types → what to tell an admin (policy as data).
-_PROBLEM_BY_ERROR_TYPE: Final[dict[str, str]] = {
-    "missing": "is missing",
-    "int_parsing": "is not a whole number",
-    "float_parsing": "is not a number",
-    "greater_than": "must be greater than {gt}",
-    "less_than": "must be less than {lt:g}",
-    "less_than_equal": "must be at most {le}",
-}
-
-
 def _environment_view(environ: Mapping[str, str]) -> dict[str, Any]:
     """The raw values the models read, with the storage fall-backs the Functions host uses."""
     view: dict[str, Any] = {k: v for k, v in environ.items() if v != ""}
@@ -346,21 +322,6 @@ def _environment_view(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 _FIELD_BY_ALIAS: Final = {f.alias: f for section in SECTIONS.values() for f in section.model_fields.values() if f.alias}
-
-
-def _describe(error: Any) -> str:
-    names = [str(part) for part in error["loc"]]
-    name = next((n for n in reversed(names) if n in _FIELD_BY_ALIAS or n == "schedules"), "settings")
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if name == "schedules":
-        return message
-    template = _PROBLEM_BY_ERROR_TYPE.get(error["type"])
-    problem = template.format(**(error.get("ctx") or {})) if template else message
-    if name == "SYNC_STORAGE_CONNECTION" and error["type"] == "missing":
-        problem += " (and so is AzureWebJobsStorage)"
-    field = _FIELD_BY_ALIAS.get(name)
-    hint = f" {field.description}" if field is not None and field.description else ""
-    return f"{name}: {problem}.{hint}"
 
 
 def _cross_field_problems(view: Mapping[str, Any]) -> list[str]:
@@ -384,7 +345,7 @@ def _validate(model: type[M], payload: Mapping[str, Any], view: Mapping[str, Any
     try:
         validated = model.model_validate(payload)
     except ValidationError as exc:
-        problems.extend(_describe(err) for err in exc.errors(include_url=False, include_input=False))
+        problems.extend(describe(err, _FIELD_BY_ALIAS) for err in exc.errors(include_url=False, include_input=False))
     if model in (Settings, DataverseSettings):
         problems.extend(_cross_field_problems(view))
     if problems or validated is None:

@@ -19,7 +19,8 @@ from demo.dynamics_user import DynamicsUser
 from sync.engine.full_copy import full_copy
 from sync.functions import worker
 from sync.objects import FULL_COPY_ORDER, Direction, SyncObject
-from sync.settings import SettingsError, schedule_setting
+from sync.setting_problems import SettingsError
+from sync.settings import schedule_setting
 from sync.store import SyncStore
 from tests.functions_app import WEBHOOK_SECRET, DurableClientStandIn, import_function_app
 from tests.functions_app import call_function as _call

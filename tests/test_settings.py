@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from sync.objects import SyncObject
+from sync.setting_problems import SettingsError
 from sync.settings import (
     DEFAULT_SCHEDULE,
     DataverseSettings,
     MarketoSettings,
-    SettingsError,
     load_section,
     load_settings,
     setting_names,

@@ -15,7 +15,8 @@ from sync.cli.store_commands import errors_command, pause_command, resume_comman
 from sync.log_redaction import redact_secrets
 from sync.mapping.file import MappingError
 from sync.objects import FULL_COPY_ORDER, SyncObject
-from sync.settings import SettingsError, load_settings
+from sync.setting_problems import SettingsError
+from sync.settings import load_settings
 from sync.store import SyncStore
 from sync.store.change_queue import ChangeQueue
 
