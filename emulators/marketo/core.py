@@ -38,7 +38,11 @@ LEAD_ACTIONS = ("createOnly", "updateOnly", "createOrUpdate", "createDuplicate")
 OBJECT_ACTIONS = ("createOnly", "updateOnly", "createOrUpdate")
 REST = "/rest/v1"
 BULK = "/bulk/v1"
-SCAN_PER_CALL = 1000  # activities examined per call: pages may hold fewer than batchSize, as on Marketo
+# Activities examined per call, of every type: "Each Get Lead Activity call will go through 300
+# activities of ALL types from the timestamp placed on the nextPageToken" (Adobe KB ka-29362, "Get
+# Lead Activities REST API Is Not Returning Any Activities"). So a page may hold fewer than asked,
+# even none with moreResult true, and a reader pays a call per 300 activities of any type.
+SCAN_PER_CALL = 300
 DATA_NAMES = {
     "company": "companies",
     "opportunity": "opportunities",

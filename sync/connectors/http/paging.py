@@ -5,8 +5,8 @@ response (dlt's idea, without the request building), and `follow` does the loop:
 - Dataverse: `@odata.nextLink` until a page has none (change tracking then gives the
   `@odata.deltaLink` to store for next time);
 - Marketo queries: `nextPageToken` while one comes back;
-- Marketo activities: `nextPageToken` while `moreResult` is true. An activities call scans a
-  fixed slice of the activity log, so a page may be empty and still have more after it.
+- Marketo activities: `nextPageToken` while `moreResult` is true. An activities call scans the
+  next 300 activities of every type, so a page may be empty and still have more after it.
 """
 
 from __future__ import annotations

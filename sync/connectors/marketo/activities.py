@@ -22,7 +22,9 @@ DELETION: Final = 37
 @dataclass(frozen=True)
 class ActivityPage:
     """One page; `next_token` is where to resume (Marketo always returns one), `more` whether to.
-    A page may be empty and still have more: each call scans a fixed slice of the activity log."""
+    A page may be empty and still have more: each call scans the next 300 activities of every
+    type (Adobe KB ka-29362), so reading costs a call per 300 activities of the whole log, whatever
+    the types asked for."""
 
     activities: list[dict[str, Any]]
     next_token: str
