@@ -3,9 +3,11 @@ Functions host fires the timers (seconds first, UTC)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
-from sync.cli.schedules import Schedules, next_tick, run_schedules
+from sync.cli.schedules import Schedules, TimerThreads, next_tick, run_schedules
 from sync.objects import SyncObject
 
 
@@ -59,3 +61,27 @@ def test_a_run_longer_than_the_period_fires_once_when_free_not_once_per_missed_t
     run_schedules(schedules, slow_run, clock, clock.sleep, ticks=3)
 
     assert fired == ["10:01:00", "10:03:30", "10:06:00"]  # the missed 10:02 and 10:03 ticks: one run
+
+
+def test_each_object_runs_on_its_own_thread_so_a_long_run_holds_no_other_objects_tick() -> None:
+    person_going, contact_ran = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def run(obj: SyncObject) -> None:
+        ran.append(obj.value)
+        if obj is SyncObject.PERSON:
+            person_going.set()
+            assert contact_ran.wait(10), "the contact run waited for the person run"
+        else:
+            contact_ran.set()
+
+    with TimerThreads(run) as timers:
+        timers.fire(SyncObject.PERSON)
+        assert person_going.wait(10)
+        timers.fire(SyncObject.PERSON)  # its next tick, while it still runs: once, after it
+        timers.fire(SyncObject.PERSON)
+        timers.fire(SyncObject.CONTACT)
+        deadline = time.monotonic() + 10
+        while len(ran) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert sorted(ran) == ["contact", "person", "person"]

@@ -1,7 +1,7 @@
 """Webhook-driven sync, through the change queue on Azurite and both emulators: a notice is a hint,
 the record's current state is what crosses, so a notice posted twice, out of order or never comes
 to one correct result; the sync's own writes echo back as nothing; a burst is one Marketo call per
-300 persons; a busy object puts its notices back; a bad message goes to the poison queue."""
+300 persons; a busy object hands its notices to the run holding its lease; a bad message goes to the poison queue."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from sync.engine.drain import drain, drain_all
 from sync.engine.full_copy import full_copy
 from sync.engine.run import run_once
 from sync.objects import FULL_COPY_ORDER, SyncObject
+from sync.store import handover as handover_module
 from sync.store.change_queue import MAX_DEQUEUE, ChangeQueue, ChangeRef
 from sync.store.runs import RunOutcome
 from tests.emulator_support import control
@@ -168,7 +169,50 @@ def test_marketos_notice_of_the_syncs_own_write_is_left_to_the_timer_at_no_call(
     assert run_once(world.engine, SyncObject.PERSON).written == 0  # the activity read finds it in sync
 
 
-def test_a_busy_object_puts_its_notices_back_for_a_few_seconds(world: World, queue: ChangeQueue) -> None:
+def test_a_busy_object_hands_its_notices_to_the_run_holding_its_lease(world: World, queue: ChangeQueue) -> None:
+    contact = world.create("contact", {"lastname": "Busy", "emailaddress1": "busy@example.com"})
+    _copy(world)
+    lease = world.store.leases.acquire(SyncObject.CONTACT, "a timer run", timedelta(minutes=5))
+    assert lease is not None
+    world.update("contact", contact, {"jobtitle": "Waited"})
+    queue.put([_dataverse("contact", contact)])
+    [done] = drain_all(world.engine, queue)
+    assert (done.result.handed_over, done.requeued, done.result.total().written) == (1, 0, 0)
+    assert queue.depth() == (0, 0)  # not put back: the holder has it
+    world.store.leases.release(lease)
+    record = run_once(world.engine, SyncObject.CONTACT)  # the next holder takes it
+    assert "1 change(s) a webhook announced were synced between pages" in record.message
+    assert _person(world, contact)["title"] == "Waited"  # type: ignore[index]
+    assert world.store.handover.take(SyncObject.CONTACT) is None
+
+
+def test_a_drain_whose_holder_ended_as_it_handed_over_syncs_its_notices_itself(
+    world: World, queue: ChangeQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contact = world.create("contact", {"lastname": "Race", "emailaddress1": "race@example.com"})
+    _copy(world)
+    lease = world.store.leases.acquire(SyncObject.CONTACT, "a timer run", timedelta(minutes=5))
+    assert lease is not None
+    hand_over = world.store.handover.hand_over
+
+    def hand_over_as_the_holder_ends(obj: SyncObject, refs: list[ChangeRef]) -> bool:
+        handed = hand_over(obj, refs)
+        world.store.leases.release(lease)  # the run's last look at the handover came just before
+        return handed
+
+    monkeypatch.setattr(world.store.handover, "hand_over", hand_over_as_the_holder_ends)
+    world.update("contact", contact, {"jobtitle": "Not stranded"})
+    queue.put([_dataverse("contact", contact)])
+    [done] = drain_all(world.engine, queue)
+    assert (done.result.handed_over, done.result.total().written) == (0, 1)
+    assert _person(world, contact)["title"] == "Not stranded"  # type: ignore[index]
+    assert world.store.handover.take(SyncObject.CONTACT) is None
+
+
+def test_a_busy_object_with_a_full_handover_puts_its_notices_back_for_a_few_seconds(
+    world: World, queue: ChangeQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(handover_module, "MAX_HANDED", 0)
     contact = world.create("contact", {"lastname": "Busy", "emailaddress1": "busy@example.com"})
     _copy(world)
     lease = world.store.leases.acquire(SyncObject.CONTACT, "a timer run", timedelta(minutes=5))

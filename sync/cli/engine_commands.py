@@ -16,7 +16,7 @@ from azure.core.exceptions import AzureError
 from tqdm import tqdm
 
 from sync.cli.listener import ChangeListener
-from sync.cli.schedules import QueuePoller, Schedules, run_schedules
+from sync.cli.schedules import QueuePoller, Schedules, TimerThreads, run_schedules
 from sync.connectors.dataverse.webhook_registration import WebhookRegistration
 from sync.connectors.http.failures import ConnectorError
 from sync.connectors.marketo.errors import MarketoQuotaExhausted
@@ -154,7 +154,8 @@ def run_command(settings: Settings, objects: Sequence[SyncObject], once: bool, l
             schedules = Schedules.starting(settings.sync.schedules, objects, datetime.now(UTC))
             expressions = ", ".join(f"{o.value}: {schedules.expressions[o]}" for o in objects)
             print(f"following the schedules ({expressions}) and the change queue {queue.name}")
-            run_schedules(schedules, lambda obj: _fire(engine, obj), lambda: datetime.now(UTC), time.sleep)
+            timers = stack.enter_context(TimerThreads(lambda obj: _fire(engine, obj)))
+            run_schedules(schedules, timers.fire, lambda: datetime.now(UTC), time.sleep)
         return 0
     except KeyboardInterrupt:
         print(f"stopped at {datetime.now(UTC).isoformat(timespec='seconds')}")

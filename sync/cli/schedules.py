@@ -3,8 +3,10 @@ them, from the same `SYNC_SCHEDULE_<OBJECT>` settings (six-field NCRONTAB, secon
 
 Like the host's timer with `use_monitor`, a tick missed while an earlier run was still going is
 run once when the loop is free again, never once per missed tick; objects whose ticks coincide
-run in full-copy order (accounts before the contacts that name them). Beside them, the change
-queue is polled as the host's queue trigger polls it (`QueuePoller`).
+fire in full-copy order (accounts before the contacts that name them). As the host runs each
+timer function apart, each object's runs go on a thread of their own (`TimerThreads`): one
+object's long run (a person run following a busy log) never holds another's tick. Beside them,
+the change queue is polled as the host's queue trigger polls it (`QueuePoller`).
 """
 
 from __future__ import annotations
@@ -71,6 +73,49 @@ def run_schedules(
         for obj in schedules.take_due(clock()):
             fire(obj)
             fired += 1
+
+
+class TimerThreads:
+    """`fire(obj)` starts the object's run on a thread of its own, unless one is going: then the
+    tick is run once when it ends (never once per tick), as the host's singleton timer does."""
+
+    def __init__(self, run: Callable[[SyncObject], object]) -> None:
+        self._run = run
+        self._lock = threading.Lock()
+        self._going: dict[SyncObject, threading.Thread] = {}
+        self._again: set[SyncObject] = set()
+
+    def fire(self, obj: SyncObject) -> None:
+        with self._lock:
+            if obj in self._going:
+                self._again.add(obj)
+                return
+            thread = threading.Thread(target=self._runs, args=(obj,), name=f"timer-{obj.value}", daemon=True)
+            self._going[obj] = thread
+        thread.start()
+
+    def _runs(self, obj: SyncObject) -> None:
+        while True:
+            try:
+                self._run(obj)
+            except Exception:  # a run's own failures are records; this is a bug or an outage
+                log.exception("the %s run failed; its next tick runs it again", obj.value)
+            with self._lock:
+                if obj not in self._again:
+                    del self._going[obj]
+                    return
+                self._again.discard(obj)
+
+    def __enter__(self) -> TimerThreads:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Let the runs going finish (each ends within its budget; a minute is waited at most)."""
+        with self._lock:
+            self._again.clear()
+            going = list(self._going.values())
+        for thread in going:
+            thread.join(timeout=60)
 
 
 class QueuePoller:

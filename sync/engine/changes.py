@@ -16,8 +16,10 @@ incremental lane:
 A webhook is a hint, never the record of a change: nothing here moves a checkpoint, so the timers
 still read every change (finding it in sync) and reconcile any notice that was lost. An object
 still in its full copy, paused or never copied leaves its references to the copy and the
-timers. A busy object (its lease held) sends them back to the queue a few seconds later, up to
-`MAX_WAITS` times; then the timer run that holds the lease, or the next, takes the change.
+timers. A busy object (its lease held) hands them over to the holder (`sync/store/handover.py`),
+which syncs them between its pages; when the handover is full they go back to the queue a few
+seconds later, up to `MAX_WAITS` times, and then the timer run that holds the lease, or the
+next, takes the change.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ from typing import Final
 from sync.connectors.marketo.lanes import Lane, in_lane
 from sync.engine.apply import PageCounts
 from sync.engine.pause import paused
+from sync.engine.person_recovery import recover_person_pages
 from sync.engine.person_stream import PersonStream
 from sync.engine.pipelines import Pipeline
-from sync.engine.run import recover_person_pages
 from sync.engine.runtime import Engine
 from sync.objects import D2M, DIRECTIONS, M2D, PERSON_TABLES, PERSON_TARGET, SyncObject
 from sync.store.change_queue import ChangeRef
@@ -51,7 +53,8 @@ class ChangeResult:
     """What one drain did with its references."""
 
     counts: dict[SyncObject, PageCounts] = field(default_factory=dict)
-    busy: list[ChangeRef] = field(default_factory=list)  # their object's lease was held: to queue again
+    busy: list[ChangeRef] = field(default_factory=list)  # their object's lease was held, no room to hand over
+    handed_over: int = 0  # left to the run holding their object's lease
     left: dict[SyncObject, str] = field(default_factory=dict)  # object → why its references were left
     ignored: int = 0  # tables the sync does not follow, persons not linked
     echoes: int = 0  # persons the sync wrote moments ago: left to the timer's activity read
@@ -115,20 +118,37 @@ def _sync_object(engine: Engine, obj: SyncObject, refs: list[ChangeRef], result:
         return
     lease = store.leases.acquire(obj, f"{engine.owner}:changes", LEASE)
     if lease is None:
-        result.busy.extend(refs)
-        return
+        if not store.handover.hand_over(obj, refs):
+            result.busy.extend(refs)
+            return
+        lease = store.leases.acquire(obj, f"{engine.owner}:changes", LEASE)  # its holder may have just ended
+        if lease is None:
+            result.handed_over += len(refs)
+            return
+        refs = []  # handed over, so taken below with the rest
     try:
-        with in_lane(Lane.INCREMENTAL, obj.value):
-            if obj is SyncObject.PERSON:
-                counts = _merge_persons(engine, refs, result)
-            else:
-                counts = _push_records(engine, obj, refs)
-        result.counts[obj] = counts
+        handed = store.handover.take(obj)
+        taken = refs + (handed.refs if handed else [])
+        if taken:
+            result.counts[obj] = sync_held(engine, obj, taken, result)
+        if handed is not None:
+            store.handover.settle(handed)
     finally:
         store.leases.release(lease)
 
 
-def _push_records(engine: Engine, obj: SyncObject, refs: list[ChangeRef]) -> PageCounts:
+def sync_held(
+    engine: Engine, obj: SyncObject, refs: list[ChangeRef], result: ChangeResult, *, recover: bool = True
+) -> PageCounts:
+    """Sync `refs` of `obj`, whose lease the caller holds; `recover`: store what a crashed run
+    journaled first (a run holding the lease did so at its start)."""
+    with in_lane(Lane.INCREMENTAL, obj.value):
+        if obj is SyncObject.PERSON:
+            return _merge_persons(engine, refs, result, recover=recover)
+        return _push_records(engine, obj, refs, recover=recover)
+
+
+def _push_records(engine: Engine, obj: SyncObject, refs: list[ChangeRef], *, recover: bool) -> PageCounts:
     copier = engine.copier()
     known = engine.store.errors.record_ids(obj, D2M)
     checkpoint = engine.store.checkpoints.get(obj, D2M)
@@ -137,15 +157,16 @@ def _push_records(engine: Engine, obj: SyncObject, refs: list[ChangeRef]) -> Pag
         ids = list(dict.fromkeys(r.id.lower() for r in refs if _reads(pipeline, r)))
         if not ids:
             continue
-        if checkpoint is not None:  # a page a crashed run journaled is stored before anything newer
+        if recover and checkpoint is not None:  # a page a crashed run journaled is stored before anything newer
             checkpoint = copier.recover(checkpoint, pipeline, known)
         counts.add(copier.push_by_ids(obj, pipeline, ids, known))
     return counts
 
 
-def _merge_persons(engine: Engine, refs: list[ChangeRef], result: ChangeResult) -> PageCounts:
+def _merge_persons(engine: Engine, refs: list[ChangeRef], result: ChangeResult, *, recover: bool) -> PageCounts:
     store = engine.store
-    recover_person_pages(engine)  # a crashed run's links first, or their persons look unlinked
+    if recover:
+        recover_person_pages(engine)  # a crashed run's links first, or their persons look unlinked
     wanted = [MarketoRef(object=PERSON_TARGET, id=r.id) for r in refs]
     links = store.links.get_many_by_marketo(list(dict.fromkeys(wanted)))
     by_table: dict[str, list[Link]] = defaultdict(list)

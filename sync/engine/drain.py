@@ -3,8 +3,9 @@ given, and what `python -m sync run` does between timer runs, so the CLI drives 
 
 A drain takes what is waiting with its message, up to 300 references (one Marketo call's worth
 of persons), and syncs them together (`changes.py`): a burst of webhooks costs a call per 300
-changes, not one each. Then it puts back what met a busy object, with a few seconds' delay, and
-deletes the messages it took. If it fails (an outage), nothing is deleted: the messages it took
+changes, not one each. What meets a busy object is handed over to the run holding its lease;
+what finds no room there is put back with a few seconds' delay. Then it deletes the messages it
+took. If it fails (an outage), nothing is deleted: the messages it took
 reappear after their visibility ends and the host retries the given one, `MAX_DEQUEUE` times,
 then moves it to the poison queue. A message that is not a change message goes there at once.
 """
@@ -49,6 +50,8 @@ class DrainResult:
         ]
         if self.result.echoes:
             parts.append(f"{self.result.echoes} echo(es) of the sync's own writes left to the timer")
+        if self.result.handed_over:
+            parts.append(f"{self.result.handed_over} handed over to the run holding their object's lease")
         if self.requeued:
             parts.append(f"{self.requeued} put back (object busy)")
         if self.result.left:

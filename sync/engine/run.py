@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -28,8 +29,10 @@ from sync.connectors.http.failures import ConnectorError
 from sync.connectors.marketo.errors import PagingTokenRefused
 from sync.connectors.marketo.lanes import Lane, in_lane
 from sync.engine.apply import PageCounts
+from sync.engine.changes import ChangeResult, sync_held
 from sync.engine.cursor import ObjectCursor, StreamCursor
 from sync.engine.pause import paused
+from sync.engine.person_recovery import recover_person_pages
 from sync.engine.person_stream import PersonStream
 from sync.engine.pipelines import Pipeline
 from sync.engine.run_log import RunLog, failure_kind
@@ -42,8 +45,11 @@ from sync.store.leases import Lease, LeaseLost
 from sync.store.runs import RunOutcome, RunRecord
 
 RECONCILE_EVERY_S: Final = 6 * 3600.0
-RECOVERY_LEASE: Final = timedelta(minutes=2)
 SAFETY_S: Final = 30.0  # between the hard deadline and the function timeout
+FOLLOW_PAGES: Final = 2  # a pass of this many activity pages or more: the log is busy, read on
+FOLLOW_PAUSE_S: Final = 3.0
+FOLLOW_FOR_S: Final = 50.0  # a little under the default one-minute timer period
+follow_pause: Callable[[float], None] = time.sleep  # between passes over a busy log (tests step it)
 
 
 class _Run:
@@ -60,6 +66,7 @@ class _Run:
         self.caught_up = True
         self.lease: Lease | None = None  # the newest: each renewal changes its ETag
         self.pages = 0
+        self.handed = 0  # changes taken over from webhook drains
 
     def may_start_page(self) -> bool:
         """Within the budget; and always the first page, so that every run makes progress."""
@@ -68,9 +75,15 @@ class _Run:
 
     def execute(self, checkpoint: Checkpoint) -> None:
         with within(self.deadline):
-            if self.obj is SyncObject.PERSON:
-                self.follow_persons(checkpoint)
-                return
+            self.follow(checkpoint)
+            self.take_handover()  # what a drain handed over after the last page
+        if self.handed:
+            self.notes.append(f"{self.handed} change(s) a webhook announced were synced between pages")
+
+    def follow(self, checkpoint: Checkpoint) -> None:
+        if self.obj is SyncObject.PERSON:
+            self.follow_persons(checkpoint)
+        else:
             known = self.store.errors.record_ids(self.obj, D2M)
             for pipeline in self.engine.pipelines[self.obj]:  # a page a crash left journaled, unstored
                 checkpoint = self.copier.recover(checkpoint, pipeline, known)
@@ -78,28 +91,61 @@ class _Run:
             for pipeline in self.engine.pipelines[self.obj]:
                 checkpoint = self.catch_up(checkpoint, pipeline, known)
 
+    def take_handover(self) -> None:
+        """Changes a webhook's drain handed over because this run held the lease (handover.py):
+        synced now, so they wait for a page, not for the run."""
+        handed = self.store.handover.take(self.obj)
+        if handed is None:
+            return
+        self.counts.add(sync_held(self.engine, self.obj, handed.refs, ChangeResult(), recover=False))
+        self.store.handover.settle(handed)
+        self.handed += len(handed.refs)
+
     def follow_persons(self, checkpoint: Checkpoint) -> None:
         """Marketo → Dynamics: the links a crashed lead or contact run left journaled, failed
         merges due again, a re-baseline if deletions may have been missed, then activity pages
-        until caught up or out of time."""
+        until caught up or out of time; and, while the log is busy, on (`_log_busy`)."""
         recover_person_pages(self.engine)
         stream = PersonStream(self.engine)
         known = {i for table in PERSON_TABLES for i in self.store.errors.record_ids(table, M2D)}
         self.counts.add(stream.retry_due(known))
         if stream.stale(checkpoint, datetime.now(UTC)):
             checkpoint = self._recheck_persons(stream, checkpoint, known, "was last read more than 14 days ago")
-        while self.may_start_page():
-            try:
-                checkpoint, counts, caught_up = stream.copy_page(checkpoint, known)
-            except PagingTokenRefused:
-                checkpoint = self._recheck_persons(stream, checkpoint, known, "is no longer accepted by Marketo")
-                continue
-            self.counts.add(counts)
-            self._renew()
-            if caught_up:
+        while True:
+            pages = 0
+            while self.may_start_page():
+                try:
+                    checkpoint, counts, caught_up = stream.copy_page(checkpoint, known)
+                except PagingTokenRefused:
+                    checkpoint = self._recheck_persons(stream, checkpoint, known, "is no longer accepted by Marketo")
+                    continue
+                pages += 1
+                self.counts.add(counts)
+                self._between_pages()
+                if caught_up:
+                    break
+            else:
+                self.caught_up = False
+                return
+            if not self._log_busy(pages):
                 self.sweep_late_activities(stream, checkpoint, known)
                 return
-        self.caught_up = False
+            follow_pause(FOLLOW_PAUSE_S)
+            self._between_pages()
+
+    def _log_busy(self, pages: int) -> bool:
+        """Whether to read on after catching up. Marketo scans 300 activities of every type per
+        call, so a log filling fast (a copy's new persons, a mass update, a send) costs the stream
+        a call per 300 whoever logged them; a run that caught up and ended would leave a minute of
+        them for the next, and a marketer's edit behind them would wait that minute and then the
+        reading. So while a pass needs `FOLLOW_PAGES` pages or more (over 300 activities since the
+        last one), the run reads on, a pass every `FOLLOW_PAUSE_S`, until `FOLLOW_FOR_S` after it
+        started (the next one-minute timer takes over). Such a log fills a page between passes,
+        so following costs at most the last, part-filled page of each pass beyond what the stream
+        pays anyway; a pass of one page ends it, and a quiet log ends the run after its first
+        pass, as before."""
+        elapsed = time.monotonic() - self.started
+        return pages >= FOLLOW_PAGES and elapsed + FOLLOW_PAUSE_S < min(FOLLOW_FOR_S, self.budget_s)
 
     def sweep_late_activities(self, stream: PersonStream, checkpoint: Checkpoint, known: set[str]) -> None:
         """Once caught up, when a sweep is due: its pass, page by page, within the time budget."""
@@ -114,7 +160,7 @@ class _Run:
                 checkpoint = self._recheck_persons(stream, checkpoint, known, "is no longer accepted by Marketo")
                 return
             swept.add(counts)
-            self._renew()
+            self._between_pages()
         self.counts.add(swept)
         if swept.written or swept.removed:
             self.notes.append(
@@ -122,9 +168,10 @@ class _Run:
                 "committed in Marketo after the stream had passed their date"
             )
 
-    def _renew(self) -> None:
+    def _between_pages(self) -> None:
         if self.lease is not None:
             self.lease = self.store.leases.renew(self.lease, self.lease_for)
+        self.take_handover()
 
     def _recheck_persons(self, stream: PersonStream, checkpoint: Checkpoint, known: set[str], why: str) -> Checkpoint:
         checkpoint, counts = stream.rebaseline(checkpoint, known)
@@ -159,7 +206,7 @@ class _Run:
                 continue
             checkpoint = result.checkpoint
             self.counts.add(result.counts)
-            self._renew()
+            self._between_pages()
             if result.caught_up:
                 break
         return self._reconcile_if_due(checkpoint, pipeline, known)
@@ -190,29 +237,6 @@ class _Run:
             self.notes.append(f"{pipeline.stream}: {len(gone)} deletion(s) found by reconciling ids")
         settled = stream.model_copy(update={"rebaseline": False, "reconciled_at": now})
         return self.store.checkpoints.save(checkpoint.advanced(cursor=cursor.moved(pipeline.stream, settled).dump()))
-
-
-def recover_person_pages(engine: Engine) -> None:
-    """A lead or contact run that died between writing a page to Marketo and storing its links
-    left them in the page journal. The person stream must see them before it reads on: a
-    deletion, a merge or an edit of one of those persons would find no link and be passed by
-    (the edit for good, once the token has moved past it). So they are stored first, as that
-    object's next run would store them, under its lease; a run holding the lease stores them
-    itself before anything else. Costs one journal read per person table when there is none."""
-    copier = engine.copier()
-    for obj in PERSON_TABLES:
-        for pipeline in engine.pipelines[obj]:
-            if engine.store.journal.pending(obj, pipeline.stream) is None:
-                continue
-            lease = engine.store.leases.acquire(obj, f"{engine.owner}:recovery", RECOVERY_LEASE)
-            if lease is None:
-                continue
-            try:
-                checkpoint = engine.store.checkpoints.get(obj, D2M)
-                if checkpoint is not None:
-                    copier.recover(checkpoint, pipeline, engine.store.errors.record_ids(obj, D2M))
-            finally:
-                engine.store.leases.release(lease)
 
 
 def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) -> RunRecord:

@@ -12,6 +12,7 @@ from sync.settings import StorageSettings
 from sync.store.bulk_emails import BulkEmailStore
 from sync.store.checkpoints import CheckpointStore
 from sync.store.errors import ErrorBackoff, ErrorStore
+from sync.store.handover import Handover
 from sync.store.intake import IntakeStore
 from sync.store.journal import PageJournal
 from sync.store.leases import LeaseStore
@@ -36,6 +37,7 @@ class SyncStore:
         self.tables = tables
         self.checkpoints = CheckpointStore(tables, clock)
         self.leases = LeaseStore(tables, clock)
+        self.handover = Handover(tables)
         self.links = LinkStore(tables, clock)
         self.errors = ErrorStore(tables, backoff, clock)
         self.runs = RunStore(tables)

@@ -112,6 +112,19 @@ MATRIX: Final = [
         ),
     ),
     Fault(
+        "A webhook notice for an object whose lease a long run holds (a person run following a log a copy "
+        "floods); the run ending just as the drain hands the notice over",
+        "the notice is handed over to the holder and synced between its pages, not put back on the queue to wait "
+        "out the run; a drain whose holder has just ended takes its notices back and syncs them itself, so none "
+        "is stranded",
+        (
+            "tests/test_engine_busy_log.py::"
+            "test_a_webhook_notice_for_a_person_whose_run_follows_the_log_is_synced_by_that_run",
+            "tests/test_engine_changes.py::test_a_drain_whose_holder_ended_as_it_handed_over_syncs_its_notices_itself",
+            "tests/test_store_handover.py::test_a_reference_added_while_the_holder_syncs_stays_for_the_next_look",
+        ),
+    ),
+    Fault(
         "429 storms: Retry-After 0, N seconds, an HTTP date (Marketo and Dataverse)",
         "waits as told (clamped), retries, and the copy ends with every record once",
         (
