@@ -169,6 +169,29 @@ def test_marketos_notice_of_the_syncs_own_write_is_left_to_the_timer_at_no_call(
     assert run_once(world.engine, SyncObject.PERSON).written == 0  # the activity read finds it in sync
 
 
+def test_a_marketo_edit_right_after_the_sync_wrote_only_dynamics_is_an_edit_not_an_echo(
+    world: World, queue: ChangeQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(changes, "ECHO_WINDOW", timedelta(seconds=2))
+    contact = world.create("contact", {"lastname": "Quick", "emailaddress1": "quick@example.com"})
+    _copy(world)
+    time.sleep(2.1)  # the copy's writes to Marketo are older than the window
+    person = _person(world, contact)
+    assert person is not None
+
+    def edit(title: str) -> None:
+        changed = [{"id": person["id"], "title": title}]
+        world.engine.marketo.persons.upsert(changed, action="updateOnly", lookup_field="id")
+
+    edit("First")
+    assert run_once(world.engine, SyncObject.PERSON).written == 1  # Dynamics written, the link stored just now
+    edit("Second")  # a marketer, a moment later
+    queue.put([_marketo(int(person["id"]))])
+    [done] = drain_all(world.engine, queue)
+    assert (done.result.echoes, done.result.total().written) == (0, 1)
+    assert next(r for r in world.dynamics_rows("contact") if r["contactid"] == contact)["jobtitle"] == "Second"
+
+
 def test_a_busy_object_hands_its_notices_to_the_run_holding_its_lease(world: World, queue: ChangeQueue) -> None:
     contact = world.create("contact", {"lastname": "Busy", "emailaddress1": "busy@example.com"})
     _copy(world)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -99,9 +100,10 @@ COUNTED: Final = ("written", "unchanged", "removed", "filtered", "failed")
 
 
 def settlement_of(
-    plan: Plan, upserted: Sequence[Outcome], removed: Sequence[Outcome], pipeline: Pipeline
+    plan: Plan, upserted: Sequence[Outcome], removed: Sequence[Outcome], pipeline: Pipeline, pushed_at: datetime
 ) -> Settlement:
-    """The store's part of a pushed page, decided from Marketo's outcomes (no I/O)."""
+    """The store's part of a pushed page, decided from Marketo's outcomes (no I/O); `pushed_at`:
+    when the page was written to Marketo."""
     failures = list(plan.failures)
     done: list[str] = []
     links: list[Link] = list(plan.to_filter)
@@ -119,6 +121,7 @@ def settlement_of(
                 marketo=MarketoRef(object=pipeline.target.name, id=outcome.marketo_id),
                 fingerprint=outcome.fingerprint or upsert.fingerprint,
                 synced=synced,
+                pushed_at=pushed_at if outcome.wrote else None,
             )
         )
         if outcome.takes_over is not None:

@@ -9,10 +9,12 @@ incremental lane:
   too, are in sync and write nothing.
 - Marketo references: linked persons merged both ways, as the activity stream merges them;
   persons not linked are left alone (the native default: a person made in Marketo is not
-  created in Dynamics unless a flow action asks). A person the sync itself wrote in the last
-  `ECHO_WINDOW` is left to the timer's activity read: Marketo's trigger campaign fires for the
-  sync's own writes too, and the activity carries the values that tell such an echo from an
-  edit at no extra call, where a merge here would cost a read per notice.
+  created in Dynamics unless a flow action asks). A person the sync itself wrote in Marketo in
+  the last `ECHO_WINDOW` (the link's `pushed_at`) is left to the timer's activity read:
+  Marketo's trigger campaign fires for the sync's own writes too, and the activity carries the
+  values that tell such an echo from an edit at no extra call, where a merge here would cost a
+  read per notice. A link stored for any other reason (a merge that wrote only Dynamics) does
+  not make a marketer's edit just after it look like an echo.
 A webhook is a hint, never the record of a change: nothing here moves a checkpoint, so the timers
 still read every change (finding it in sync) and reconcile any notice that was lost. An object
 still in its full copy, paused or never copied leaves its references to the copy and the
@@ -173,7 +175,7 @@ def _merge_persons(engine: Engine, refs: list[ChangeRef], result: ChangeResult, 
     now = datetime.now(UTC)
     live = [link for link in links.values() if PersonStream.live(link)]
     for link in live:
-        if link.updated_at is not None and now - link.updated_at < ECHO_WINDOW:
+        if link.pushed_at is not None and now - link.pushed_at < ECHO_WINDOW:
             result.echoes += 1
         else:
             by_table[link.dynamics.table].append(link)

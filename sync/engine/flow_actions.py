@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from sync.connectors.dataverse.metadata import TableDefinition
@@ -79,7 +79,10 @@ def sync_person(engine: Engine, marketo_id: int, table: str = "lead") -> PersonS
     if outcome.failure is not None or outcome.synced is None:
         why = outcome.failure.message if outcome.failure else f"the record is gone from {outcome.gone}"
         raise FlowActionError(f"person {marketo_id} could not be merged with {ref.table} {ref.id}: {why}")
-    engine.store.links.upsert(link.model_copy(update={"synced": outcome.synced, "fingerprint": outcome.fingerprint}))
+    pushed = {"pushed_at": datetime.now(UTC)} if outcome.wrote_marketo else {}
+    engine.store.links.upsert(
+        link.model_copy(update={"synced": outcome.synced, "fingerprint": outcome.fingerprint, **pushed})
+    )
     return PersonSynced(ref, marketo_id, how)
 
 

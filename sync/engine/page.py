@@ -9,6 +9,7 @@ page being written, and every write is keyed so that repeating it creates nothin
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class Pushed:
     deletions: Sequence[Outcome]
     read: int
     oldest_change: str | None
+    at: datetime  # when Marketo was written
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ class PageCopier:
         upserted = pipeline.target.upsert(plan.upserts)
         deletions = pipeline.target.remove(plan.removals)
         oldest = min((str(r["modifiedon"]) for r in rows if r.get("modifiedon")), default=None)
-        return Pushed(obj, pipeline, plan, upserted, deletions, len(rows) + len(deleted_ids), oldest)
+        at = datetime.now(UTC)
+        return Pushed(obj, pipeline, plan, upserted, deletions, len(rows) + len(deleted_ids), oldest, at)
 
     def push_by_ids(
         self, obj: SyncObject, pipeline: Pipeline, ids: Sequence[str], known_errors: set[str]
@@ -90,7 +93,7 @@ class PageCopier:
         return self._store(pushed.obj, pushed.pipeline, self._settlement(pushed), pushed, known_errors)
 
     def _settlement(self, pushed: Pushed) -> Settlement:
-        return settlement_of(pushed.plan, pushed.upserted, pushed.deletions, pushed.pipeline)
+        return settlement_of(pushed.plan, pushed.upserted, pushed.deletions, pushed.pipeline, pushed.at)
 
     def _store(
         self,
@@ -143,6 +146,7 @@ class PageCopier:
                 checkpoint = self.store.checkpoints.save(checkpoint.advanced(cursor=moved.dump(), counters=totals))
                 cursor = moved
                 pending = settler.submit(
+                    contextvars.copy_context().run,  # the store's writes count for this run (sync/tally.py)
                     self._store_journaled,
                     checkpoint,
                     pipeline,

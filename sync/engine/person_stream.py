@@ -224,7 +224,10 @@ class PersonStream:
                 )
                 known.add(link.dynamics.id)
             elif outcome.synced is not None:
-                kept.append(link.model_copy(update={"synced": outcome.synced, "fingerprint": outcome.fingerprint}))
+                pushed = {"pushed_at": datetime.now(UTC)} if outcome.wrote_marketo else {}
+                kept.append(
+                    link.model_copy(update={"synced": outcome.synced, "fingerprint": outcome.fingerprint, **pushed})
+                )
                 counts.written += int(outcome.wrote_dynamics or outcome.wrote_marketo)
                 counts.unchanged += int(not (outcome.wrote_dynamics or outcome.wrote_marketo))
                 done.append(link.dynamics.id)

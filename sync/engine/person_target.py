@@ -109,7 +109,13 @@ class PersonTarget:
                 outcomes[n] = Outcome(ref, result.marketo_id, result.failure)
             else:
                 outcomes[n] = Outcome(
-                    ref, result.marketo_id, None, result.synced, result.fingerprint, takes_over=predecessor
+                    ref,
+                    result.marketo_id,
+                    None,
+                    result.synced,
+                    result.fingerprint,
+                    takes_over=predecessor,
+                    wrote=result.wrote_marketo,
                 )
         return gone
 

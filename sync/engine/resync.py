@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from sync.connectors.marketo.lanes import Lane, in_lane
@@ -95,7 +96,7 @@ def _push(engine: Engine, pipeline: Pipeline, field: FieldMapping, records: list
     done = target.update([(link, {field.marketo: value}) for link, value in records])
     if pipeline.keeps_synced:  # persons: the base of the next merge learns the value
         learned = [
-            link.model_copy(update={"synced": {**link.synced, field.marketo: value}})
+            link.model_copy(update={"synced": {**link.synced, field.marketo: value}, "pushed_at": datetime.now(UTC)})
             for (link, value), ok in zip(records, done, strict=True)
             if ok
         ]

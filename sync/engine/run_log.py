@@ -6,6 +6,7 @@ status page, its chart and the SyncRun events show the first copy beside the run
 from __future__ import annotations
 
 import uuid
+from contextvars import Token
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -20,6 +21,7 @@ from sync.objects import DIRECTIONS, SyncObject
 from sync.store.checkpoints import CheckpointConflict
 from sync.store.leases import LeaseLost
 from sync.store.runs import RunKind, RunOutcome, RunRecord
+from sync.tally import Tally, close_tally, open_tally
 from sync.telemetry import log_run
 
 # Failures of the run's own machinery, by kind: Table Storage down is an outage; a lost lease or
@@ -34,11 +36,13 @@ FAILURE_KIND: Final[dict[type[BaseException], str]] = {
 
 @dataclass
 class RunLog:
+    """Begun and finished in the same context: the run's calls and writes are tallied between
+    (`sync/tally.py`), not those of whatever runs beside it in the process."""
+
     engine: Engine
     record: RunRecord
-    marketo_before: int
-    dataverse_before: int
-    store_before: int
+    tally: Tally
+    token: Token[Tally | None]
 
     @classmethod
     def begin(cls, engine: Engine, obj: SyncObject, kind: RunKind = RunKind.INCREMENTAL) -> RunLog:
@@ -50,35 +54,29 @@ class RunLog:
             started_at=datetime.now(UTC),
             outcome=RunOutcome.RUNNING,
         )
-        return cls(
-            engine,
-            record,
-            engine.marketo.client.limiter.calls_made,
-            engine.dataverse.client.calls,
-            sum(engine.store.tables.writes.values()),
-        )
+        return cls(engine, record, *open_tally())
 
     def started(self) -> None:
         """Shown as running until it ends (a crashed process leaves it so)."""
         self.engine.store.runs.record(self.record)
 
     def measure(self, counts: PageCounts, failure_kind: str = "") -> None:
-        engine = self.engine
         self.record = self.record.model_copy(
             update={
                 "read": counts.read,
                 "written": counts.written + counts.removed,
                 "skipped": counts.unchanged + counts.filtered,
                 "failed": counts.failed,
-                "marketo_calls": engine.marketo.client.limiter.calls_made - self.marketo_before,
-                "dataverse_calls": engine.dataverse.client.calls - self.dataverse_before,
+                "marketo_calls": self.tally.marketo,
+                "dataverse_calls": self.tally.dataverse,
                 "lag_seconds": _lag(counts, self.record.started_at),
-                "store_writes": sum(engine.store.tables.writes.values()) - self.store_before,
+                "store_writes": self.tally.store_writes,
                 "failure_kind": failure_kind,
             }
         )
 
     def finish(self, outcome: RunOutcome, message: str) -> RunRecord:
+        close_tally(self.token)
         ended = self.record.model_copy(
             update={
                 "outcome": outcome,

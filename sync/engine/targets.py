@@ -30,6 +30,7 @@ class Outcome:
     synced: dict[str, Any] | None = None  # a merge decided what the link holds (else: the values written)
     fingerprint: str | None = None  # likewise, for the next Dynamics read
     takes_over: Link | None = None  # a qualified lead's link, now the contact's
+    wrote: bool = True  # False: a merge found Marketo holding these values already
 
 
 class MarketoTarget(Protocol):

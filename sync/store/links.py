@@ -76,6 +76,9 @@ class Link(BaseModel):
     filtered: bool = False  # the sync filter turned false: updates stop until it turns true again
     qualified_into: str = ""  # a qualified lead: the contact that took over its person (never written again)
     updated_at: datetime | None = None
+    # When the sync last wrote the Marketo record: a trigger campaign answers that write with a
+    # webhook moments later, which is an echo, not an edit (sync/engine/changes.py).
+    pushed_at: datetime | None = None
 
     @property
     def pending(self) -> bool:
@@ -348,7 +351,7 @@ class LinkStore:
             "filtered": link.filtered,
             "qualified_into": link.qualified_into,
             "updated_at": now,
-        }
+        } | ({"pushed_at": link.pushed_at} if link.pushed_at is not None else {})
 
     @staticmethod
     def _from_entity(entity: TableEntity) -> Link:
@@ -361,4 +364,5 @@ class LinkStore:
             filtered=bool(entity.get("filtered", False)),
             qualified_into=str(entity.get("qualified_into") or ""),
             updated_at=entity.get("updated_at"),
+            pushed_at=entity.get("pushed_at"),
         )

@@ -12,6 +12,8 @@ from azure.core.credentials import TokenCredential
 from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableServiceClient
 
+from sync import tally
+
 
 class Table(StrEnum):
     CHECKPOINTS = "Checkpoints"
@@ -89,6 +91,7 @@ class StoreTables:
     def wrote(self, table: Table, entities: int = 1) -> None:
         with self._lock:
             self.writes[table] += entities
+        tally.count("store_writes", entities)
 
     def name_of(self, table: Table) -> str:
         return f"{self.prefix}{table.value}"

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import requests
 
+from sync import tally
 from sync.connectors.dataverse.auth import DataverseToken
 from sync.connectors.dataverse.concurrency import AdaptiveConcurrency
 from sync.connectors.dataverse.errors import DataverseError, DataverseRetryable, DataverseUnauthorized
@@ -131,6 +132,7 @@ class DataverseClient:
             all_headers["Prefer"] = ",".join(prefer)
         with self.concurrency.slot(deadline):
             self.calls += 1
+            tally.count("dataverse")
             response = self.transport.request(
                 method,
                 self.url(path_or_url),

@@ -34,6 +34,7 @@ from datetime import time as dtime
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from sync import tally
 from sync.connectors.http.deadline import Deadline, DeadlineExceeded
 from sync.connectors.http.failures import FailureKind
 from sync.connectors.marketo import lanes
@@ -178,6 +179,7 @@ class MarketoLimiter:
             self._allowance = max(0, self._allowance - 1)
             self._used_today += 1
             self.calls_made += 1
+            tally.count("marketo")
             self._lock.notify_all()  # the head of a lane moved: the next in line may go
         try:
             yield
