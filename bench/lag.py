@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,14 @@ def _marketo_calls(running: Stack) -> int:
     return int(running.control("marketo", "GET", "stats")["total"])
 
 
+def _spent(running: Stack, edits: Edits, phase: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], int]:
+    """The phase's lags, and the Marketo calls the sync made while it ran (Marketo's own count,
+    less the editors' calls)."""
+    calls, own = _marketo_calls(running), edits.marketo_calls
+    lags = phase()
+    return lags, _marketo_calls(running) - calls - (edits.marketo_calls - own)
+
+
 def _settled(running: Stack, quiet_s: float = 10.0, at_most_s: float = 240.0) -> None:
     """Wait until the sync makes no Marketo call for `quiet_s` (its timers idle between ticks),
     so a phase's count holds its own changes, not the tail of the one before."""
@@ -230,12 +239,9 @@ def main(argv: list[str]) -> int:
         copy: subprocess.Popen[Any] | None = None
         try:
             time.sleep(5)
-            calls, own = _marketo_calls(running), edits.marketo_calls
-            result["timer"] = edits.phase("timer", args.changes)
-            timer_calls = _marketo_calls(running) - calls - (edits.marketo_calls - own)
-            calls, own = _marketo_calls(running), edits.marketo_calls
-            burst: dict[str, Any] = {"changes": args.burst, "timer": edits.burst("timer-burst", args.burst)}
-            timer_burst_calls = _marketo_calls(running) - calls - (edits.marketo_calls - own)
+            result["timer"], timer_calls = _spent(running, edits, lambda: edits.phase("timer", args.changes))
+            timer_burst, timer_burst_calls = _spent(running, edits, lambda: edits.burst("timer-burst", args.burst))
+            burst: dict[str, Any] = {"changes": args.burst, "timer": timer_burst}
             copy_started = time.monotonic()
             copy = _sync(
                 running.env,
@@ -256,16 +262,14 @@ def main(argv: list[str]) -> int:
             copy.wait()
             result["copy_s"] = round(time.monotonic() - copy_started, 1)
             _settled(running)  # the person stream has read past the copy's new persons
-            calls, own = _marketo_calls(running), edits.marketo_calls
-            result["webhook"] = edits.phase("webhook", args.changes)
-            webhook_calls = _marketo_calls(running) - calls - (edits.marketo_calls - own)
+            result["webhook"], webhook_calls = _spent(running, edits, lambda: edits.phase("webhook", args.changes))
             result["marketo_calls_per_change"] = {
                 "timer": round(timer_calls / args.changes, 2),
                 "webhook": round(webhook_calls / args.changes, 2),
             }
-            calls, own = _marketo_calls(running), edits.marketo_calls
-            burst["webhook"] = edits.burst("webhook-burst", args.burst)
-            webhook_burst_calls = _marketo_calls(running) - calls - (edits.marketo_calls - own)
+            burst["webhook"], webhook_burst_calls = _spent(
+                running, edits, lambda: edits.burst("webhook-burst", args.burst)
+            )
             burst["marketo_calls_per_change"] = {
                 "timer": round(timer_burst_calls / args.burst, 2),
                 "webhook": round(webhook_burst_calls / args.burst, 2),

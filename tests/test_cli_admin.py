@@ -70,7 +70,7 @@ def test_a_paused_object_skips_its_runs_and_its_changes_flow_on_resume(
     assert _persons(marketo)[contact]["title"] == "Edited while paused"
 
 
-def test_resync_field_pushes_one_field_for_every_linked_record_with_a_progress_bar(
+def test_resync_field_pushes_fields_for_every_linked_record_or_a_window_with_a_progress_bar(
     services: Callable[[int], tuple[RunningEmulator, dict[str, str]]], tmp_path: Path
 ) -> None:
     marketo, env = services(6)
@@ -83,6 +83,9 @@ def test_resync_field_pushes_one_field_for_every_linked_record_with_a_progress_b
 
     resynced = run_sync_cli(["resync-field", "lead", "jobtitle"], tmp_path, env)
     unknown = run_sync_cli(["resync-field", "lead", "jobtitel"], tmp_path, env)
+    undated = run_sync_cli(["resync-field", "lead", "jobtitle", "--modified-since", "yesterday"], tmp_path, env)
+    quick = ["resync-field", "lead", "jobtitle", "phone", "--created-since", "2000-01-01"]
+    windowed = run_sync_cli(quick, tmp_path, env)
 
     assert resynced.returncode == 0, resynced.stderr
     assert "lead title: 6 links visited, 6 written, 0 failed" in resynced.stdout
@@ -90,6 +93,11 @@ def test_resync_field_pushes_one_field_for_every_linked_record_with_a_progress_b
     assert all(p.get("title") for p in _persons(marketo).values())
     assert unknown.returncode == 2
     assert "lead has no mapped field 'jobtitel' that flows to Marketo" in unknown.stderr
+    assert undated.returncode == 2 and "'yesterday' is not a date: give ISO 8601" in undated.stderr
+    assert windowed.returncode == 0, windowed.stderr
+    assert "lead title, phone (created since 2000-01-01T00:00:00+00:00): 6 records in the window read, 6 written" in (
+        windowed.stdout
+    )
 
 
 def test_errors_export_as_csv_and_retry_makes_parked_errors_due(

@@ -20,6 +20,7 @@ from sync.engine.run import run_once
 from sync.objects import FULL_COPY_ORDER, SyncObject
 from sync.store import handover as handover_module
 from sync.store.change_queue import MAX_DEQUEUE, ChangeQueue, ChangeRef
+from sync.store.leases import Lease
 from sync.store.runs import RunOutcome
 from tests.emulator_support import control
 from tests.sync_support import World, by_key
@@ -62,6 +63,17 @@ def _person(world: World, dynamics_id: str) -> dict[str, Any] | None:
 
 def _pushes(world: World) -> int:
     return int(control(world.marketo, "GET", "stats").get("writes", 0))
+
+
+def _busy_contact(world: World, queue: ChangeQueue, lastname: str, title: str) -> tuple[str, Lease]:
+    """A copied contact, its lease held by a timer run, edited and announced by a webhook."""
+    contact = world.create("contact", {"lastname": lastname, "emailaddress1": f"{lastname.lower()}@example.com"})
+    _copy(world)
+    lease = world.store.leases.acquire(SyncObject.CONTACT, "a timer run", timedelta(minutes=5))
+    assert lease is not None
+    world.update("contact", contact, {"jobtitle": title})
+    queue.put([_dataverse("contact", contact)])
+    return contact, lease
 
 
 def test_a_queued_dynamics_change_reaches_marketo_without_a_timer_run(world: World, queue: ChangeQueue) -> None:
@@ -193,12 +205,7 @@ def test_a_marketo_edit_right_after_the_sync_wrote_only_dynamics_is_an_edit_not_
 
 
 def test_a_busy_object_hands_its_notices_to_the_run_holding_its_lease(world: World, queue: ChangeQueue) -> None:
-    contact = world.create("contact", {"lastname": "Busy", "emailaddress1": "busy@example.com"})
-    _copy(world)
-    lease = world.store.leases.acquire(SyncObject.CONTACT, "a timer run", timedelta(minutes=5))
-    assert lease is not None
-    world.update("contact", contact, {"jobtitle": "Waited"})
-    queue.put([_dataverse("contact", contact)])
+    contact, lease = _busy_contact(world, queue, "Busy", "Waited")
     [done] = drain_all(world.engine, queue)
     assert (done.result.handed_over, done.requeued, done.result.total().written) == (1, 0, 0)
     assert queue.depth() == (0, 0)  # not put back: the holder has it
@@ -212,20 +219,17 @@ def test_a_busy_object_hands_its_notices_to_the_run_holding_its_lease(world: Wor
 def test_a_drain_whose_holder_ended_as_it_handed_over_syncs_its_notices_itself(
     world: World, queue: ChangeQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    contact = world.create("contact", {"lastname": "Race", "emailaddress1": "race@example.com"})
-    _copy(world)
-    lease = world.store.leases.acquire(SyncObject.CONTACT, "a timer run", timedelta(minutes=5))
-    assert lease is not None
     hand_over = world.store.handover.hand_over
+    lease: Lease | None = None
 
     def hand_over_as_the_holder_ends(obj: SyncObject, refs: list[ChangeRef]) -> bool:
         handed = hand_over(obj, refs)
+        assert lease is not None
         world.store.leases.release(lease)  # the run's last look at the handover came just before
         return handed
 
     monkeypatch.setattr(world.store.handover, "hand_over", hand_over_as_the_holder_ends)
-    world.update("contact", contact, {"jobtitle": "Not stranded"})
-    queue.put([_dataverse("contact", contact)])
+    contact, lease = _busy_contact(world, queue, "Race", "Not stranded")
     [done] = drain_all(world.engine, queue)
     assert (done.result.handed_over, done.result.total().written) == (0, 1)
     assert _person(world, contact)["title"] == "Not stranded"  # type: ignore[index]
@@ -236,12 +240,7 @@ def test_a_busy_object_with_a_full_handover_puts_its_notices_back_for_a_few_seco
     world: World, queue: ChangeQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(handover_module, "MAX_HANDED", 0)
-    contact = world.create("contact", {"lastname": "Busy", "emailaddress1": "busy@example.com"})
-    _copy(world)
-    lease = world.store.leases.acquire(SyncObject.CONTACT, "a timer run", timedelta(minutes=5))
-    assert lease is not None
-    world.update("contact", contact, {"jobtitle": "Waited"})
-    queue.put([_dataverse("contact", contact)])
+    contact, lease = _busy_contact(world, queue, "Busy", "Waited")
     [done] = drain_all(world.engine, queue)
     assert (done.requeued, done.result.total().written) == (1, 0)
     assert drain_all(world.engine, queue) == []  # hidden for a few seconds

@@ -150,7 +150,33 @@ def test_resync_field_endpoint_refuses_an_unmapped_field_and_starts_a_mapped_one
     good = _call(
         app["sync_resync_field"], "POST", "sync/resync-field", client, params={"object": "lead", "field": "title"}
     )
-    assert good.status_code == 202 and client.started[0][:2] == ("resync_field", "resync-lead-title")
+    assert good.status_code == 202 and client.started[0][0] == "resync_field"
+    assert client.started[0][1].startswith("resync-lead-")
+
+
+def test_quick_sync_endpoint_takes_several_fields_and_a_window_and_refuses_a_bad_date(
+    app: dict[str, func.Function],
+) -> None:
+    client = DurableClientStandIn()
+    params = {"object": "lead", "field": "title,phone", "modified_since": "2026-12-01T00:00:00Z"}
+    good = _call(app["sync_resync_field"], "POST", "sync/resync-field", client, params=params)
+    assert good.status_code == 202
+    started = client.started[0]
+    assert started[0] == "resync_field" and started[2]["request"]["fields"] == ["title", "phone"]
+    again = _call(app["sync_resync_field"], "POST", "sync/resync-field", client, params=params)
+    assert again.status_code == 202 and _body(again) == {  # the same request: the same instance, once
+        "instance_id": started[1],
+        "started": False,
+        "reason": "already under way",
+    }
+    bad = _call(
+        app["sync_resync_field"],
+        "POST",
+        "sync/resync-field",
+        client,
+        params={"object": "lead", "field": "title", "created_since": "last tuesday"},
+    )
+    assert bad.status_code == 400 and "ISO 8601" in _body(bad)["error"]
 
 
 def test_pause_stops_runs_and_resume_restarts_an_interrupted_full_copy(app: dict[str, func.Function]) -> None:

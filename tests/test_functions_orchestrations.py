@@ -185,13 +185,20 @@ def test_the_full_copy_runs_one_singleton_sub_orchestration_per_object_in_order(
 
 
 def test_resync_field_walks_the_links_page_by_page(orchestrators: dict[str, Any]) -> None:
-    history = History("resync_field", {"object": "lead", "field": "title"})
+    request = {"object": "lead", "fields": ["title", "phone"], "created_since": None, "modified_since": None}
+    history = History("resync_field", {"request": request})
     first = history.replay(orchestrators["resync_field"])
-    assert json.loads(first["flat"][-1]["input"]) == {"object": "lead", "field": "title", "cursor": None}
+    assert json.loads(first["flat"][-1]["input"]) == {"request": request, "cursor": None}
     history.activity("resync_page", {"read": 300, "written": 299, "failed": 1, "cursor": "c1", "complete": False})
     second = history.replay(orchestrators["resync_field"])
     assert json.loads(second["flat"][-1]["input"])["cursor"] == "c1"
-    assert second["customStatus"] == {"object": "lead", "field": "title", "read": 300, "written": 299, "failed": 1}
+    assert second["customStatus"] == {
+        "object": "lead",
+        "fields": ["title", "phone"],
+        "read": 300,
+        "written": 299,
+        "failed": 1,
+    }
     history.activity("resync_page", {"read": 20, "written": 20, "failed": 0, "cursor": None, "complete": True})
     done = history.replay(orchestrators["resync_field"])
     assert done["isDone"] and done["output"]["written"] == 319

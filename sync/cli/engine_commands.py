@@ -25,7 +25,7 @@ from sync.engine.check import Status, run_check
 from sync.engine.drain import drain_all
 from sync.engine.full_copy import CopyPath, Progress, full_copy, record_total
 from sync.engine.pause import paused
-from sync.engine.resync import resync_page, resync_target
+from sync.engine.resync import ResyncRequest, resync_page, resync_targets
 from sync.engine.run import run_once
 from sync.engine.runtime import Engine
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER, PERSON_TABLES, SyncObject
@@ -215,17 +215,19 @@ def _drain(engine: Engine, queue: ChangeQueue) -> None:
         print(f"{'changes':<16} {result.summary()}")
 
 
-def resync_command(settings: Settings, obj: SyncObject, name: str) -> int:
-    """Push one mapped field to Marketo for every linked record of the object, page by page."""
+def resync_command(settings: Settings, request: ResyncRequest) -> int:
+    """Push mapped fields to Marketo for every linked record of the object, or for those in the
+    request's window (Quick Sync), page by page."""
     engine = Engine.start(settings)
     try:
-        pipeline, field = resync_target(engine, obj, name)
-        total = engine.dataverse.metadata.record_counts([pipeline.table.logical_name]).get(pipeline.table.logical_name)
+        pipeline, fields = resync_targets(engine, request)
+        table = pipeline.table.logical_name
+        total = engine.dataverse.metadata.record_counts([table]).get(table) if request.window() is None else None
         read = written = failed = 0
         cursor: str | None = None
-        with _bar(f"{obj.value}.{field.marketo}", total) as bar:
+        with _bar(f"{request.object.value}.{'+'.join(f.marketo for f in fields)}", total) as bar:
             while True:
-                page = resync_page(engine, obj, name, cursor)
+                page = resync_page(engine, request, cursor)
                 read, written, failed = read + page.read, written + page.written, failed + page.failed
                 if bar.total is not None and read > bar.total:
                     bar.total = read
@@ -233,7 +235,9 @@ def resync_command(settings: Settings, obj: SyncObject, name: str) -> int:
                 if page.cursor is None:
                     break
                 cursor = page.cursor
-        print(f"{obj.value} {field.marketo}: {read} links visited, {written} written, {failed} failed")
+        visited = "links visited" if request.window() is None else "records in the window read"
+        label = request.label([f.marketo for f in fields])
+        print(f"{label}: {read} {visited}, {written} written, {failed} failed")
         return 1 if failed else 0
     finally:
         engine.close()

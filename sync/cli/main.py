@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sync.cli.local_settings import apply_local_settings
@@ -22,6 +23,17 @@ from sync.store.change_queue import ChangeQueue
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 date or moment; one without a zone is UTC."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: give ISO 8601, e.g. 2026-12-01 or 2026-12-01T08:00Z"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,9 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     errors.add_argument("--retry", action="store_true", help="unpark the errors and make them due at the next run")
     errors.add_argument("--object", type=SyncObject, choices=list(SyncObject), metavar="OBJECT")
     errors.add_argument("--parked", choices=("true", "false"))
-    resync = sub.add_parser("resync-field", help="push one mapped field to Marketo for every linked record")
+    resync = sub.add_parser(
+        "resync-field",
+        help="push mapped fields to Marketo for every linked record, or (Quick Sync) those changed since a date",
+    )
     resync.add_argument("object", type=SyncObject, choices=list(SyncObject), metavar="OBJECT")
-    resync.add_argument("field", metavar="FIELD", help="the field's Marketo name or Dynamics column")
+    resync.add_argument("field", metavar="FIELD", nargs="+", help="a field's Marketo name or Dynamics column")
+    resync.add_argument("--created-since", type=_moment, metavar="WHEN", help="only records created since (ISO 8601)")
+    resync.add_argument("--modified-since", type=_moment, metavar="WHEN", help="only records modified since (ISO 8601)")
     for name, says in (("pause", "pause"), ("resume", "resume")):
         command = sub.add_parser(name, help=f"{says} one object's sync, or every object's")
         command.add_argument("object", type=SyncObject, choices=list(SyncObject), metavar="OBJECT", nargs="?")
@@ -107,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("check", "full-copy", "run", "resync-field", "setup-webhooks", "remove-webhooks"):
         from sync.cli import engine_commands as commands
         from sync.engine.full_copy import BulkRefused
-        from sync.engine.resync import ResyncError
+        from sync.engine.resync import ResyncError, ResyncRequest
 
         try:
             if args.command == "check":
@@ -115,7 +132,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "full-copy":
                 return commands.full_copy_command(settings, commands.objects_of(args.object), args.again, args.path)
             if args.command == "resync-field":
-                return commands.resync_command(settings, args.object, args.field)
+                request = ResyncRequest(
+                    object=args.object,
+                    fields=tuple(args.field),
+                    created_since=args.created_since,
+                    modified_since=args.modified_since,
+                )
+                return commands.resync_command(settings, request)
             if args.command == "setup-webhooks":
                 return commands.setup_webhooks_command(settings, args.url)
             if args.command == "remove-webhooks":

@@ -19,7 +19,7 @@ from sync.engine.apply import PageCounts
 from sync.engine.cursor import ObjectCursor
 from sync.engine.full_copy import CopyPath, advance_copy, begin_full_copy, copy_message, record_total
 from sync.engine.pause import paused
-from sync.engine.resync import resync_page, resync_target
+from sync.engine.resync import ResyncRequest, resync_page
 from sync.engine.run_log import RunLog, failure_kind
 from sync.engine.runtime import Engine
 from sync.objects import D2M, DIRECTIONS, SyncObject
@@ -82,11 +82,11 @@ def copy_page_step(engine: Engine, obj: SyncObject, budget_s: float = COPY_STEP_
         store.leases.release(lease)
 
 
-def resync_step(engine: Engine, obj: SyncObject, field: str, cursor: str | None) -> dict[str, Any]:
+def resync_step(engine: Engine, request: ResyncRequest, cursor: str | None) -> dict[str, Any]:
+    obj = request.object
     if obj in paused(engine.store):
         return {"object": obj.value, "paused": True, "cursor": cursor}
-    resync_target(engine, obj, field)
-    page = resync_page(engine, obj, field, cursor)
+    page = resync_page(engine, request, cursor)
     return {
         "object": obj.value,
         "read": page.read,

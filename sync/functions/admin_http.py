@@ -10,11 +10,12 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
+from pydantic import ValidationError
 
 from sync.engine.pause import pause, resume
-from sync.engine.resync import ResyncError, resync_target
+from sync.engine.resync import ResyncError, ResyncRequest, resync_targets
 from sync.functions import worker
-from sync.functions.starts import COPY_PATHS, resync_instance, start_full_copy, start_once
+from sync.functions.starts import COPY_PATHS, start_full_copy, start_once
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER, SyncObject
 from sync.reporting.errors_export import errors_as_csv, errors_as_json
 from sync.reporting.status import status_report
@@ -127,19 +128,33 @@ async def sync_full_copy(req: func.HttpRequest, client: df.DurableOrchestrationC
 @bp.route(route="sync/resync-field", methods=["POST"])
 @bp.durable_client_input(client_name="client")
 async def sync_resync_field(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """Push one mapped field (?field=, Marketo or Dynamics name) for every linked record of ?object=."""
+    """Push mapped fields (?field=a,b: Marketo or Dynamics names) of ?object= for every linked record,
+    or (Quick Sync) only those created or modified in Dynamics since ?created_since= / ?modified_since=
+    (ISO 8601 with a zone); empty values clear the field in Marketo."""
     try:
-        obj, field = _object_param(req), req.params.get("field", "")
+        obj, fields = _object_param(req), [f.strip() for f in req.params.get("field", "").split(",") if f.strip()]
     except BadRequest as exc:
         return _bad_request(str(exc))
-    if obj is None or not field:
-        return _bad_request("give object=<object> and field=<a mapped field's Marketo or Dynamics name>")
+    if obj is None or not fields:
+        return _bad_request(
+            "give object=<object> and field=<mapped fields' Marketo or Dynamics names, comma-separated>"
+        )
     try:
-        resync_target(worker.engine(), obj, field)
+        request = ResyncRequest(
+            object=obj,
+            fields=tuple(fields),
+            created_since=req.params.get("created_since") or None,
+            modified_since=req.params.get("modified_since") or None,
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return _bad_request(f"{problems} (dates are ISO 8601 with a zone, e.g. 2026-12-01T00:00:00Z)")
+    try:
+        resync_targets(worker.engine(), request)
     except ResyncError as exc:
         return _bad_request(str(exc))
-    request = {"object": obj.value, "field": field}
-    return _json(await start_once(client, "resync_field", resync_instance(obj, field), request), status=202)
+    started = await start_once(client, "resync_field", request.instance(), {"request": request.model_dump(mode="json")})
+    return _json(started, status=202)
 
 
 @bp.function_name("sync_pause")

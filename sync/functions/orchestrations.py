@@ -19,6 +19,7 @@ from typing import Any, Final
 import azure.durable_functions as df
 
 from sync.engine.full_copy import CopyPath
+from sync.engine.resync import ResyncRequest
 from sync.engine.steps import begin_step, copy_page_step, resync_step
 from sync.functions import worker
 from sync.functions.progress import progress
@@ -100,7 +101,7 @@ def full_copy_object(context: df.DurableOrchestrationContext) -> Orchestration:
 def resync_field(context: df.DurableOrchestrationContext) -> Orchestration:
     state = dict(context.get_input() or {})
     for _ in range(PAGES_PER_GENERATION):
-        request = {"object": state["object"], "field": state["field"], "cursor": state.get("cursor")}
+        request = {"request": state["request"], "cursor": state.get("cursor")}
         page = yield context.call_activity_with_retry("resync_page", PAGE_RETRY, request)
         if page.get("paused"):
             return {**state, "stopped": "paused"}
@@ -110,7 +111,10 @@ def resync_field(context: df.DurableOrchestrationContext) -> Orchestration:
             written=state.get("written", 0) + page["written"],
             failed=state.get("failed", 0) + page["failed"],
         )
-        context.set_custom_status({k: state.get(k) for k in ("object", "field", "read", "written", "failed")})
+        context.set_custom_status(
+            {"object": state["request"]["object"], "fields": state["request"]["fields"]}
+            | {k: state.get(k) for k in ("read", "written", "failed")}
+        )
         if page.get("complete"):
             return {**state, "complete": True}
     context.continue_as_new(state)
@@ -131,4 +135,4 @@ def copy_page(request: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="request")
 def resync_page(request: dict[str, Any]) -> dict[str, Any]:
-    return resync_step(worker.engine(), SyncObject(request["object"]), request["field"], request.get("cursor"))
+    return resync_step(worker.engine(), ResyncRequest.model_validate(request["request"]), request.get("cursor"))

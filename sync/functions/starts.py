@@ -51,7 +51,3 @@ async def start_full_copy(
         return {"instance_id": ALL_OBJECTS, "started": False, "reason": f"already copying: {', '.join(busy)}"}
     request = {"objects": [o.value for o in objects], "again": again, "path": path}
     return await start_once(client, "full_copy", ALL_OBJECTS, request)
-
-
-def resync_instance(obj: SyncObject, field: str) -> str:
-    return f"resync-{obj.value}-{field}"

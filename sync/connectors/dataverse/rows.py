@@ -1,5 +1,6 @@
 """Reading given rows of a table: by id (the records a run retries or merges; ids go 40 to a
-$filter, well inside URL limits), or by one column's value (a flow action's email match)."""
+$filter, well inside URL limits), by one column's value (a flow action's email match), or a page
+at a time of those a filter picks (a Quick Sync's window)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,16 @@ class RowReader:
         for body in self.client.read_pages(table.entity_set, params=params, prefer=[ANNOTATIONS]):
             rows.extend(body.get("value", []))
         return rows
+
+    def page_where(
+        self, table: TableDefinition, where: str, select: Sequence[str], next_link: str | None, size: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of up to `size` rows `where` picks (an OData $filter), and the next link to
+        the rest (None at the end): the first page when `next_link` is None."""
+        prefer = [ANNOTATIONS, f"odata.maxpagesize={size}"]
+        if next_link is None:
+            params = {"$select": ",".join(dict.fromkeys([table.primary_id, *select])), "$filter": where}
+            body = self.client.get_json(table.entity_set, params=params, prefer=prefer)
+        else:
+            body = self.client.get_json(next_link, prefer=prefer)
+        return list(body.get("value", [])), body.get("@odata.nextLink")
