@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -97,6 +98,30 @@ def test_resync_field_pushes_fields_for_every_linked_record_or_a_window_with_a_p
     assert windowed.returncode == 0, windowed.stderr
     assert "lead title, phone (created since 2000-01-01T00:00:00+00:00): 6 records in the window read, 6 written" in (
         windowed.stdout
+    )
+
+
+def test_full_copy_dry_run_prints_the_preview_as_json_or_a_table_and_writes_nothing(
+    services: Callable[[int], tuple[RunningEmulator, dict[str, str]]], tmp_path: Path
+) -> None:
+    marketo, env = services(6)
+    as_json = run_sync_cli(["full-copy", "--dry-run", "--json"], tmp_path, env)
+    table = run_sync_cli(["full-copy", "--dry-run", "--object", "lead"], tmp_path, env)
+    refused = run_sync_cli(["full-copy", "--dry-run", "--object", "account"], tmp_path, env)
+
+    assert as_json.returncode == 0, as_json.stderr
+    report = json.loads(as_json.stdout)
+    assert set(report["objects"]) == {"contact", "lead"}
+    for shown in report["objects"].values():
+        decided = ("filtered_out", "would_create", "would_link", "ambiguous", "would_fail")
+        assert shown["read"] == 6 and sum(shown[k] for k in decided) == 6  # every row in one category
+        assert shown["would_create"] == 6  # Marketo holds none of them yet
+    assert report["marketo_calls"] == 4  # a describe and one email query per object
+    assert "lead: what a first copy would do (nothing was written)" in table.stdout
+    assert "would create" in table.stdout and "Marketo calls through REST" in table.stdout
+    assert refused.returncode == 2 and "give --object contact or lead" in refused.stderr
+    assert (
+        int(control(marketo, "GET", "stats").get("writes", 0)) == 0 and not control(marketo, "GET", "data/lead")["rows"]
     )
 
 

@@ -60,7 +60,9 @@ class Engine:
     shares: SharedMarketoLimits | None = None  # this process's part of Marketo's limits
 
     @classmethod
-    def start(cls, settings: Settings, *, store: SyncStore | None = None) -> Engine:
+    def start(cls, settings: Settings, *, store: SyncStore | None = None, read_only: bool = False) -> Engine:
+        """`read_only`: for a preview, which writes nowhere — the person fields the sync owns are
+        not created in Marketo, nor the Dataverse organisation recorded in the store."""
         redact_secrets(settings)
         store = store or SyncStore.from_settings(settings.storage)
         # A page fills Marketo's concurrency exactly once (300 records a call, one call a slot):
@@ -75,11 +77,12 @@ class Engine:
             schemas = read_schemas(dataverse, marketo, file)
             source = str(settings.sync.mapping_file) if settings.sync.mapping_file else "(defaults)"
             mapping = resolve(file, schemas, source)
-            created = ensure_owned_fields(marketo.persons, mapping.person_fields)
+            created = [] if read_only else ensure_owned_fields(marketo.persons, mapping.person_fields)
             if created:
                 log.info("created the person fields the sync owns in Marketo: %s", ", ".join(created))
                 mapping = replace(mapping, id_is_lookup=id_is_lookup(marketo.persons, mapping.person_fields))
-            check_organization(store, dataverse)
+            if not read_only:
+                check_organization(store, dataverse)
         except BaseException:
             if shares is not None:
                 shares.close()
