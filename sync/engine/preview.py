@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -79,97 +79,111 @@ def preview(engine: Engine, obj: SyncObject) -> ObjectPreview:
 
 
 def _preview(engine: Engine, obj: SyncObject) -> ObjectPreview:
+    """Page by page, as the copy reads: a page of rows decided, its emails looked up, its records
+    matched in order; what carries across pages is small (the emails seen, the persons claimed)."""
     threshold = engine.settings.sync.bulk_threshold
     result = ObjectPreview(object=obj.value)
     if threshold and (record_total(engine, obj) or 0) >= threshold:
         result.path = "bulk"
-    mapping = engine.mapping.table(obj.value)
-    winners = {f.marketo: f.winner.value for f in mapping.fields if f.direction.to_marketo}
-    email_of: dict[str, str] = {}  # Dynamics id → the email its person would be matched by
-    values_of: dict[str, dict[str, Any]] = {}
+    matching = _Matching.start(engine, obj)
     for pipeline in engine.pipelines[obj]:
-        for row in _rows(engine, pipeline):
-            result.read += 1
-            record_id = pipeline.row_id(row).lower()
-            decision = pipeline.decide(row, {})
-            if isinstance(decision, TakeOver):
-                decision = decision.mapped
-            if decision is Skip.FILTERED or not isinstance(decision, Mapped):
-                result.filtered_out += 1
-                result.sample("filtered_out", record_id)
-                continue
-            why = "; ".join(decision.problems)  # the mapping's checks: types, and Marketo's field lengths
-            if why:
-                result.would_fail += 1
-                result.reasons[why] = result.reasons.get(why, 0) + 1
-                result.sample("would_fail", record_id)
-                continue
-            values_of[record_id] = decision.values
-            email_of[record_id] = str(decision.values.get("email") or "").strip()
-    fresh = _match(engine, result, email_of, values_of, winners)
-    _cost(engine, result, email_of, fresh)
+        for rows in _pages(engine, pipeline):
+            decided: list[tuple[str, dict[str, Any]]] = []
+            for row in rows:
+                result.read += 1
+                record_id = pipeline.row_id(row).lower()
+                decision = pipeline.decide(row, {})
+                if isinstance(decision, TakeOver):
+                    decision = decision.mapped
+                if decision is Skip.FILTERED or not isinstance(decision, Mapped):
+                    result.filtered_out += 1
+                    result.sample("filtered_out", record_id)
+                    continue
+                why = "; ".join(decision.problems)  # the mapping's checks: types, and Marketo's field lengths
+                if why:
+                    result.would_fail += 1
+                    result.reasons[why] = result.reasons.get(why, 0) + 1
+                    result.sample("would_fail", record_id)
+                    continue
+                decided.append((record_id, decision.values))
+            matching.page(engine, result, decided)
+    matching.finish(engine, result)
     return result
 
 
-def _rows(engine: Engine, pipeline: Pipeline) -> list[dict[str, Any]]:
+def _pages(engine: Engine, pipeline: Pipeline) -> Iterator[list[dict[str, Any]]]:
     params = {"$select": ",".join(pipeline.select)}
     prefer = [ANNOTATIONS, f"odata.maxpagesize={PAGE}"]
-    return [
-        row
-        for body in engine.dataverse.client.read_pages(pipeline.table.entity_set, params=params, prefer=prefer)
-        for row in body.get("value", [])
-    ]
+    for body in engine.dataverse.client.read_pages(pipeline.table.entity_set, params=params, prefer=prefer):
+        yield list(body.get("value", []))
 
 
-def _match(
-    engine: Engine,
-    result: ObjectPreview,
-    email_of: dict[str, str],
-    values_of: dict[str, dict[str, Any]],
-    winners: dict[str, str],
-) -> int:
-    """Decides each record; returns how many emails Marketo does not have (a create each)."""
-    id_field = engine.mapping.person_fields.id
-    emails = sorted({e for e in email_of.values() if e}, key=str.casefold)
-    described = engine.marketo.persons.describe().fields  # before a first copy, the sync's own fields may not exist
-    mapped = sorted({n for values in values_of.values() for n in values} & set(described))
-    fields = ["id", "email", *([id_field] if id_field in described else []), *mapped]
-    by_email: dict[str, list[dict[str, Any]]] = {}
-    for person in engine.marketo.persons.query("email", emails, fields) if emails else []:
-        by_email.setdefault(str(person.get("email") or "").casefold(), []).append(person)
-    holders = Counter(e.casefold() for e in email_of.values() if e)
-    result.shared_emails = sum(1 for count in holders.values() if count > 1)
-    claimed: dict[int, str] = {}
-    differing: Counter[str] = Counter()
-    for record_id, email in email_of.items():
+@dataclass
+class _Matching:
+    """The first matching across pages, in record order as the copy goes."""
+
+    id_field: str
+    fields: list[str]  # read from the persons Marketo has
+    winners: dict[str, str]  # mapped field → the side whose value wins
+    claimed: dict[int, str] = field(default_factory=dict)  # persons linked so far: owned from then on
+    holders: Counter[str] = field(default_factory=Counter)  # email → Dynamics records holding it
+    known: set[str] = field(default_factory=set)  # emails Marketo has
+    no_email: int = 0
+    differing: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def start(cls, engine: Engine, obj: SyncObject) -> _Matching:
+        mapping = engine.mapping.table(obj.value)
+        winners = {f.marketo: f.winner.value for f in mapping.fields if f.direction.to_marketo}
+        described = engine.marketo.persons.describe().fields  # before a first copy the sync's own may be missing
+        id_field = engine.mapping.person_fields.id
+        fields = ["id", "email", *([id_field] if id_field in described else []), *sorted(set(winners) & set(described))]
+        return cls(id_field, fields, winners)
+
+    def page(self, engine: Engine, result: ObjectPreview, decided: list[tuple[str, dict[str, Any]]]) -> None:
+        emails = {str(values.get("email") or "").strip() for _, values in decided} - {""}
+        by_email: dict[str, list[dict[str, Any]]] = {}
+        for person in engine.marketo.persons.query("email", sorted(emails), self.fields) if emails else []:
+            by_email.setdefault(str(person.get("email") or "").casefold(), []).append(person)
+        self.known |= set(by_email)
+        for record_id, values in decided:
+            email = str(values.get("email") or "").strip().casefold()
+            if email:
+                self.holders[email] += 1
+            else:
+                self.no_email += 1
+            self.decide(result, record_id, values, by_email.get(email, []) if email else [])
+
+    def decide(
+        self, result: ObjectPreview, record_id: str, values: dict[str, Any], found: list[dict[str, Any]]
+    ) -> None:
         candidates = [
-            {**c, id_field: claimed[int(c["id"])]} if int(c["id"]) in claimed else c
-            for c in by_email.get(email.casefold(), [])
+            {**c, self.id_field: self.claimed[int(c["id"])]} if int(c["id"]) in self.claimed else c for c in found
         ]
-        if not candidates:
+        match = match_person(record_id, candidates, self.id_field) if candidates else None
+        if match is None or match.kind is MatchKind.CREATE_OWN:
             result.would_create += 1
             result.sample("would_create", record_id)
-            continue
-        match = match_person(record_id, candidates, id_field)
-        if match.kind is MatchKind.AMBIGUOUS:
+        elif match.kind is MatchKind.AMBIGUOUS:
             result.ambiguous += 1
             result.sample("ambiguous", f"{record_id} (persons {', '.join(map(str, match.others))})")
-        elif match.kind is MatchKind.CREATE_OWN:
-            result.would_create += 1
-            result.sample("would_create", record_id)
         elif match.person_id is not None:
-            claimed[match.person_id] = record_id
+            self.claimed[match.person_id] = record_id
             result.would_link += 1
             result.sample("would_link", f"{record_id} → person {match.person_id}")
             person = next(c for c in candidates if int(c["id"]) == match.person_id)
-            changed = _differing(values_of[record_id], person, winners)
+            changed = _differing(values, person, self.winners)
             if changed:
                 result.differing += 1
                 result.sample("differing", f"{record_id}: {', '.join(changed)}")
-                differing.update(changed)
-    result.differing_fields = dict(differing.most_common())
-    result.winners = {name: winners[name] for name in result.differing_fields}
-    return sum(1 for email in holders if email not in by_email)
+                self.differing.update(changed)
+
+    def finish(self, engine: Engine, result: ObjectPreview) -> None:
+        result.shared_emails = sum(1 for count in self.holders.values() if count > 1)
+        result.differing_fields = dict(self.differing.most_common())
+        result.winners = {name: self.winners[name] for name in result.differing_fields}
+        fresh = sum(1 for email in self.holders if email not in self.known)  # a create by email each
+        _cost(engine, result, sum(self.holders.values()), len(self.holders), self.no_email, fresh)
 
 
 def _differing(values: Mapping[str, Any], person: Mapping[str, Any], winners: Mapping[str, str]) -> list[str]:
@@ -181,7 +195,7 @@ def _differing(values: Mapping[str, Any], person: Mapping[str, Any], winners: Ma
     return sorted(name for name in winners if name in values and plain(values[name]) != plain(person.get(name)))
 
 
-def _cost(engine: Engine, result: ObjectPreview, email_of: dict[str, str], fresh: int) -> None:
+def _cost(engine: Engine, result: ObjectPreview, with_email: int, emails: int, no_email: int, fresh: int) -> None:
     """The copy's Marketo calls through REST, a call per 300 of each: emails sent once to be
     created; those Marketo has (or the copy sent twice) queried; linked persons merged (a read
     and a write); persons of their own made, for records without an email and apart for those
@@ -190,15 +204,9 @@ def _cost(engine: Engine, result: ObjectPreview, email_of: dict[str, str], fresh
     def calls(n: int) -> int:
         return math.ceil(n / MAX_RECORDS)
 
-    emails = [e.casefold() for e in email_of.values() if e]
-    no_email = len(email_of) - len(emails)
     own = max(0, result.would_create - fresh - no_email)
     result.copy_marketo_calls = (
-        calls(len(set(emails)))
-        + calls(len(emails) - fresh)
-        + 2 * calls(result.would_link)
-        + calls(no_email)
-        + calls(own)
+        calls(emails) + calls(with_email - fresh) + 2 * calls(result.would_link) + calls(no_email) + calls(own)
     )
     limiter = engine.marketo.client.limiter
     result.eta_s = round(result.copy_marketo_calls / (limiter.calls / limiter.window_s), 1)
