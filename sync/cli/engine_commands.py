@@ -124,12 +124,12 @@ def _bar(name: str, total: int | None) -> tqdm[Never]:
     return tqdm(desc=f"{name:<16}", total=total, unit=" rows", file=sys.stderr, leave=True)
 
 
-def _fire(engine: Engine, obj: SyncObject) -> RunRecord:
+def _fire(engine: Engine, obj: SyncObject, *, timer: bool = True) -> RunRecord:
     """What an object's timer does: its full copy first when it has no checkpoint (and is not
-    paused), else one incremental run."""
+    paused), else one incremental run (`timer` False: a one-off run, which follows no busy log)."""
     if engine.store.checkpoints.get(obj, DIRECTIONS[obj][0]) is None and obj not in paused(engine.store):
         _copy(engine, obj, False, CopyPath.AUTO)
-    record = run_once(engine, obj)
+    record = run_once(engine, obj, follow=timer)
     _say(record)
     return record
 
@@ -143,7 +143,7 @@ def run_command(settings: Settings, objects: Sequence[SyncObject], once: bool, l
     queue = ChangeQueue.open(settings.storage.connection.get_secret_value(), settings.sync.change_queue)
     try:
         if once:
-            records = [_fire(engine, obj) for obj in objects]
+            records = [_fire(engine, obj, timer=False) for obj in objects]
             _drain(engine, queue)
             return 1 if any(r.outcome is RunOutcome.FAILED for r in records) else 0
         with contextlib.ExitStack() as stack:

@@ -53,7 +53,7 @@ follow_pause: Callable[[float], None] = time.sleep  # between passes over a busy
 
 
 class _Run:
-    def __init__(self, engine: Engine, obj: SyncObject, budget_s: float) -> None:
+    def __init__(self, engine: Engine, obj: SyncObject, budget_s: float, follow: bool = True) -> None:
         self.engine, self.obj, self.store = engine, obj, engine.store
         self.started = time.monotonic()
         self.budget_s = budget_s
@@ -67,6 +67,7 @@ class _Run:
         self.lease: Lease | None = None  # the newest: each renewal changes its ETag
         self.pages = 0
         self.handed = 0  # changes taken over from webhook drains
+        self.follow_log = follow  # a busy activity log is followed until the next timer (_log_busy)
 
     def may_start_page(self) -> bool:
         """Within the budget; and always the first page, so that every run makes progress."""
@@ -145,7 +146,7 @@ class _Run:
         pays anyway; a pass of one page ends it, and a quiet log ends the run after its first
         pass, as before."""
         elapsed = time.monotonic() - self.started
-        return pages >= FOLLOW_PAGES and elapsed + FOLLOW_PAUSE_S < min(FOLLOW_FOR_S, self.budget_s)
+        return self.follow_log and pages >= FOLLOW_PAGES and elapsed + FOLLOW_PAUSE_S < min(FOLLOW_FOR_S, self.budget_s)
 
     def sweep_late_activities(self, stream: PersonStream, checkpoint: Checkpoint, known: set[str]) -> None:
         """Once caught up, when a sweep is due: its pass, page by page, within the time budget."""
@@ -239,11 +240,13 @@ class _Run:
         return self.store.checkpoints.save(checkpoint.advanced(cursor=cursor.moved(pipeline.stream, settled).dump()))
 
 
-def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None) -> RunRecord:
-    """One incremental run of `obj`; returns (and stores) its run record."""
+def run_once(engine: Engine, obj: SyncObject, *, budget_s: float | None = None, follow: bool = True) -> RunRecord:
+    """One incremental run of `obj`; returns (and stores) its run record. `follow`: a timer's run
+    follows a busy activity log until the next timer would start; a one-off run (`run --once`),
+    with no timer after it, catches up and ends."""
     store = engine.store
     log = RunLog.begin(engine, obj)
-    run = _Run(engine, obj, budget_s or engine.settings.sync.run_budget_s)
+    run = _Run(engine, obj, budget_s or engine.settings.sync.run_budget_s, follow)
     run.lease = store.leases.acquire(obj, engine.owner, run.lease_for)
     if run.lease is None:
         holder = store.leases.current(obj)

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+import pytest
+
 from emulators.launch import RunningEmulator
 from sync.engine.cursor import ObjectCursor
 from sync.objects import Direction, SyncObject
@@ -235,6 +237,7 @@ def _clean_copy_writes(
     return _marketo_writes(marketo) - before
 
 
+@pytest.mark.timeout(600)  # forty-odd processes started and killed: about four minutes on two busy cores
 def test_killed_copies_and_runs_both_ways_lose_and_duplicate_nothing(
     start_dataverse: Callable[..., RunningEmulator],
     start_marketo: Callable[..., RunningEmulator],
