@@ -5,7 +5,8 @@ driven through the same CLI an admin uses. It prints only what really happened.
    leads and opportunities — a few thousand persons; Marketo holding one person who filled in a
    form before the sync);
 2. `python -m sync check` validates the setup;
-3. `python -m sync full-copy` copies every object in dependency order, with progress bars;
+3. `python -m sync full-copy --dry-run` previews the first copy (written nowhere; the preview page
+   to a file), then `python -m sync full-copy` copies every object in dependency order, with progress bars;
 4. both sides change: edits in Dynamics and in Marketo, two conflicts, a deletion, a lead
    qualification, an account deleted (see `demo/edits.py`);
 5. `python -m sync run --once` cycles until one writes nothing;
@@ -47,6 +48,7 @@ SEED = 1500  # rows per Dataverse table: 1,500 contacts and 1,500 leads make 3,0
 MAX_CYCLES = 4
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / ".demo" / "status.html"
+PREVIEW_PAGE = ROOT / ".demo" / "preview.html"
 
 
 def _say(text: str = "") -> None:
@@ -131,7 +133,13 @@ def _demo(dataverse: EmulatorProcess, marketo: EmulatorProcess, azurite: Azurite
     email = _form_filler(dynamics, env)
     _say(f"Marketo already holds one person, {email}, who filled in a form: the first match links it.")
 
-    if _sync(env, "check").returncode != 0 or _sync(env, "full-copy").returncode != 0:
+    if _sync(env, "check").returncode != 0:
+        return 1
+    PREVIEW_PAGE.parent.mkdir(exist_ok=True)
+    if _sync(env, "full-copy", "--dry-run", "--html", str(PREVIEW_PAGE)).returncode != 0:
+        return 1
+    _say(f"\nThe preview page (what GET /api/sync/preview?format=html serves) is at {PREVIEW_PAGE}")
+    if _sync(env, "full-copy").returncode != 0:
         return 1
     persons = marketo_rows(marketo.info, "lead")
     counts = {name: len(marketo_rows(marketo.info, name)) for name in ("company", "opportunity", "salesperson")}

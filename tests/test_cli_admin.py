@@ -101,25 +101,40 @@ def test_resync_field_pushes_fields_for_every_linked_record_or_a_window_with_a_p
     )
 
 
-def test_full_copy_dry_run_prints_the_preview_as_json_or_a_table_and_writes_nothing(
+def test_full_copy_dry_run_prints_the_preview_as_json_or_a_table_writes_its_page_and_nothing_else(
     services: Callable[[int], tuple[RunningEmulator, dict[str, str]]], tmp_path: Path
 ) -> None:
     marketo, env = services(6)
-    as_json = run_sync_cli(["full-copy", "--dry-run", "--json"], tmp_path, env)
+    page = tmp_path / "preview.html"
+    as_json = run_sync_cli(["full-copy", "--dry-run", "--json", "--html", str(page)], tmp_path, env)
     table = run_sync_cli(["full-copy", "--dry-run", "--object", "lead"], tmp_path, env)
-    refused = run_sync_cli(["full-copy", "--dry-run", "--object", "account"], tmp_path, env)
+    refused = run_sync_cli(["full-copy", "--dry-run", "--object", "person"], tmp_path, env)
 
     assert as_json.returncode == 0, as_json.stderr
     report = json.loads(as_json.stdout)
-    assert set(report["objects"]) == {"contact", "lead"}
-    for shown in report["objects"].values():
-        decided = ("filtered_out", "would_create", "would_link", "ambiguous", "would_fail")
+    assert list(report["objects"]) == [  # every object a Dynamics table is read for, in copy order
+        "systemuser",
+        "team",
+        "account",
+        "lead",
+        "contact",
+        "opportunity",
+        "opportunityrole",
+    ]
+    decided = ("filtered_out", "would_create", "would_link", "ambiguous", "would_fail", "waiting")
+    for name in ("lead", "contact", "account"):
+        shown = report["objects"][name]
+        assert shown["state"] == "done" and shown["complete"] is True
         assert shown["read"] == 6 and sum(shown[k] for k in decided) == 6  # every row in one category
         assert shown["would_create"] == 6  # Marketo holds none of them yet
-    assert report["marketo_calls"] == 4  # a describe and one email query per object
-    assert "lead: what a first copy would do (nothing was written)" in table.stdout
-    assert "would create" in table.stdout and "Marketo calls through REST" in table.stdout
-    assert refused.returncode == 2 and "give --object contact or lead" in refused.stderr
+    assert [report["objects"][p]["marketo_calls"] for p in ("lead", "contact")] == [2, 2]  # a describe, a query
+    assert report["objects"]["opportunityrole"]["not_previewed"] == ["connection", "opportunitycustomer"]
+    assert report["marketo_calls"] == sum(o["marketo_calls"] for o in report["objects"].values())
+    assert "what the first copy would do" in page.read_text(encoding="utf-8")
+    assert "What a first copy would do (nothing was written):" in table.stdout
+    (row,) = [line.split() for line in table.stdout.splitlines() if line.strip().startswith("lead ")]
+    assert row[:4] == ["lead", "6", "0", "6"] and "the copy's Marketo calls through REST" in table.stdout
+    assert refused.returncode == 2 and "person: no Dynamics table is read for it" in refused.stderr
     assert (
         int(control(marketo, "GET", "stats").get("writes", 0)) == 0 and not control(marketo, "GET", "data/lead")["rows"]
     )

@@ -17,6 +17,11 @@ def test_the_demo_copies_carries_both_sides_edits_settles_and_writes_the_status_
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "All checks passed." in out
+    preview = out.split("What a first copy would do (nothing was written):")[1].split("$ python -m sync full-copy")[0]
+    (contact,) = [line.split() for line in preview.splitlines() if line.strip().startswith("contact ")]
+    assert contact[1:5] == ["1,500", "0", "1,499", "1"]  # read, filtered, create, link: the form-filler
+    shown = re.search(r"The preview page \(what GET /api/sync/preview\?format=html serves\) is at (\S+)", out)
+    assert shown is not None and 'id="preview-contact"' in Path(shown.group(1)).read_text()
     assert "contact          full copy done: 1500 read, 1500 written, 0 unchanged, 0 failed" in out
     assert "1500/1500" in result.stderr  # the progress bars: done / total
     assert "Marketo now: 3,000 persons (1 for" in out and "the form-filler, linked), 1,500 companies" in out

@@ -5,17 +5,27 @@ the right counts and writes nothing anywhere; then the real copy does what the p
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from sync.engine.full_copy import full_copy
-from sync.engine.preview import ObjectPreview, preview
-from sync.objects import D2M, FULL_COPY_ORDER, SyncObject
-from tests.emulator_support import control
+from sync.engine.preview import copy_eta_s, preview, preview_and_keep
+from sync.engine.preview_report import ObjectPreview
+from sync.objects import D2M, SyncObject
+from sync.store.previews import PreviewState
+from tests.emulator_support import fault
+from tests.preview_support import previewed_world, written
+from tests.preview_support import seed_previewed_org as _seed
 from tests.sync_support import World, by_key
+
+
+@pytest.fixture
+def world(make_sync_world: Callable[..., World], tmp_path: Path) -> World:
+    return previewed_world(make_sync_world, tmp_path)
+
 
 _COUNTS = (
     "read",
@@ -29,57 +39,11 @@ _COUNTS = (
 )
 
 
-@pytest.fixture
-def world(make_sync_world: Callable[..., World], tmp_path: Path) -> World:
-    mapping = tmp_path / "mapping.yaml"  # a long text into a 255-character Marketo field: some will not fit
-    extra = "{dynamics: description, marketo: leadSource, direction: to_marketo}"
-    mapping.write_text(f"objects:\n  contact:\n    fields:\n      - {extra}\n")
-    return make_sync_world(SYNC_MAPPING_FILE=str(mapping))
-
-
-def _contact(world: World, name: str, email: str | None, **values: Any) -> str:
-    return world.create("contact", {"lastname": name, **({"emailaddress1": email} if email else {}), **values})
-
-
-def _marketo_has(world: World, *persons: dict[str, Any]) -> None:
-    world.engine.marketo.persons.upsert(list(persons), action="createDuplicate")
-
-
-def _written(world: World) -> tuple[int, int, int]:
-    dataverse = int(control(world.dataverse, "GET", "stats")["writes"])
-    links = sum(1 for table in ("contact", "lead") for _ in world.store.links.iter_table(table))
-    return world.marketo_writes(), dataverse, links
-
-
-def _seed(world: World) -> dict[str, str]:
-    ids = {
-        "same": _contact(world, "Same", "same@example.com", jobtitle="Engineer"),
-        "differs": _contact(world, "Differs", "differs@example.com", jobtitle="Director"),
-        "twice": _contact(world, "Twice", "twice@example.com"),
-        "new": _contact(world, "New", "new@example.com"),
-        "shared1": _contact(world, "Shared", "shared@example.com"),
-        "shared2": _contact(world, "Shared", "shared@example.com"),
-        "no email": _contact(world, "Nomail", None),
-        "too long": _contact(world, "Long", "long@example.com", description="x" * 300),
-    }
-    _marketo_has(
-        world,
-        {"email": "same@example.com", "lastName": "Same", "title": "Engineer"},
-        {"email": "differs@example.com", "lastName": "Differs", "title": "Manager"},
-        {"email": "twice@example.com", "lastName": "Twice"},
-        {"email": "twice@example.com", "lastName": "Twice again"},
-    )
-    for obj in FULL_COPY_ORDER:
-        if obj not in (SyncObject.CONTACT, SyncObject.LEAD):
-            full_copy(world.engine, obj)
-    return ids
-
-
 def test_a_preview_counts_each_category_and_writes_nothing_anywhere(world: World) -> None:
     _seed(world)
-    before = _written(world)
+    before = written(world)
     shown = preview(world.engine, SyncObject.CONTACT)
-    assert _written(world) == before
+    assert written(world) == before
     assert world.store.checkpoints.get(SyncObject.CONTACT, D2M) is None  # nor a copy begun
     counts = {name: getattr(shown, name) for name in _COUNTS}
     assert counts == {
@@ -112,3 +76,57 @@ def test_the_real_copy_does_what_the_preview_said(world: World) -> None:
     assert {ids["twice"].lower(), ids["too long"].lower()} <= set(errors)
     assert errors[ids["too long"].lower()] in shown.reasons  # the copy's reason is the preview's
     assert persons[ids["differs"].lower()]["title"] == "Director"  # Dynamics wins for contacts, as previewed
+
+
+def test_a_preview_of_accounts_tells_the_companies_marketo_holds_under_their_ids_from_new_ones(world: World) -> None:
+    held = world.create("account", {"name": "Contoso Ltd"})
+    new = [world.create("account", {"name": f"New {n}"}) for n in range(2)]
+    companies = world.engine.marketo.lead_database("company")
+    companies.upsert([{"externalCompanyId": held.lower(), "company": "Contoso (old name)"}])
+    before = written(world)
+    shown = preview(world.engine, SyncObject.ACCOUNT)
+    assert written(world) == before
+    assert (shown.read, shown.would_create, shown.would_link, shown.differing) == (3, 2, 1, 1)
+    assert shown.differing_fields["company"] == 1 and shown.winners["company"] == "dynamics"
+    assert sorted(shown.samples["would_create"]) == sorted(i.lower() for i in new)
+    assert shown.marketo_calls == 1  # one query for up to 300 ids
+    calls = world.engine.marketo.client.limiter.calls_made
+    full_copy(world.engine, SyncObject.ACCOUNT)
+    assert world.engine.marketo.client.limiter.calls_made - calls == shown.copy_marketo_calls == 1
+    names = {r["externalCompanyId"]: r["company"] for r in world.marketo_rows("company")}
+    assert len(names) == 3 and names[held.lower()] == "Contoso Ltd"  # linked and updated, as previewed
+
+
+def test_a_preview_past_its_time_limit_stops_between_pages_and_says_its_counts_are_partial(world: World) -> None:
+    _seed(world)
+    shown = preview(world.engine, SyncObject.CONTACT, deadline=time.monotonic())
+    assert shown.complete is False
+    assert shown.read == 8  # the first page (all eight here) was read and matched before it stopped
+
+
+def test_the_store_keeps_each_objects_latest_preview_and_a_failed_ones_reason(world: World) -> None:
+    _seed(world)
+    shown = preview_and_keep(world.engine, SyncObject.CONTACT)
+    (kept,) = world.store.previews.latest()
+    assert (kept.object, kept.state, kept.report) == ("contact", PreviewState.DONE, shown.as_json())
+    fault(world.marketo, path="/rest/v1/leads.json", method="GET", error_code="603", message="Access denied", times=50)
+    with pytest.raises(Exception, match="Access denied"):
+        preview_and_keep(world.engine, SyncObject.CONTACT)
+    (failed,) = world.store.previews.latest()
+    assert failed.state is PreviewState.FAILED and "Access denied" in failed.message and failed.report is None
+
+
+@pytest.mark.parametrize(
+    ("calls", "eta_s"),
+    [
+        (0, 0.0),
+        (500, 100.0),  # within the day's budget: at the call rate
+        (1000, 200.0),  # the whole budget, still one day
+        (1001, 86_400 + 0.2),  # one call past it: the next Marketo day
+        (2500, 2 * 86_400 + 100.0),
+    ],
+)
+def test_the_copys_time_is_its_calls_at_the_rate_plus_a_day_each_time_the_budget_is_spent(
+    calls: int, eta_s: float
+) -> None:
+    assert copy_eta_s(calls, per_second=5.0, daily_budget=1000) == pytest.approx(eta_s)

@@ -16,12 +16,14 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 from demo.dynamics_user import DynamicsUser
+from emulators.launch import RunningEmulator
 from sync.engine.full_copy import full_copy
 from sync.functions import worker
 from sync.objects import FULL_COPY_ORDER, Direction, SyncObject
 from sync.setting_problems import SettingsError
 from sync.settings import schedule_setting
 from sync.store import SyncStore
+from tests.emulator_support import control, route_count
 from tests.functions_app import WEBHOOK_SECRET, DurableClientStandIn, import_function_app
 from tests.functions_app import call_function as _call
 from tests.functions_app import response_json as _body
@@ -37,6 +39,7 @@ ROUTES = {
     "sync_errors": ("sync/errors", "GET", "FUNCTION", False),
     "sync_errors_retry": ("sync/errors/retry", "POST", "FUNCTION", False),
     "sync_full_copy": ("sync/full-copy", "POST", "FUNCTION", True),
+    "sync_preview": ("sync/preview", "GET", "FUNCTION", False),
     "sync_resync_field": ("sync/resync-field", "POST", "FUNCTION", True),
     "sync_pause": ("sync/pause", "POST", "FUNCTION", False),
     "sync_resume": ("sync/resume", "POST", "FUNCTION", True),
@@ -50,7 +53,8 @@ ROUTES = {
 
 def test_the_worker_indexes_every_function_with_its_trigger_route_and_auth(app: dict[str, func.Function]) -> None:
     timers = {f"timer_{o.value}" for o in FULL_COPY_ORDER}
-    durable = {"full_copy", "full_copy_object", "resync_field", "begin_full_copy", "copy_page", "resync_page"}
+    durable = {"full_copy", "full_copy_object", "full_copy_preview", "resync_field"}
+    durable |= {"begin_full_copy", "copy_page", "resync_page", "preview_object"}
     assert set(app) == set(ROUTES) | timers | durable | {"changes_queue"}
     for name, (route, method, auth, uses_client) in ROUTES.items():
         bindings = _bindings(app[name])
@@ -70,9 +74,9 @@ def test_the_worker_indexes_every_function_with_its_trigger_route_and_auth(app: 
             True,
         )
         assert "durableClient" in bindings
-    for name in ("full_copy", "full_copy_object", "resync_field"):
+    for name in ("full_copy", "full_copy_object", "full_copy_preview", "resync_field"):
         assert "orchestrationTrigger" in _bindings(app[name])
-    for name in ("begin_full_copy", "copy_page", "resync_page"):
+    for name in ("begin_full_copy", "copy_page", "resync_page", "preview_object"):
         assert "activityTrigger" in _bindings(app[name])
     queue = _bindings(app["changes_queue"])["queueTrigger"]
     assert (queue["queueName"], queue["connection"]) == ("%SYNC_CHANGE_QUEUE%", "AzureWebJobsStorage")
@@ -139,6 +143,37 @@ def test_full_copy_endpoint_starts_singletons_and_names_bad_parameters(app: dict
         400,
         "again='perhaps'; use again=true or again=false, or leave it out",
     )
+
+
+def test_a_dry_run_starts_the_preview_whose_report_and_page_the_preview_endpoint_serves(
+    app: dict[str, func.Function], app_emulators: tuple[RunningEmulator, RunningEmulator]
+) -> None:
+    client = DurableClientStandIn()
+    params = {"dry_run": "true", "object": "contact"}
+    started = _call(app["sync_full_copy"], "POST", "sync/full-copy", client, params=params)
+    assert started.status_code == 202 and _body(started)["started"] is True
+    assert client.started == [("full_copy_preview", "preview-full-copy", {"objects": ["contact"]})]
+    again = _call(app["sync_full_copy"], "POST", "sync/full-copy", client, params=params)
+    assert _body(again)["reason"] == "already under way"
+    bad = _call(app["sync_full_copy"], "POST", "sync/full-copy", client, params={"dry_run": "true", "again": "true"})
+    assert bad.status_code == 400 and "again=true does not apply" in _body(bad)["error"]
+
+    activity: Any = app["preview_object"].get_user_function()
+    worker.engine()  # started as the worker starts it (which makes the sync's own Marketo fields)
+    writes = int(control(app_emulators[1], "GET", "stats").get("writes", 0))
+    assert activity({"object": "contact"}) == {"object": "contact", "complete": True, "read": 3, "eta_s": 0.0}
+    assert activity({"object": "person"})["skipped"] == "no Dynamics table is read for it"
+    report = _body(_call(app["sync_preview"], "GET", "sync/preview"))
+    contact = report["objects"]["contact"]
+    assert (contact["state"], contact["read"], contact["would_create"]) == ("done", 3, 3)
+    page = _call(app["sync_preview"], "GET", "sync/preview", params={"format": "html"})
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert 'id="preview-contact"' in page.get_body().decode()
+    wrong = _call(app["sync_preview"], "GET", "sync/preview", params={"format": "xml"})
+    assert wrong.status_code == 400 and "use format=json or format=html" in _body(wrong)["error"]
+    assert route_count(app_emulators[1], "leads") == 1  # it looked the emails up …
+    assert int(control(app_emulators[1], "GET", "stats").get("writes", 0)) == writes  # … and wrote nothing
+    assert list(worker.engine().store.links.iter_table("contact")) == []
 
 
 def test_resync_field_endpoint_refuses_an_unmapped_field_and_starts_a_mapped_one(app: dict[str, func.Function]) -> None:
@@ -296,3 +331,13 @@ def test_webhooks_answer_503_until_a_secret_is_configured(
         503,
         "webhooks are not configured: set SYNC_WEBHOOK_SECRET",
     )
+
+
+def test_the_preview_activity_stops_a_minute_before_the_hosts_function_timeout() -> None:
+    from pathlib import Path
+
+    from sync.functions.orchestrations import PREVIEW_TIME_LIMIT_S
+
+    host = json.loads((Path(__file__).resolve().parent.parent / "host.json").read_text())
+    hours, minutes, seconds = (int(part) for part in host["functionTimeout"].split(":"))
+    assert hours * 3600 + minutes * 60 + seconds - 60 >= PREVIEW_TIME_LIMIT_S

@@ -37,7 +37,10 @@ def orchestrators() -> Iterator[dict[str, Callable[[Any], str]]]:
         for name, value in BASE_ENV.items():
             patch.setenv(name, value)
         functions = index_functions(import_function_app())
-        yield {name: functions[name].get_user_function() for name in ("full_copy", "full_copy_object", "resync_field")}
+        yield {
+            name: functions[name].get_user_function()
+            for name in ("full_copy", "full_copy_object", "full_copy_preview", "resync_field")
+        }
 
 
 def _page(done: int, **state: Any) -> dict[str, Any]:
@@ -202,3 +205,21 @@ def test_resync_field_walks_the_links_page_by_page(orchestrators: dict[str, Any]
     history.activity("resync_page", {"read": 20, "written": 20, "failed": 0, "cursor": None, "complete": True})
     done = history.replay(orchestrators["resync_field"])
     assert done["isDone"] and done["output"]["written"] == 319
+
+
+def test_the_preview_orchestration_previews_each_object_in_turn_and_a_failed_one_does_not_stop_the_rest(
+    orchestrators: dict[str, Any],
+) -> None:
+    history = History("full_copy_preview", {"objects": ["lead", "contact"]})
+    first = history.replay(orchestrators["full_copy_preview"])
+    assert [(a["actionType"], a["functionName"], json.loads(a["input"])) for a in first["flat"]] == [
+        (CALL_ACTIVITY, "preview_object", {"object": "lead"})
+    ]
+    history.activity_failed("preview_object", "Marketo error 603: Access denied")
+    second = history.replay(orchestrators["full_copy_preview"])
+    assert [json.loads(a["input"]) for a in second["flat"]][-1] == {"object": "contact"}
+    history.activity("preview_object", {"object": "contact", "complete": True, "read": 8, "eta_s": 1.2})
+    state = history.replay(orchestrators["full_copy_preview"])
+    assert state["isDone"] and state["output"][0]["object"] == "lead"
+    assert "Access denied" in state["output"][0]["failed"]
+    assert state["output"][1] == {"object": "contact", "complete": True, "read": 8, "eta_s": 1.2}

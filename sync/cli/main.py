@@ -15,7 +15,7 @@ from sync.cli.local_settings import apply_local_settings
 from sync.cli.store_commands import errors_command, pause_command, resume_command, status_command
 from sync.log_redaction import redact_secrets
 from sync.mapping.file import MappingError
-from sync.objects import FULL_COPY_ORDER, PERSON_TABLES, SyncObject
+from sync.objects import FULL_COPY_ORDER, SyncObject
 from sync.setting_problems import SettingsError
 from sync.settings import load_settings
 from sync.store import SyncStore
@@ -57,9 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         help="contacts and leads: REST pushes, Marketo's bulk import, or by size (SYNC_BULK_THRESHOLD)",
     )
     copy.add_argument(
-        "--dry-run", action="store_true", help="contacts and leads: say what the copy would do; write nothing"
+        "--dry-run",
+        action="store_true",
+        help="say what the copy would do, writing nothing (the store keeps the preview for GET sync/preview)",
     )
     copy.add_argument("--json", action="store_true", help="with --dry-run: one JSON document")
+    copy.add_argument("--html", metavar="FILE", help="with --dry-run: also write the preview page to FILE")
     run = sub.add_parser("run", help="incremental runs: --once, or on the objects' schedules until interrupted")
     run.add_argument("--once", action="store_true", help="one run per object, then exit")
     run.add_argument(
@@ -136,8 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "full-copy" and args.dry_run:
                 from sync.cli.preview_command import preview_command
 
-                objects = [args.object] if args.object else [o for o in FULL_COPY_ORDER if o in PERSON_TABLES]
-                return preview_command(settings, objects, args.json)
+                return preview_command(settings, commands.objects_of(args.object), args.json, args.html)
             if args.command == "full-copy":
                 return commands.full_copy_command(settings, commands.objects_of(args.object), args.again, args.path)
             if args.command == "resync-field":

@@ -1,114 +1,143 @@
-"""Know before you sync: what the first copy of leads and contacts would do to a Marketo instance
-that already holds persons, read from both sides as the copy reads them and written nowhere
-(neither system, nor the store).
+"""Know before you sync: what the first copy of an object would do to a Marketo instance that may
+already hold its records, read from both sides as the copy reads them and written nowhere (neither
+system, nor the store; the caller keeps the report).
 
-Per object: the rows read; those the sync filter leaves out; those that would fail (a value the
-mapping cannot carry: a wrong type, longer than the Marketo field holds) with the copy's reason;
-and for the rest, what the copy's own first matching (`matching.py`, records in
-order, a person linked by one record owned from then on) decides against the persons Marketo has
-with their emails, looked up 300 a call: a new person; a link to the one unlinked person with the
-email — and then how many differ from Dynamics, in which fields, and which side's value wins under
-the mapping; ambiguous (several unlinked persons: the errors table, naming them). Emails held by
-several Dynamics records are counted apart (after the first, each gets a person of its own, as the
-native sync does). Cost: the preview's own Marketo calls (a describe, one per 300 emails), and
-what the copy would take through REST — its calls and, at Marketo's call rate, its time.
+Page by page, as the copy reads: each row decided by the copy's own pipeline — left out by the sync
+filter; failing (a value the mapping cannot carry: a wrong type, longer than the Marketo field
+holds) with the copy's reason; waiting for a person not in Marketo yet — and the page's decided
+records matched against what Marketo holds: leads and contacts by email (`preview_persons.py`),
+other records by the Dynamics id in their dedupe field (`preview_records.py`). Streams whose rows
+are links between records (opportunity roles) are named as not previewed.
+
+Cost: the preview's own Marketo calls (a describe, one per 300 emails or ids), and what the copy
+would take through REST — its calls and, at Marketo's call rate, its time. A time limit (an
+activity's) stops it between pages with the counts so far, marked incomplete.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol
 
 from sync.connectors.dataverse.changes import ANNOTATIONS
-from sync.connectors.marketo.batching import MAX_RECORDS
 from sync.connectors.marketo.lanes import Lane, in_lane
 from sync.engine.full_copy import record_total
-from sync.engine.matching import MatchKind, match_person
 from sync.engine.pipelines import Pipeline
-from sync.engine.plan import Skip, TakeOver
+from sync.engine.plan import Pending, Skip, TakeOver
+from sync.engine.preview_persons import PersonMatching
+from sync.engine.preview_records import RecordMatching
+from sync.engine.preview_report import ObjectPreview
 from sync.engine.runtime import Engine
+from sync.engine.targets import ObjectTarget
 from sync.mapping.records import Mapped
 from sync.objects import PERSON_TABLES, SyncObject
 from sync.tally import close_tally, open_tally
 
-SAMPLES: Final = 5  # ids kept per category, for the admin to look at
 PAGE: Final = 5000
 
 
-@dataclass
-class ObjectPreview:
-    object: str
-    path: str = "rest"
-    read: int = 0
-    filtered_out: int = 0
-    would_create: int = 0
-    would_link: int = 0
-    ambiguous: int = 0
-    shared_emails: int = 0  # emails held by several Dynamics records
-    differing: int = 0  # persons that would be linked whose values differ
-    would_fail: int = 0
-    differing_fields: dict[str, int] = field(default_factory=dict)
-    winners: dict[str, str] = field(default_factory=dict)  # differing field → the side whose value wins
-    reasons: dict[str, int] = field(default_factory=dict)  # why records would fail
-    samples: dict[str, list[str]] = field(default_factory=dict)  # category → a few Dynamics ids
-    marketo_calls: int = 0  # the preview's own
-    copy_marketo_calls: int = 0  # what the copy would make through REST
-    eta_s: float = 0.0
+class Matching(Protocol):
+    def page(self, engine: Engine, result: ObjectPreview, decided: list[tuple[str, dict[str, Any]]]) -> None: ...
 
-    def sample(self, category: str, record_id: str) -> None:
-        kept = self.samples.setdefault(category, [])
-        if len(kept) < SAMPLES:
-            kept.append(record_id)
+    def finish(self, engine: Engine, result: ObjectPreview) -> None: ...
 
 
-def preview(engine: Engine, obj: SyncObject) -> ObjectPreview:
-    """What the first copy of `obj` (a lead or contact table) would do; writes nothing."""
-    if obj not in PERSON_TABLES:
-        raise ValueError(f"the preview covers leads and contacts; {obj.value} is neither")
+def preview(engine: Engine, obj: SyncObject, deadline: float | None = None) -> ObjectPreview:
+    """What the first copy of `obj` would do; writes nothing. `deadline` (time.monotonic) ends it
+    early, between pages."""
     tally, token = open_tally()
     try:
         with in_lane(Lane.INCREMENTAL, obj.value):  # an admin waits for it
-            result = _preview(engine, obj)
+            result = _preview(engine, obj, deadline)
     finally:
         close_tally(token)
     result.marketo_calls = tally.marketo
+    limiter = engine.marketo.client.limiter
+    result.daily_budget = engine.settings.marketo.daily_call_budget
+    result.eta_s = copy_eta_s(result.copy_marketo_calls, limiter.calls / limiter.window_s, result.daily_budget)
+    result.made_at = datetime.now(UTC).isoformat(timespec="seconds")
     return result
 
 
-def _preview(engine: Engine, obj: SyncObject) -> ObjectPreview:
-    """Page by page, as the copy reads: a page of rows decided, its emails looked up, its records
-    matched in order; what carries across pages is small (the emails seen, the persons claimed)."""
+def copy_eta_s(calls: int, per_second: float, daily_budget: int) -> float:
+    """The copy's time at Marketo's call rate, and past a day's budget the days it waits for the
+    next (the copy stops at the budget and goes on when Marketo's day turns)."""
+    days = max(1, math.ceil(calls / daily_budget))
+    last_day = calls - (days - 1) * daily_budget
+    return round((days - 1) * 86_400 + last_day / per_second, 1)
+
+
+def preview_and_keep(engine: Engine, obj: SyncObject, deadline: float | None = None) -> ObjectPreview:
+    """The preview, kept in the store as the object's latest (running, then done or failed with
+    the reason) for the preview page and `GET sync/preview`."""
+    started_at = datetime.now(UTC)
+    engine.store.previews.begin(obj.value)
+    try:
+        result = preview(engine, obj, deadline)
+    except Exception as exc:
+        engine.store.previews.fail(obj.value, f"{type(exc).__name__}: {exc}", started_at)
+        raise
+    engine.store.previews.finish(obj.value, result.as_json(), started_at)
+    return result
+
+
+def _matching(engine: Engine, pipeline: Pipeline) -> Matching | None:
+    if pipeline.object in PERSON_TABLES:
+        return PersonMatching.start(engine, pipeline)
+    if isinstance(pipeline.target, ObjectTarget):
+        return RecordMatching.start(engine, pipeline)
+    return None
+
+
+def _preview(engine: Engine, obj: SyncObject, deadline: float | None) -> ObjectPreview:
     threshold = engine.settings.sync.bulk_threshold
     result = ObjectPreview(object=obj.value)
-    if threshold and (record_total(engine, obj) or 0) >= threshold:
+    if obj in PERSON_TABLES and threshold and (record_total(engine, obj) or 0) >= threshold:
         result.path = "bulk"
-    matching = _Matching.start(engine, obj)
     for pipeline in engine.pipelines[obj]:
+        matching = _matching(engine, pipeline)
+        if matching is None:
+            result.not_previewed.append(pipeline.stream)
+            continue
         for rows in _pages(engine, pipeline):
-            decided: list[tuple[str, dict[str, Any]]] = []
-            for row in rows:
-                result.read += 1
-                record_id = pipeline.row_id(row).lower()
-                decision = pipeline.decide(row, {})
-                if isinstance(decision, TakeOver):
-                    decision = decision.mapped
-                if decision is Skip.FILTERED or not isinstance(decision, Mapped):
-                    result.filtered_out += 1
-                    result.sample("filtered_out", record_id)
-                    continue
-                why = "; ".join(decision.problems)  # the mapping's checks: types, and Marketo's field lengths
-                if why:
-                    result.would_fail += 1
-                    result.reasons[why] = result.reasons.get(why, 0) + 1
-                    result.sample("would_fail", record_id)
-                    continue
-                decided.append((record_id, decision.values))
-            matching.page(engine, result, decided)
-    matching.finish(engine, result)
+            matching.page(engine, result, _decided(engine, pipeline, result, rows))
+            if deadline is not None and time.monotonic() >= deadline:
+                result.complete = False
+                break
+        matching.finish(engine, result)
+        if not result.complete:
+            break
     return result
+
+
+def _decided(
+    engine: Engine, pipeline: Pipeline, result: ObjectPreview, rows: list[dict[str, Any]]
+) -> list[tuple[str, dict[str, Any]]]:
+    """The page's rows as the copy decides them (the persons they refer to looked up in the links,
+    as the copy does); those it would write, with their values."""
+    referenced = {ref for row in rows for ref in pipeline.references(row)}
+    persons = engine.store.links.get_many_by_dynamics(referenced) if referenced else {}
+    decided: list[tuple[str, dict[str, Any]]] = []
+    for row in rows:
+        result.read += 1
+        record_id = pipeline.row_id(row).lower()
+        decision = pipeline.decide(row, persons)
+        if isinstance(decision, TakeOver):
+            decision = decision.mapped
+        if isinstance(decision, Pending):
+            result.waiting += 1
+            result.sample("waiting", f"{record_id}: {decision.reason}")
+        elif decision is Skip.FILTERED or not isinstance(decision, Mapped):
+            result.filtered_out += 1
+            result.sample("filtered_out", record_id)
+        elif decision.problems:  # the mapping's checks: types, and Marketo's field lengths
+            result.failed(record_id, "; ".join(decision.problems))
+        else:
+            decided.append((record_id, decision.values))
+    return decided
 
 
 def _pages(engine: Engine, pipeline: Pipeline) -> Iterator[list[dict[str, Any]]]:
@@ -116,97 +145,3 @@ def _pages(engine: Engine, pipeline: Pipeline) -> Iterator[list[dict[str, Any]]]
     prefer = [ANNOTATIONS, f"odata.maxpagesize={PAGE}"]
     for body in engine.dataverse.client.read_pages(pipeline.table.entity_set, params=params, prefer=prefer):
         yield list(body.get("value", []))
-
-
-@dataclass
-class _Matching:
-    """The first matching across pages, in record order as the copy goes."""
-
-    id_field: str
-    fields: list[str]  # read from the persons Marketo has
-    winners: dict[str, str]  # mapped field → the side whose value wins
-    claimed: dict[int, str] = field(default_factory=dict)  # persons linked so far: owned from then on
-    holders: Counter[str] = field(default_factory=Counter)  # email → Dynamics records holding it
-    known: set[str] = field(default_factory=set)  # emails Marketo has
-    no_email: int = 0
-    differing: Counter[str] = field(default_factory=Counter)
-
-    @classmethod
-    def start(cls, engine: Engine, obj: SyncObject) -> _Matching:
-        mapping = engine.mapping.table(obj.value)
-        winners = {f.marketo: f.winner.value for f in mapping.fields if f.direction.to_marketo}
-        described = engine.marketo.persons.describe().fields  # before a first copy the sync's own may be missing
-        id_field = engine.mapping.person_fields.id
-        fields = ["id", "email", *([id_field] if id_field in described else []), *sorted(set(winners) & set(described))]
-        return cls(id_field, fields, winners)
-
-    def page(self, engine: Engine, result: ObjectPreview, decided: list[tuple[str, dict[str, Any]]]) -> None:
-        emails = {str(values.get("email") or "").strip() for _, values in decided} - {""}
-        by_email: dict[str, list[dict[str, Any]]] = {}
-        for person in engine.marketo.persons.query("email", sorted(emails), self.fields) if emails else []:
-            by_email.setdefault(str(person.get("email") or "").casefold(), []).append(person)
-        self.known |= set(by_email)
-        for record_id, values in decided:
-            email = str(values.get("email") or "").strip().casefold()
-            if email:
-                self.holders[email] += 1
-            else:
-                self.no_email += 1
-            self.decide(result, record_id, values, by_email.get(email, []) if email else [])
-
-    def decide(
-        self, result: ObjectPreview, record_id: str, values: dict[str, Any], found: list[dict[str, Any]]
-    ) -> None:
-        candidates = [
-            {**c, self.id_field: self.claimed[int(c["id"])]} if int(c["id"]) in self.claimed else c for c in found
-        ]
-        match = match_person(record_id, candidates, self.id_field) if candidates else None
-        if match is None or match.kind is MatchKind.CREATE_OWN:
-            result.would_create += 1
-            result.sample("would_create", record_id)
-        elif match.kind is MatchKind.AMBIGUOUS:
-            result.ambiguous += 1
-            result.sample("ambiguous", f"{record_id} (persons {', '.join(map(str, match.others))})")
-        elif match.person_id is not None:
-            self.claimed[match.person_id] = record_id
-            result.would_link += 1
-            result.sample("would_link", f"{record_id} → person {match.person_id}")
-            person = next(c for c in candidates if int(c["id"]) == match.person_id)
-            changed = _differing(values, person, self.winners)
-            if changed:
-                result.differing += 1
-                result.sample("differing", f"{record_id}: {', '.join(changed)}")
-                self.differing.update(changed)
-
-    def finish(self, engine: Engine, result: ObjectPreview) -> None:
-        result.shared_emails = sum(1 for count in self.holders.values() if count > 1)
-        result.differing_fields = dict(self.differing.most_common())
-        result.winners = {name: self.winners[name] for name in result.differing_fields}
-        fresh = sum(1 for email in self.holders if email not in self.known)  # a create by email each
-        _cost(engine, result, sum(self.holders.values()), len(self.holders), self.no_email, fresh)
-
-
-def _differing(values: Mapping[str, Any], person: Mapping[str, Any], winners: Mapping[str, str]) -> list[str]:
-    """The mapped fields whose Dynamics value is not what the person holds (empty is empty)."""
-
-    def plain(value: Any) -> str:
-        return "" if value is None else str(value).strip().casefold()
-
-    return sorted(name for name in winners if name in values and plain(values[name]) != plain(person.get(name)))
-
-
-def _cost(engine: Engine, result: ObjectPreview, with_email: int, emails: int, no_email: int, fresh: int) -> None:
-    """The copy's Marketo calls through REST, a call per 300 of each: emails sent once to be
-    created; those Marketo has (or the copy sent twice) queried; linked persons merged (a read
-    and a write); persons of their own made, for records without an email and apart for those
-    whose email others own — and its time at Marketo's call rate."""
-
-    def calls(n: int) -> int:
-        return math.ceil(n / MAX_RECORDS)
-
-    own = max(0, result.would_create - fresh - no_email)
-    result.copy_marketo_calls = (
-        calls(emails) + calls(with_email - fresh) + 2 * calls(result.would_link) + calls(no_email) + calls(own)
-    )
-    limiter = engine.marketo.client.limiter
-    result.eta_s = round(result.copy_marketo_calls / (limiter.calls / limiter.window_s), 1)

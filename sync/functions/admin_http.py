@@ -1,5 +1,6 @@
 """Admin HTTP endpoints (function key): status (JSON), the status page (HTML), errors (JSON or
-CSV), retry errors, start a full copy, resync a field, pause and resume. A bad parameter is a
+CSV), retry errors, start a full copy or its preview, the preview (JSON or HTML), resync a field,
+pause and resume. A bad parameter is a
 400 that names it and the values allowed."""
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from pydantic import ValidationError
 from sync.engine.pause import pause, resume
 from sync.engine.resync import ResyncError, ResyncRequest, resync_targets
 from sync.functions import worker
+from sync.functions.orchestrations import PREVIEW_INSTANCE
 from sync.functions.starts import COPY_PATHS, start_full_copy, start_once
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER, SyncObject
 from sync.reporting.errors_export import errors_as_csv, errors_as_json
+from sync.reporting.preview_page import preview_page, previews_json
 from sync.reporting.status import status_report
 from sync.reporting.status_page import status_page
 from sync.store.checkpoints import Phase
@@ -114,14 +117,36 @@ def sync_errors_retry(req: func.HttpRequest) -> func.HttpResponse:
 @bp.durable_client_input(client_name="client")
 async def sync_full_copy(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Start the full copy of one object (?object=) or of all in order; ?again=true re-baselines;
-    ?path=rest|bulk|auto chooses how contacts and leads go (default auto: by size)."""
+    ?path=rest|bulk|auto chooses how contacts and leads go (default auto: by size). ?dry_run=true
+    starts its preview instead, which writes nothing but its report (GET sync/preview)."""
     try:
         objects, again, path = _objects(req), _flag(req, "again"), req.params.get("path", "auto")
         if path not in COPY_PATHS:
             raise BadRequest(f"path={path!r}; use one of {', '.join(COPY_PATHS)}, or leave it out")
+        dry_run = _flag(req, "dry_run")
+        if dry_run and again:
+            raise BadRequest("dry_run=true previews a first copy; again=true does not apply to it: leave it out")
     except BadRequest as exc:
         return _bad_request(str(exc))
+    if dry_run:
+        started = await start_once(
+            client, "full_copy_preview", PREVIEW_INSTANCE, {"objects": [o.value for o in objects]}
+        )
+        return _json({**started, "report": "GET /api/sync/preview (format=html for the page)"}, status=202)
     return _json(await start_full_copy(client, objects, again, path), status=202)
+
+
+@bp.function_name("sync_preview")
+@bp.route(route="sync/preview", methods=["GET"])
+def sync_preview(req: func.HttpRequest) -> func.HttpResponse:
+    """The latest preview of each object's first copy: JSON, or ?format=html the page."""
+    fmt = req.params.get("format", "json")
+    if fmt not in ("json", "html"):
+        return _bad_request(f"unknown format {fmt!r}; use format=json or format=html")
+    stored = worker.store().previews.latest()
+    if fmt == "html":
+        return func.HttpResponse(preview_page(stored), mimetype="text/html", headers={"Cache-Control": "no-store"})
+    return _json(previews_json(stored))
 
 
 @bp.function_name("sync_resync_field")

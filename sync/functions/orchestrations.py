@@ -1,5 +1,6 @@
 """Durable Functions: the full copy (every object in dependency order, one singleton
-sub-orchestration per object, instance id `full-copy-<object>`) and "resync a field".
+sub-orchestration per object, instance id `full-copy-<object>`), its preview (instance
+`preview-full-copy`: an activity per object, each kept in the store) and "resync a field".
 
 Orchestrators are deterministic: no I/O, the orchestration's clock, plain JSON in and out. Each
 loops over activities (with retries) — a copy activity runs a minute of pages, pipelined, or of
@@ -12,6 +13,7 @@ activities are thin: they call the engine's steps (`sync/engine/steps.py`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -19,6 +21,7 @@ from typing import Any, Final
 import azure.durable_functions as df
 
 from sync.engine.full_copy import CopyPath
+from sync.engine.preview import preview_and_keep
 from sync.engine.resync import ResyncRequest
 from sync.engine.steps import begin_step, copy_page_step, resync_step
 from sync.functions import worker
@@ -30,6 +33,11 @@ bp = df.Blueprint()
 PAGES_PER_GENERATION: Final = 50
 BUSY_WAIT: Final = timedelta(seconds=30)
 PAGE_RETRY: Final = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=5)
+
+# An activity lives at most host.json's functionTimeout (10 min): the preview stops a minute
+# short, between pages, and keeps what it found marked incomplete (the CLI has no such limit).
+PREVIEW_TIME_LIMIT_S: Final = 540
+PREVIEW_INSTANCE: Final = "preview-full-copy"
 
 Orchestration = Generator[Any, Any, Any]
 
@@ -98,6 +106,22 @@ def full_copy_object(context: df.DurableOrchestrationContext) -> Orchestration:
 
 
 @bp.orchestration_trigger(context_name="context")
+def full_copy_preview(context: df.DurableOrchestrationContext) -> Orchestration:
+    """Each object's preview in copy order; one that fails (kept as failed, with its reason) does
+    not stop the others."""
+    request = context.get_input() or {}
+    results = []
+    for obj in request.get("objects") or [o.value for o in FULL_COPY_ORDER]:
+        try:
+            result = yield context.call_activity("preview_object", {"object": obj})
+        except Exception as exc:  # the activity's failure, as the Durable SDK raises it
+            result = {"object": obj, "failed": str(exc)[:500]}
+        results.append(result)
+        context.set_custom_status({"previewed": [r["object"] for r in results]})
+    return results
+
+
+@bp.orchestration_trigger(context_name="context")
 def resync_field(context: df.DurableOrchestrationContext) -> Orchestration:
     state = dict(context.get_input() or {})
     for _ in range(PAGES_PER_GENERATION):
@@ -136,3 +160,12 @@ def copy_page(request: dict[str, Any]) -> dict[str, Any]:
 @bp.activity_trigger(input_name="request")
 def resync_page(request: dict[str, Any]) -> dict[str, Any]:
     return resync_step(worker.engine(), ResyncRequest.model_validate(request["request"]), request.get("cursor"))
+
+
+@bp.activity_trigger(input_name="request")
+def preview_object(request: dict[str, Any]) -> dict[str, Any]:
+    engine, obj = worker.engine(), SyncObject(request["object"])
+    if not engine.pipelines.get(obj):
+        return {"object": obj.value, "skipped": "no Dynamics table is read for it"}
+    shown = preview_and_keep(engine, obj, deadline=time.monotonic() + PREVIEW_TIME_LIMIT_S)
+    return {"object": obj.value, "complete": shown.complete, "read": shown.read, "eta_s": shown.eta_s}

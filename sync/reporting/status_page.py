@@ -16,7 +16,7 @@ from markupsafe import Markup
 from pygal.style import Style
 
 RECENT_RUNS = 20
-_ENV = Environment(loader=PackageLoader("sync.reporting", "templates"), autoescape=select_autoescape(["html"]))
+ENV = Environment(loader=PackageLoader("sync.reporting", "templates"), autoescape=select_autoescape(["html"]))
 
 
 def number(value: Any) -> str:
@@ -28,7 +28,7 @@ def number(value: Any) -> str:
     return f"{int(value):,}"
 
 
-_ENV.filters["number"] = number
+ENV.filters["number"] = number
 _STYLE = Style(background="white", plot_background="white", colors=("#2563eb", "#dc2626"), font_family="sans-serif")
 
 
@@ -54,7 +54,7 @@ def _chart(history: list[dict[str, Any]]) -> Markup:
     return Markup(chart.render(is_unicode=True))  # noqa: S704 - pygal's own SVG, no user text in it
 
 
-def _humanize(seconds: float | None) -> str:
+def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
     if seconds < 120:
@@ -71,7 +71,7 @@ def status_page(report: dict[str, Any]) -> str:
         for direction in item["directions"]:
             last = next((r for r in direction["last_runs"] if r["outcome"] != "running"), None)
             rows.append(
-                {"object": item, "direction": direction, "last": last, "lag": _humanize(direction["lag_seconds"])}
+                {"object": item, "direction": direction, "last": last, "lag": duration(direction["lag_seconds"])}
             )
             if last is not None and last["outcome"] == "failed":
                 failures.append({"object": item["object"], "run": last})
@@ -88,7 +88,7 @@ def status_page(report: dict[str, Any]) -> str:
     quota = report.get("quota")
     share = round(100 * quota["total"] / quota["budget"], 1) if quota and quota.get("budget") else None
     counted = report.get("calls_today") or {}
-    return _ENV.get_template("status.html").render(
+    return ENV.get_template("status.html").render(
         report=report,
         rows=rows,
         failures=failures,

@@ -20,6 +20,7 @@ from sync.store.links import LinkStore
 from sync.store.marketo_shares import MarketoShareStore
 from sync.store.meta import MetaStore
 from sync.store.notices import NoticeStore
+from sync.store.previews import PreviewStore
 from sync.store.runs import RunStore
 from sync.store.tables import StoreTables, TimedTransport, service_client
 
@@ -47,6 +48,7 @@ class SyncStore:
         self.journal = PageJournal(tables)
         self.bulk_emails = BulkEmailStore(tables)
         self.intake = IntakeStore(tables, clock)
+        self.previews = PreviewStore(tables, clock)
 
     @classmethod
     def open(

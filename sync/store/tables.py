@@ -27,6 +27,7 @@ class Table(StrEnum):
     JOURNAL = "Journal"
     BULK_EMAILS = "BulkEmails"
     INTAKE = "Intake"
+    PREVIEWS = "Previews"
 
 
 _ENDPOINT_SCHEMES: Final = ("https://", "http://")
