@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from sync.engine.full_copy import full_copy
-from sync.engine.resync import ResyncError, ResyncRequest, resync_page
+from sync.engine.resync import ResyncError, ResyncRequest, resync_page, resync_total
 from sync.engine.run import run_once
 from sync.objects import FULL_COPY_ORDER, SyncObject
 from tests.sync_support import World, by_key
@@ -78,6 +78,7 @@ def test_quick_sync_writes_only_the_records_modified_since_the_window_opened(wor
     titles = {d: p.get("title") for d, p in _persons(world).items()}
     assert (written, calls) == (1, 1)
     assert titles == {kept.lower(): "Lost", edited.lower(): "Before", untouched.lower(): "Lost"}
+    assert resync_total(world.engine, request) == 1  # the window's rows, counted for the progress and ETA
 
 
 def test_quick_sync_by_creation_date_leaves_older_records_alone(world: World) -> None:
@@ -104,3 +105,14 @@ def test_a_value_empty_in_dynamics_clears_the_field_in_marketo(world: World) -> 
 def test_a_field_that_does_not_flow_to_marketo_is_refused_by_name(world: World) -> None:
     with pytest.raises(ResyncError, match="no mapped field 'nickname'"):
         resync_page(world.engine, ResyncRequest(object=SyncObject.CONTACT, fields=("title", "nickname")), None)
+
+
+def test_a_window_larger_than_dataverse_counts_has_no_total_rather_than_a_wrong_one(
+    make_sync_world: Callable[..., World],
+) -> None:
+    world = make_sync_world(seed=5001)  # one more than $count counts
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    everything = ResyncRequest(object=SyncObject.CONTACT, fields=("jobtitle",), created_since=since)
+    assert resync_total(world.engine, everything) is None
+    later = ResyncRequest(object=SyncObject.CONTACT, fields=("jobtitle",), created_since=datetime.now(UTC))
+    assert resync_total(world.engine, later) == 0

@@ -187,16 +187,21 @@ def test_the_full_copy_runs_one_singleton_sub_orchestration_per_object_in_order(
     ]  # the pause stops the chain
 
 
-def test_resync_field_walks_the_links_page_by_page(orchestrators: dict[str, Any]) -> None:
+def test_resync_field_walks_the_links_page_by_page_with_progress_and_eta(orchestrators: dict[str, Any]) -> None:
     request = {"object": "lead", "fields": ["title", "phone"], "created_since": None, "modified_since": None}
     history = History("resync_field", {"request": request})
     first = history.replay(orchestrators["resync_field"])
     assert json.loads(first["flat"][-1]["input"]) == {"request": request, "cursor": None}
-    history.activity("resync_page", {"read": 300, "written": 299, "failed": 1, "cursor": "c1", "complete": False})
+    page = {"read": 300, "written": 299, "failed": 1, "cursor": "c1", "complete": False}
+    history.activity("resync_page", {**page, "total": 620}, seconds=10)  # the first page says the total
     second = history.replay(orchestrators["resync_field"])
     assert json.loads(second["flat"][-1]["input"])["cursor"] == "c1"
     assert second["customStatus"] == {
         "object": "lead",
+        "done": 300,
+        "total": 620,
+        "rate": 30.0,  # 300 in the first 10 s
+        "eta_s": 11,  # 320 left at that rate
         "fields": ["title", "phone"],
         "read": 300,
         "written": 299,

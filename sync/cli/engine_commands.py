@@ -25,7 +25,7 @@ from sync.engine.check import Status, run_check
 from sync.engine.drain import drain_all
 from sync.engine.full_copy import CopyPath, Progress, full_copy, record_total
 from sync.engine.pause import paused
-from sync.engine.resync import ResyncRequest, resync_page, resync_targets
+from sync.engine.resync import ResyncRequest, resync_page, resync_targets, resync_total
 from sync.engine.run import run_once
 from sync.engine.runtime import Engine
 from sync.objects import DIRECTIONS, FULL_COPY_ORDER, PERSON_TABLES, SyncObject
@@ -220,9 +220,8 @@ def resync_command(settings: Settings, request: ResyncRequest) -> int:
     request's window (Quick Sync), page by page."""
     engine = Engine.start(settings)
     try:
-        pipeline, fields = resync_targets(engine, request)
-        table = pipeline.table.logical_name
-        total = engine.dataverse.metadata.record_counts([table]).get(table) if request.window() is None else None
+        _, fields = resync_targets(engine, request)
+        total = resync_total(engine, request)
         read = written = failed = 0
         cursor: str | None = None
         with _bar(f"{request.object.value}.{'+'.join(f.marketo for f in fields)}", total) as bar:

@@ -115,6 +115,16 @@ def resync_targets(engine: Engine, request: ResyncRequest) -> tuple[Pipeline, li
     return found[0][0], [field for _, field in found]
 
 
+def resync_total(engine: Engine, request: ResyncRequest) -> int | None:
+    """What a resync will visit, for its progress and ETA: the table's rows (a snapshot up to a day
+    old; about its links) or the window's (exact up to the 5,000 Dataverse counts; else unknown)."""
+    pipeline, _ = resync_targets(engine, request)
+    window = request.window()
+    if window is None:
+        return engine.dataverse.metadata.record_counts([pipeline.table.logical_name]).get(pipeline.table.logical_name)
+    return engine.dataverse.rows.count_where(pipeline.table, window)
+
+
 def resync_page(engine: Engine, request: ResyncRequest, cursor: str | None) -> ResyncPage:
     """One page, in the backfill lane (a resync goes after incremental work)."""
     with in_lane(Lane.BACKFILL, request.object.value):

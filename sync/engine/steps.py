@@ -19,7 +19,7 @@ from sync.engine.apply import PageCounts
 from sync.engine.cursor import ObjectCursor
 from sync.engine.full_copy import CopyPath, advance_copy, begin_full_copy, copy_message, record_total
 from sync.engine.pause import paused
-from sync.engine.resync import ResyncRequest, resync_page
+from sync.engine.resync import ResyncRequest, resync_page, resync_total
 from sync.engine.run_log import RunLog, failure_kind
 from sync.engine.runtime import Engine
 from sync.objects import D2M, DIRECTIONS, SyncObject
@@ -86,8 +86,10 @@ def resync_step(engine: Engine, request: ResyncRequest, cursor: str | None) -> d
     obj = request.object
     if obj in paused(engine.store):
         return {"object": obj.value, "paused": True, "cursor": cursor}
+    total = {"total": resync_total(engine, request)} if cursor is None else {}  # the first page: for the ETA
     page = resync_page(engine, request, cursor)
     return {
+        **total,
         "object": obj.value,
         "read": page.read,
         "written": page.written,

@@ -124,19 +124,31 @@ def full_copy_preview(context: df.DurableOrchestrationContext) -> Orchestration:
 @bp.orchestration_trigger(context_name="context")
 def resync_field(context: df.DurableOrchestrationContext) -> Orchestration:
     state = dict(context.get_input() or {})
+    state.setdefault("started_at", context.current_utc_datetime.isoformat())  # kept across generations
     for _ in range(PAGES_PER_GENERATION):
         request = {"request": state["request"], "cursor": state.get("cursor")}
         page = yield context.call_activity_with_retry("resync_page", PAGE_RETRY, request)
         if page.get("paused"):
             return {**state, "stopped": "paused"}
+        if "total" in page:  # the first page: what the resync will visit
+            state["total"] = page["total"]
         state.update(
             cursor=page["cursor"],
             read=state.get("read", 0) + page["read"],
             written=state.get("written", 0) + page["written"],
             failed=state.get("failed", 0) + page["failed"],
         )
+        done, total = state["read"], state.get("total")
         context.set_custom_status(
-            {"object": state["request"]["object"], "fields": state["request"]["fields"]}
+            progress(
+                state["request"]["object"],
+                done,
+                max(total, done) if total is not None else None,
+                datetime.fromisoformat(state["started_at"]),
+                0,
+                context.current_utc_datetime,
+            )
+            | {"fields": state["request"]["fields"]}
             | {k: state.get(k) for k in ("read", "written", "failed")}
         )
         if page.get("complete"):

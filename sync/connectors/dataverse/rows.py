@@ -1,6 +1,6 @@
 """Reading given rows of a table: by id (the records a run retries or merges; ids go 40 to a
 $filter, well inside URL limits), by one column's value (a flow action's email match), or a page
-at a time of those a filter picks (a Quick Sync's window)."""
+at a time of those a filter picks (a Quick Sync's window), and how many it picks."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sync.connectors.dataverse.client import DataverseClient
 from sync.connectors.dataverse.metadata import TableDefinition
 
 IDS_PER_QUERY: Final = 40
+LIMIT_EXCEEDED: Final = "@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
 
 
 class RowReader:
@@ -53,3 +54,12 @@ class RowReader:
         else:
             body = self.client.get_json(next_link, prefer=prefer)
         return list(body.get("value", [])), body.get("@odata.nextLink")
+
+    def count_where(self, table: TableDefinition, where: str) -> int | None:
+        """How many rows `where` picks — None past the 5,000 that `$count` counts at most (the
+        Web API caps it and says so); one row read."""
+        params = {"$select": table.primary_id, "$filter": where, "$count": "true"}
+        body = self.client.get_json(table.entity_set, params=params, prefer=["odata.maxpagesize=1"])
+        if body.get(LIMIT_EXCEEDED) or "@odata.count" not in body:
+            return None
+        return int(body["@odata.count"])
