@@ -54,6 +54,24 @@ def test_a_documented_property_is_served_and_an_unknown_one_refused(dataverse: R
     )
 
 
+def test_an_activitys_regarding_lookup_binds_through_navigation_properties_named_after_the_activity(
+    dataverse: RunningEmulator,
+) -> None:
+    raw = Raw(dataverse)
+    contact = raw("POST", "contacts", json={"lastname": "Regarded"}).headers["OData-EntityId"].rsplit("(", 1)[1][:-1]
+    wrong = raw("POST", "tasks", json={"subject": "x", "regardingobjectid_contact@odata.bind": f"/contacts({contact})"})
+    assert (
+        wrong.status_code == 400
+        and "undeclared property 'regardingobjectid_contact'" in wrong.json()["error"]["message"]
+    )
+    right = raw(
+        "POST", "tasks", json={"subject": "x", "regardingobjectid_contact_task@odata.bind": f"/contacts({contact})"}
+    )
+    assert right.status_code == 204
+    metadata = raw("GET", "$metadata", headers={"Accept": "application/xml"}).text
+    assert 'NavigationProperty Name="regardingobjectid_contact_task"' in metadata
+
+
 def test_datetime_attributes_say_whether_they_are_dates_or_timestamps(dataverse: RunningEmulator) -> None:
     raw = Raw(dataverse)
     found = raw(

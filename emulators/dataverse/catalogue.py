@@ -23,6 +23,9 @@ class Column:
     display: str = ""
     date_only: bool = False  # DateTime: shown as a date (Format DateOnly), as opportunities' close dates
     behavior: str = "UserLocal"  # DateTime: DateTimeBehavior (UserLocal, DateOnly, TimeZoneIndependent)
+    # an activity's regarding lookup names its navigation properties after the activity table too:
+    # regardingobjectid_contact_task (Web API $metadata), so the suffix is "_task"
+    navigation_suffix: str = ""
 
     @property
     def is_lookup(self) -> bool:
@@ -35,8 +38,11 @@ class Column:
 
     def navigation_property(self, target: str) -> str:
         """A lookup's single-valued navigation property to one target table (named per target
-        when the lookup has several: `parentcustomerid_account`)."""
-        return f"{self.name}_{target}" if len(self.targets) > 1 else self.name
+        when the lookup has several: `parentcustomerid_account`; an activity's regarding lookup
+        after the activity as well: `regardingobjectid_contact_task`)."""
+        if len(self.targets) > 1 or self.navigation_suffix:
+            return f"{self.name}_{target}{self.navigation_suffix}"
+        return self.name
 
     def label_of(self, value: int) -> str | None:
         return next((label for v, label in self.options if v == value), None)
@@ -367,7 +373,12 @@ TASK = TableDef(
         text_column("subject", 200),
         Column("description", "Memo", 2000),
         Column("scheduledend", "DateTime"),
-        Column("regardingobjectid", "Lookup", targets=("lead", "contact", "account", "opportunity")),
+        Column(
+            "regardingobjectid",
+            "Lookup",
+            targets=("lead", "contact", "account", "opportunity"),
+            navigation_suffix="_task",
+        ),
         Column("statecode", "State", options=((0, "Open"), (1, "Completed"), (2, "Canceled"))),
         *common_columns(),
     ),

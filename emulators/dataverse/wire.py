@@ -309,7 +309,7 @@ def _bind_target(table: TableDef, navigation: str) -> tuple[Column, str | None]:
     for candidate in table.columns:
         if candidate.is_lookup:
             for target in candidate.targets:
-                if navigation == f"{candidate.name}_{target}":
+                if navigation == candidate.navigation_property(target):
                     return candidate, target
     raise bad_request(
         f"An undeclared property '{navigation}' which only has property annotations in the payload but no "

@@ -155,7 +155,8 @@ def create_task(
     task_id = str(uuid.uuid5(IDS, key or f"task/{marketo_id}/{subject}/{due.isoformat() if due else ''}"))
     columns: dict[str, Any] = {
         "subject": subject,
-        f"regardingobjectid_{link.dynamics.table}@odata.bind": f"/{engine.tables[link.dynamics.table].entity_set}"
+        # an activity's regarding navigation property is named after the activity too
+        f"regardingobjectid_{link.dynamics.table}_task@odata.bind": f"/{engine.tables[link.dynamics.table].entity_set}"
         f"({link.dynamics.id})",
     }
     if description:
