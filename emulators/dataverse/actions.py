@@ -1,5 +1,6 @@
 """Bound actions: CreateMultiple / UpdateMultiple / UpsertMultiple on a table (one bad record
-fails the call, as on standard tables) and QualifyLead on a lead."""
+fails the call, as on standard tables), QualifyLead on a lead, AddMemberList and AddItemCampaign
+on a marketing list (`marketing.py`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from emulators.dataverse import marketing
 from emulators.dataverse.catalogue import TableDef
 from emulators.dataverse.core import API, ENTITY_REF, api
 from emulators.dataverse.models import DataverseError, not_found
@@ -24,9 +26,28 @@ class DataverseActions(DataverseWrites):
             return self._qualify(request, key, body or {}, user)
         if key is None and action in ("CreateMultiple", "UpdateMultiple", "UpsertMultiple"):
             return self._multiple(request, table, action, body, user)
+        marketing_action = marketing.ACTIONS.get((table.logical_name, action))
+        if key and marketing_action is not None:
+            return self._marketing(request, table, action, key, body, user, marketing_action)
         raise DataverseError(
             404, "0x80060888", f"Resource not found for the segment 'Microsoft.Dynamics.CRM.{action}'."
         )
+
+    def _marketing(
+        self, request: Request, table: TableDef, action: str, key: str, body: Any, user: str, run: Any
+    ) -> Response:
+        self.pause("write")
+        with self.lock, self.org.transaction():
+            record_id = self.resolve_key(table, key)
+            if record_id is None:
+                raise not_found(table.logical_name, key)
+            answer = run(self.org, record_id, body, user)
+        base = f"{self._base(request)}{API}/$metadata"
+        if action == "AddItemCampaign":
+            return json_reply(
+                {"@odata.context": f"{base}#campaignitems/$entity", "campaignitemid": answer["campaignitemid"]}
+            )
+        return json_reply({"@odata.context": f"{base}#Microsoft.Dynamics.CRM.{action}Response", **answer})
 
     def _multiple(self, request: Request, table: TableDef, action: str, body: Any, user: str) -> Response:
         targets = body.get("Targets") if isinstance(body, dict) else None

@@ -26,6 +26,7 @@ from emulators.common.service import EmulatorService
 from emulators.dataverse import seed as seeding
 from emulators.dataverse.catalogue import STANDARD_TABLES, TableDef
 from emulators.dataverse.identity import DELEGATED_PASSWORD, DELEGATED_USERNAME, EntraId, aad_error
+from emulators.dataverse.marketing import MARKETING_TABLES
 from emulators.dataverse.models import DataverseError, Organization, Row
 from emulators.dataverse.odata import ODataError, parse_list
 from emulators.dataverse.plugin_registration import TABLES as PLUGIN_REGISTRATION_TABLES
@@ -154,7 +155,7 @@ class DataverseCore(EmulatorService):
         concurrent: int = 52,
         change_tracking_expiry_days: float = 7.0,
     ) -> None:
-        self.table_defs = [*STANDARD_TABLES, *custom_tables, *PLUGIN_REGISTRATION_TABLES]
+        self.table_defs = [*STANDARD_TABLES, *MARKETING_TABLES, *custom_tables, *PLUGIN_REGISTRATION_TABLES]
         self.tenant_id, self.client_id, self.client_secret = tenant_id, client_id, client_secret
         self.app_user_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"app-user:{client_id}"))
         self.protection_settings = {

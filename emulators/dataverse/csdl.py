@@ -30,6 +30,7 @@ EDM_TYPES = {
     "Boolean": "Edm.Boolean",
     "DateTime": "Edm.DateTimeOffset",
     "Uniqueidentifier": "Edm.Guid",
+    "EntityName": "Edm.String",
 }
 _FACETS = {
     "Edm.String": ' Unicode="false"',

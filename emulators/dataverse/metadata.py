@@ -43,6 +43,7 @@ _METADATA_TYPES = {
     "Owner": "Lookup",
     "Uniqueidentifier": "UniqueIdentifier",
     "MultiSelectPicklist": "MultiSelectPicklist",
+    "EntityName": "EntityName",
 }
 
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+from emulators.dataverse import marketing
 from emulators.dataverse.models import Organization, iso
 from emulators.marketo.seed import CITIES, FIRST, LAST, TITLES
 
-ORDER = ("systemuser", "team", "account", "contact", "lead", "opportunity")
+ORDER = ("systemuser", "team", "account", "contact", "lead", "opportunity", "campaign")
 HISTORY_S = 3 * 365 * 24 * 3600  # how far back seeded rows were created
+CAMPAIGN_THEMES = ("Webinar", "Product Launch", "Trade Show", "Newsletter", "Customer Summit", "Nurture")
 
 
 def _guid(rng: random.Random) -> str:
@@ -108,6 +110,18 @@ def seed(org: Organization, counts: dict[str, int], seed_value: int, caller: str
                     "customerid": pick("account"),
                     "ownerid": pick("systemuser"),
                 }
+            elif table == "campaign":
+                start = datetime.fromtimestamp(now + rng.uniform(-180, 60) * 86_400, UTC).date()
+                values = {
+                    "name": f"{rng.choice(('Spring', 'Summer', 'Autumn', 'Winter'))} {rng.choice(CAMPAIGN_THEMES)} {n}",
+                    "typecode": rng.choice((1, 2, 3, 4, 5)),
+                    "statuscode": rng.choice((0, 1, 2, 3)),
+                    "proposedstart": start.isoformat(),
+                    "proposedend": date.fromordinal(start.toordinal() + rng.randint(7, 90)).isoformat(),
+                    "description": f"Campaign {n}",
+                    "ownerid": pick("systemuser"),
+                }
+                marketing.prepare_create(org, table, values, rng)
             else:
                 definition = org.table(table).definition
                 values = {definition.primary_name: f"{table} {n}"}

@@ -7,6 +7,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from emulators.dataverse import marketing
 from emulators.dataverse.catalogue import TableDef
 from emulators.dataverse.core import (
     _GUID,
@@ -68,11 +69,14 @@ class DataverseWrites(DataverseCore):
         table = self.table_of(entity_set)
         payload = self._body(request)
         self.pause("write")
-        with self.lock:
+        with self.lock, self.org.transaction():
+            found = marketing.parties(self.org, table.logical_name, payload) if isinstance(payload, dict) else []
             values = parse_payload(self.org, table, payload)
             record_id = values.pop(table.primary_id, None)
             self._check_writable(table, None, values)
+            marketing.prepare_create(self.org, table.logical_name, values)
             row = self.org.create(table.logical_name, values, user, record_id)
+            marketing.write_parties(self.org, table.logical_name, row[table.primary_id], found)
             return self._written(request, table, row, created=True)
 
     @api("/<set:entity_set>(<key:key>)", "PATCH")
@@ -104,6 +108,7 @@ class DataverseWrites(DataverseCore):
                     pairs = dict(part.split("=", 1) for part in key.split(","))
                     values.update({n: v.strip("'") for n, v in pairs.items()})
                 self._check_writable(table, None, values)
+                marketing.prepare_create(self.org, table.logical_name, values)
                 created = self.org.create(
                     table.logical_name, values, user, record_id if _GUID.match(key.strip()) else None
                 )
@@ -118,7 +123,9 @@ class DataverseWrites(DataverseCore):
         self.pause("write")
         with self.lock:
             record_id = self.resolve_key(table, key)
-            if record_id is None or self.org.get(table.logical_name, record_id) is None:
+            row = self.org.get(table.logical_name, record_id) if record_id else None
+            if record_id is None or row is None:
                 raise not_found(table.logical_name, key)
+            marketing.member_removed(self.org, table.logical_name, row)
             self.org.delete(table.logical_name, record_id)
         return Response(status=204, headers={"OData-Version": "4.0"})
