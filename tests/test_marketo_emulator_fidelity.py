@@ -35,13 +35,17 @@ def test_describe_activity_types_lists_every_type_the_activity_stream_carries(ma
         "/rest/v1/leads.json",
         json={"input": [{"id": pushed, "firstName": "T"}], "lookupField": "id", "action": "updateOnly"},
     )
+    control(marketo, "POST", "seed", {"counts": {"program": 1}})
+    program = control(marketo, "GET", "data/program")["rows"][0]["id"]
+    status = {"statusName": "Registered", "input": [{"leadId": pushed}]}
+    call("POST", f"/rest/v1/programs/{program}/members/status.json", json=status)
     call("POST", "/rest/v1/leads/delete.json", json={"input": [{"id": pushed}]})
     activities = call(
         "GET",
         "/rest/v1/activities.json",
         params={"nextPageToken": since["nextPageToken"], "activityTypeIds": ",".join(map(str, types))},
     )["result"]
-    assert {a["activityTypeId"] for a in activities} == set(types) == {12, 13, 37}
+    assert {a["activityTypeId"] for a in activities} == set(types) == {12, 13, 37, 104}
     for activity in activities:
         described = {a["name"] for a in types[activity["activityTypeId"]]["attributes"]}
         assert {a["name"] for a in activity.get("attributes", [])} <= described

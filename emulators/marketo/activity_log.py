@@ -41,6 +41,7 @@ class Activity:
     fields: list[dict[str, Any]] = field(default_factory=list)
     attributes: list[dict[str, Any]] = field(default_factory=list)
     primary: str | None = None
+    primary_id: int | None = None  # primaryAttributeValueId: the program of a program status change
     guid: str = ""
     visible_at: float = 0.0  # committed: before this the log does not show it
     shown_id: int | None = None  # the id the wire carries (None: absent)
@@ -57,6 +58,8 @@ class Activity:
             body = {"id": self.shown_id, **body}
         if self.fields:
             body["fields"] = self.fields
+        if self.primary_id is not None:
+            body["primaryAttributeValueId"] = self.primary_id
         if self.primary is not None:
             body["primaryAttributeValue"] = self.primary
         return body

@@ -259,6 +259,22 @@ ACTIVITY_TYPES: Final[tuple[dict[str, Any], ...]] = (
         ],
     },
     {
+        "id": 104,
+        "name": "Change Status in Progression",
+        "description": "Change a person's program status",
+        "primaryAttribute": {"name": "Program ID", "dataType": "integer"},
+        "attributes": [
+            {"name": "Acquired By", "dataType": "boolean"},
+            {"name": "New Status ID", "dataType": "integer"},
+            {"name": "Old Status ID", "dataType": "integer"},
+            {"name": "New Status", "dataType": "string"},
+            {"name": "Old Status", "dataType": "string"},
+            {"name": "Program Member ID", "dataType": "integer"},
+            {"name": "Reason", "dataType": "string"},
+            {"name": "Success", "dataType": "boolean"},
+        ],
+    },
+    {
         "id": ACTIVITY_DELETE_LEAD,
         "name": "Delete Lead",
         "description": "Delete person from the lead database",

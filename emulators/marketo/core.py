@@ -31,6 +31,7 @@ from emulators.marketo.models import (
     PersonDatabase,
     TokenBook,
 )
+from emulators.marketo.programs import Programs
 from emulators.marketo.webhooks import CampaignWebhooks
 from emulators.marketo.wire import is_get_override, reply
 
@@ -124,9 +125,10 @@ class MarketoCore(EmulatorService):
         self.tokens = TokenBook(self.clock)
         self.bulk = bulk.BulkJobs()
         self.limits = Limits(self.clock, **self.limit_settings)  # type: ignore[arg-type]
+        self.programs = Programs()
 
     def seed_names(self) -> tuple[str, ...]:
-        return ("lead", "company", "opportunity", "salesperson")
+        return ("lead", "company", "opportunity", "salesperson", "program")
 
     def seed(self, counts: dict[str, int], seed: int) -> dict[str, int]:
         return seeding.seed(self, counts, seed)
@@ -144,6 +146,10 @@ class MarketoCore(EmulatorService):
             return list(self.persons.leads.values())
         if name in DATA_NAMES:
             return list(self.standard_objects[DATA_NAMES[name]].records.values())
+        if name == "program":
+            return list(self.programs.programs.values())
+        if name == "programmember":
+            return list(self.programs.members.values())
         if name.startswith("customobject/") and name.split("/", 1)[1] in self.custom_objects:
             return list(self.custom_objects[name.split("/", 1)[1]].records.values())
         return None

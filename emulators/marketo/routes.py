@@ -1,7 +1,7 @@
 """The Marketo emulator's endpoints, by role: identity and the REST frame (`core`), persons
 (`lead_routes`), activities and usage (`activity_routes`), Lead Database objects
 (`object_routes`), bulk import and export (`bulk_routes`), trigger campaigns calling webhooks
-(`webhook_routes`).
+(`webhook_routes`), programs and their members (`program_routes`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ from emulators.marketo.catalogue import (
     ObjectType,
 )
 from emulators.marketo.object_routes import ObjectRoutes
+from emulators.marketo.program_routes import ProgramRoutes
 from emulators.marketo.webhook_routes import WebhookRoutes
 
 
-class MarketoService(BulkRoutes, ActivityRoutes, ObjectRoutes, WebhookRoutes):  # BulkRoutes builds on LeadRoutes
+class MarketoService(
+    BulkRoutes, ActivityRoutes, ObjectRoutes, WebhookRoutes, ProgramRoutes
+):  # BulkRoutes builds on LeadRoutes
     """Every endpoint is a method declared with `@rest` (or `@route` for identity) in its role's
     module; this class only puts the roles together."""
 

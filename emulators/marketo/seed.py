@@ -1,9 +1,11 @@
-"""Deterministic seed data: realistic persons, companies, opportunities and sales persons."""
+"""Deterministic seed data: realistic persons, companies, opportunities, sales persons and programs."""
 
 from __future__ import annotations
 
 import random
 from typing import TYPE_CHECKING, Any
+
+from emulators.marketo.programs import seed_programs
 
 if TYPE_CHECKING:
     from emulators.marketo.core import MarketoCore
@@ -82,7 +84,7 @@ def _person(rng: random.Random, n: int) -> dict[str, Any]:
 
 def seed(service: MarketoCore, counts: dict[str, int], seed_value: int) -> dict[str, int]:
     rng = random.Random(seed_value)
-    known = {"lead", "company", "opportunity", "salesperson"}
+    known = {"lead", "company", "opportunity", "salesperson", "program"}
     unknown = set(counts) - known
     if unknown:
         raise KeyError(sorted(unknown)[0])
@@ -126,4 +128,5 @@ def seed(service: MarketoCore, counts: dict[str, int], seed_value: int) -> dict[
             },
             epoch,
         )
+    seed_programs(service.programs, counts.get("program", 0), rng, epoch)
     return {name: counts.get(name, 0) for name in known if counts.get(name)}
