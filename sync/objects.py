@@ -38,6 +38,7 @@ class SyncObject(StrEnum):
     CONTACT = "contact"
     OPPORTUNITY = "opportunity"
     OPPORTUNITY_ROLE = "opportunityrole"
+    CAMPAIGN = "campaign"
     CUSTOM = "custom"
 
 
@@ -58,6 +59,7 @@ class Shape(StrEnum):
     TEAM_MEMBER = "team_member"  # a team membership → the team-member custom object
     STAKEHOLDER = "stakeholder"  # an opportunity's connection to a contact → an opportunity role
     CUSTOMER = "customer"  # an opportunity's customer contact → its primary opportunity role
+    CAMPAIGN = "campaign"  # a Dynamics campaign → the campaign custom object (its fixed fields)
 
 
 MAPPED_SHAPES: Final = frozenset({Shape.RECORD, Shape.PERSON})
@@ -67,6 +69,20 @@ Computed = Callable[[Mapping[str, Any]], dict[str, Any]]
 PERSON_TARGET: Final = "person"
 TEAM_MEMBER_TARGET: Final = "teammember"  # the custom object the mapping names (team_member_object)
 TEAM_MEMBER_FIELDS: Final = ("teamMembershipId", "teamId", "systemUserId")
+CAMPAIGN_TARGET: Final = "campaign"  # the custom object the mapping names (campaign_object)
+# the campaign custom object's fields (dedupe: campaignId), each with the campaign column it holds
+CAMPAIGN_FIELDS: Final = {
+    "campaignId": "campaignid",
+    "campaignName": "name",
+    "campaignCode": "codename",
+    "campaignStatus": "statuscode",
+    "campaignType": "typecode",
+    "proposedStart": "proposedstart",
+    "proposedEnd": "proposedend",
+    "actualStart": "actualstart",
+    "actualEnd": "actualend",
+    "ownerId": "_ownerid_value",
+}
 
 
 CUSTOM_OBJECT: Final = "customobject:"
@@ -186,6 +202,18 @@ REGISTRY: Final[tuple[ObjectSpec, ...]] = (
             Stream("opportunity", _ROLE, Shape.CUSTOMER, columns=("_customerid_value",), name="opportunitycustomer"),
         ),
     ),
+    ObjectSpec(  # from the Sales / Marketing solution: an org without it has no campaign table
+        SyncObject.CAMPAIGN,
+        (
+            Stream(
+                "campaign",
+                CAMPAIGN_TARGET,
+                Shape.CAMPAIGN,
+                key="campaignId",
+                columns=(*CAMPAIGN_FIELDS.values(), "istemplate"),
+            ),
+        ),
+    ),
     ObjectSpec(SyncObject.CUSTOM, ()),  # one stream per custom table of the mapping file
 )
 
@@ -208,9 +236,14 @@ READ_TABLES: Final[tuple[str, ...]] = tuple(dict.fromkeys(s.table for spec in RE
 STANDARD_TABLES: Final[tuple[str, ...]] = tuple(
     dict.fromkeys([*(s.table for spec in REGISTRY for s in spec.streams), *WRITTEN_TABLES])
 )
+# Tables an org has only with a solution installed: their absence switches their object off.
+OPTIONAL_TABLES: Final[tuple[str, ...]] = ("campaign",)
 # The Marketo objects the standard objects write (besides persons and custom objects).
 STANDARD_TARGETS: Final[tuple[str, ...]] = tuple(
     dict.fromkeys(
-        s.target for spec in REGISTRY for s in spec.streams if s.target not in (PERSON_TARGET, TEAM_MEMBER_TARGET)
+        s.target
+        for spec in REGISTRY
+        for s in spec.streams
+        if s.target not in (PERSON_TARGET, TEAM_MEMBER_TARGET, CAMPAIGN_TARGET)
     )
 )

@@ -120,6 +120,7 @@ def test_full_copy_dry_run_prints_the_preview_as_json_or_a_table_writes_its_page
         "contact",
         "opportunity",
         "opportunityrole",
+        "campaign",
     ]
     decided = ("filtered_out", "would_create", "would_link", "ambiguous", "would_fail", "waiting")
     for name in ("lead", "contact", "account"):

@@ -41,6 +41,7 @@ var schedules = {
   SYNC_SCHEDULE_CONTACT: sync.schedule
   SYNC_SCHEDULE_OPPORTUNITY: sync.schedule
   SYNC_SCHEDULE_OPPORTUNITYROLE: sync.schedule
+  SYNC_SCHEDULE_CAMPAIGN: sync.schedule
   SYNC_SCHEDULE_CUSTOM: sync.schedule
 }
 var settings = {

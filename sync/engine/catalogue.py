@@ -14,6 +14,7 @@ from sync.engine.person_merge import PersonMerge
 from sync.engine.person_target import PersonTarget
 from sync.engine.pipelines import (
     Pipeline,
+    campaign_decide,
     custom_decide,
     custom_references,
     customer_decide,
@@ -103,6 +104,15 @@ def _team_member(spec: ObjectSpec, stream: Stream, parts: _Parts) -> Pipeline | 
     return Pipeline(spec.object, stream.stream, parts.tables[stream.table], stream.columns, target, team_member_decide)
 
 
+def _campaign(spec: ObjectSpec, stream: Stream, parts: _Parts) -> Pipeline | None:
+    custom_object = parts.mapping.campaign_object
+    if custom_object is None or stream.table not in parts.tables:
+        return None  # Marketo has no campaign object, or the org no campaigns (no Sales / Marketing solution)
+    assert stream.key is not None
+    target = ObjectTarget(stream.target, parts.marketo.custom_object(custom_object), stream.key)
+    return Pipeline(spec.object, stream.stream, parts.tables[stream.table], stream.columns, target, campaign_decide)
+
+
 def _roles(decide: Decide, references: References) -> Builder:
     """Opportunity roles, from an opportunity's connections or its customer contact."""
 
@@ -128,6 +138,7 @@ BUILDERS: Final[dict[Shape, Builder]] = {
     Shape.RECORD: _record,
     Shape.PERSON: _person,
     Shape.TEAM_MEMBER: _team_member,
+    Shape.CAMPAIGN: _campaign,
     Shape.STAKEHOLDER: _roles(stakeholder_decide, stakeholder_references),
     Shape.CUSTOMER: _roles(customer_decide, customer_references),
 }

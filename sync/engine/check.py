@@ -28,7 +28,7 @@ from sync.engine.schemas import read_schemas
 from sync.engine.shared_limits import join_shared_limits
 from sync.mapping.file import MappingError, MappingFile, load_mapping
 from sync.mapping.resolve import resolve
-from sync.objects import READ_TABLES, STANDARD_TABLES, STANDARD_TARGETS
+from sync.objects import CAMPAIGN_FIELDS, OPTIONAL_TABLES, READ_TABLES, STANDARD_TABLES, STANDARD_TARGETS
 from sync.settings import Settings
 from sync.store import SyncStore
 
@@ -96,6 +96,13 @@ def _tables(check: Checklist, dataverse: DataverseConnection, tables: list[str])
             table = dataverse.metadata.describe(name)
             dataverse.client.get_json(table.entity_set, params={"$select": table.primary_id, "$top": "1"})
         except DataverseError as error:
+            if name in OPTIONAL_TABLES and error.status == 404:
+                check.warn(
+                    f"Dataverse table {name}",
+                    f"not in this org (the Dynamics 365 Sales or Marketing solution adds it): {name}s do not sync",
+                    "nothing to do unless you expected it: the other objects sync as usual",
+                )
+                continue
             check.problem(
                 f"Dataverse table {name}",
                 f"cannot be read ({error.message})",
@@ -199,6 +206,15 @@ def _mapping(check: Checklist, dataverse: DataverseConnection, marketo: MarketoC
             "Team members",
             f"Marketo has no custom object {file.team_member_object}: teams sync, their members do not",
             "create it (teamMembershipId as its dedupe field, teamId, systemUserId) or set team_member_object: null",
+        )
+    if mapping.campaign_object:
+        check.ok("Campaigns", f"synced to the custom object {mapping.campaign_object}")
+    elif file.campaign_object:
+        check.warn(
+            "Campaigns",
+            f"Marketo has no custom object {file.campaign_object}: campaigns do not sync",
+            f"create it ({', '.join(CAMPAIGN_FIELDS)}; campaignId its dedupe field; see docs/setup.md) "
+            "or set campaign_object: null",
         )
     owned = ", ".join(mapping.person_fields.model_dump().values())
     try:

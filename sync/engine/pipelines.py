@@ -18,7 +18,7 @@ from sync.engine.targets import MarketoTarget
 from sync.mapping.file import PersonFields
 from sync.mapping.records import FORMATTED, LOOKUP_TABLE, Mapped, marketo_values, passes_filter
 from sync.mapping.resolve import TableMapping
-from sync.objects import TEAM_MEMBER_FIELDS, Computed, SyncObject
+from sync.objects import CAMPAIGN_FIELDS, TEAM_MEMBER_FIELDS, Computed, SyncObject
 from sync.store.links import DynamicsRef, Link
 
 References = Mapping[DynamicsRef, Link]
@@ -127,6 +127,21 @@ def team_member_decide(row: Mapping[str, Any], refs: References) -> Decision:
             user: str(row["systemuserid"]).lower(),
         }
     )
+
+
+def campaign_decide(row: Mapping[str, Any], refs: References) -> Decision:
+    """A campaign's fixed fields: status and type by their labels (what a marketer reads), dates
+    as dates, the owner by id; a template is not a campaign anyone runs."""
+    if row.get("istemplate"):
+        return Skip.FILTERED
+    labelled = {"statuscode", "typecode"}
+    values: dict[str, Any] = {}
+    for name, column in CAMPAIGN_FIELDS.items():
+        value = row.get(f"{column}{FORMATTED}") if column in labelled else row.get(column)
+        if isinstance(value, str) and column in ("proposedstart", "proposedend", "actualstart", "actualend"):
+            value = value[:10]
+        values[name] = str(value).lower() if column in ("campaignid", "_ownerid_value") and value else value
+    return Mapped(values)
 
 
 # opportunity roles

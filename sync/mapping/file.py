@@ -86,6 +86,7 @@ class MappingFile(_Strict):
     person_fields: PersonFields = Field(default_factory=PersonFields)
     delete_persons: bool = False
     team_member_object: str | None = "dynamicsTeamMember_c"
+    campaign_object: str | None = "dynamicsCampaign_c"
     objects: dict[MappedTable, ObjectEntry] = Field(default_factory=dict)
     custom_tables: list[CustomTableEntry] = Field(default_factory=list)
 

@@ -19,7 +19,7 @@ from sync.mapping.defaults import DEFAULT_FIELDS, FieldRule
 from sync.mapping.file import CustomTableEntry, FieldEntry, MappingError, MappingFile, PersonFields
 from sync.mapping.transforms import ValueSpec
 from sync.mapping.types import COMPATIBLE_MARKETO_TYPES, FieldDirection, FieldType, LookupValue, Winner, field_type
-from sync.objects import MAPPED_TABLES, TEAM_MEMBER_FIELDS, custom_target, target_label
+from sync.objects import CAMPAIGN_FIELDS, MAPPED_TABLES, TEAM_MEMBER_FIELDS, custom_target, target_label
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,7 @@ class ResolvedMapping:
     delete_persons: bool
     team_member_object: str | None  # None when Marketo has no such custom object
     id_is_lookup: bool = True  # Marketo takes the Dynamics id field as a lookupField
+    campaign_object: str | None = None  # None when Marketo has no such custom object (or it is switched off)
 
     def table(self, name: str) -> TableMapping:
         return self.tables[name]
@@ -273,6 +274,15 @@ def resolve(file: MappingFile, schemas: Schemas, source: str = "(defaults)") -> 
                 f"team_member_object: {team_object} lacks the fields {', '.join(missing)}; "
                 f"give it {', '.join(TEAM_MEMBER_FIELDS)} (dedupe: teamMembershipId)"
             )
+    campaign_object = file.campaign_object
+    campaign_target = custom_target(campaign_object) if campaign_object else ""
+    if campaign_object and campaign_target in schemas.marketo:
+        missing = [f for f in CAMPAIGN_FIELDS if f not in schemas.marketo[campaign_target]]
+        if missing:
+            resolver.problems.append(
+                f"campaign_object: {campaign_object} lacks the fields {', '.join(missing)}; "
+                f"give it {', '.join(CAMPAIGN_FIELDS)} (dedupe: campaignId), or set campaign_object: null"
+            )
     if resolver.problems:
         raise MappingError(source, resolver.problems)
     return ResolvedMapping(
@@ -282,4 +292,5 @@ def resolve(file: MappingFile, schemas: Schemas, source: str = "(defaults)") -> 
         file.delete_persons,
         team_object if team_object and team_target in schemas.marketo else None,
         file.person_fields.id in schemas.person_lookups,
+        campaign_object if campaign_object and campaign_target in schemas.marketo else None,
     )
