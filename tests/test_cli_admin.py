@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from demo.dynamics_user import DynamicsUser
 from emulators.app_settings import app_settings
 from emulators.launch import RunningEmulator
 from sync.connectors.dataverse.connection import DataverseConnection
@@ -169,3 +170,22 @@ def test_errors_export_as_csv_and_retry_makes_parked_errors_due(
     ]
     assert "retry requested for 1 error(s)" in retried.stderr
     assert list(csv.DictReader(io.StringIO(still_parked.stdout))) == []
+
+
+def test_campaign_add_and_remove_from_the_command_line_as_the_webhooks_do(
+    services: Callable[[int], tuple[RunningEmulator, dict[str, str]]], tmp_path: Path
+) -> None:
+    _, env = services(0)
+    dynamics = DataverseConnection.from_settings(load_section(DataverseSettings, env))
+    campaign = DynamicsUser(dynamics.client).create(dynamics.metadata.describe("campaign"), {"name": "Console"})
+    person = (
+        MarketoConnection.from_settings(load_section(MarketoSettings, env))
+        .persons.upsert([{"email": "cli@example.com", "lastName": "Cli"}])[0]
+        .id
+    )
+    added = run_sync_cli(["campaign", "add", str(person), campaign], tmp_path, env)
+    removed = run_sync_cli(["campaign", "remove", str(person), campaign], tmp_path, env)
+    unknown = run_sync_cli(["campaign", "add", str(person), "not-a-campaign"], tmp_path, env)
+    assert added.returncode == 0 and f"campaign {campaign.lower()}: added" in added.stdout, added.stderr
+    assert removed.returncode == 0 and removed.stdout.rstrip().endswith(": removed")
+    assert unknown.returncode == 2 and "is not a Dynamics campaign id (a GUID)" in unknown.stderr

@@ -46,6 +46,8 @@ ROUTES = {
     "webhook_sync_person": ("sync/person", "POST", "ANONYMOUS", False),
     "webhook_change_owner": ("sync/owner", "POST", "ANONYMOUS", False),
     "webhook_create_task": ("sync/task", "POST", "ANONYMOUS", False),
+    "webhook_campaign_add": ("sync/campaign/add", "POST", "ANONYMOUS", False),
+    "webhook_campaign_remove": ("sync/campaign/remove", "POST", "ANONYMOUS", False),
     "changes_dataverse": ("changes/dataverse", "POST", "ANONYMOUS", False),
     "changes_marketo": ("changes/marketo", "POST", "ANONYMOUS", False),
 }
@@ -319,6 +321,54 @@ def test_the_webhooks_carry_out_the_flow_actions(app: dict[str, func.Function]) 
         body=json.dumps({"personId": person, "salesPersonId": user}).encode(),
     )
     assert owner.status_code == 200 and _body(owner)["owner"] == user
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        (b'{"personId": 5}', 400, "campaignId: Field required"),
+        (b'{"personId": 5, "campaignId": "x"}', 400, "campaignId: String should have at least 36 characters"),
+        (b'{"campaignId": "2b0d8a52-9f6e-4b1e-9a53-3c1f0e2d7a11"}', 400, "personId: Field required"),
+        (
+            b'{"personId": 5, "campaignId": "2b0d8a52-9f6e-4b1e-9a53-3c1f0e2d7a11"}',
+            422,
+            "Dynamics has no campaign 2b0d8a52-9f6e-4b1e-9a53-3c1f0e2d7a11",
+        ),
+        (
+            b'{"personId": 5, "campaignId": "zzzzzzzz-9f6e-4b1e-9a53-3c1f0e2d7a11"}',
+            422,
+            "is not a Dynamics campaign id (a GUID)",
+        ),
+    ],
+)
+def test_the_campaign_webhooks_answer_bad_requests_with_a_4xx_naming_the_problem(
+    app: dict[str, func.Function], body: bytes, status: int, message: str
+) -> None:
+    for name, route in (
+        ("webhook_campaign_add", "sync/campaign/add"),
+        ("webhook_campaign_remove", "sync/campaign/remove"),
+    ):
+        response = _call(app[name], "POST", route, headers={"X-Sync-Secret": WEBHOOK_SECRET}, body=body)
+        if name == "webhook_campaign_remove" and status == 422 and "no campaign" in message:
+            assert response.status_code == 422  # the person is not linked: nothing to remove, said so
+            continue
+        assert (response.status_code, message in _body(response)["error"]) == (status, True), _body(response)
+    wrong = _call(app["webhook_campaign_add"], "POST", "sync/campaign/add", headers={"X-Sync-Secret": "no"}, body=body)
+    assert wrong.status_code == 401
+
+
+def test_the_campaign_webhooks_add_a_person_and_remove_it_again(app: dict[str, func.Function]) -> None:
+    engine = worker.engine()
+    person = engine.marketo.persons.upsert([{"email": "camp@example.com", "lastName": "Camp"}])[0].id
+    campaign = DynamicsUser(engine.dataverse.client).create(engine.tables["campaign"], {"name": "Hooked"})
+    body = json.dumps({"personId": person, "campaignId": campaign}).encode()
+    headers = {"X-Sync-Secret": WEBHOOK_SECRET}
+    added = _call(app["webhook_campaign_add"], "POST", "sync/campaign/add", headers=headers, body=body)
+    assert added.status_code == 200 and _body(added)["done"] == "added" and _body(added)["table"] == "lead"
+    again = _call(app["webhook_campaign_add"], "POST", "sync/campaign/add", headers=headers, body=body)
+    assert _body(again)["done"] == "already a member (added by the sync)"
+    removed = _call(app["webhook_campaign_remove"], "POST", "sync/campaign/remove", headers=headers, body=body)
+    assert removed.status_code == 200 and _body(removed)["done"] == "removed"
 
 
 def test_webhooks_answer_503_until_a_secret_is_configured(

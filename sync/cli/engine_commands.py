@@ -20,9 +20,11 @@ from sync.cli.schedules import QueuePoller, Schedules, TimerThreads, run_schedul
 from sync.connectors.dataverse.webhook_registration import WebhookRegistration
 from sync.connectors.http.failures import ConnectorError
 from sync.connectors.marketo.errors import MarketoQuotaExhausted
+from sync.engine.campaign_membership import add_to_campaign, remove_from_campaign
 from sync.engine.changes import watched_columns
 from sync.engine.check import Status, run_check
 from sync.engine.drain import drain_all
+from sync.engine.flow_actions import FlowActionError
 from sync.engine.full_copy import CopyPath, Progress, full_copy, record_total
 from sync.engine.pause import paused
 from sync.engine.resync import ResyncRequest, resync_page, resync_targets, resync_total
@@ -207,6 +209,23 @@ def remove_webhooks_command(settings: Settings) -> int:
     for name in state.deleted:
         print(f"deleted  {name}")
     print("webhook removed: Dynamics changes cross with the timers" if state.deleted else "no webhook was registered")
+    return 0
+
+
+def campaign_command(settings: Settings, action: str, person_id: int, campaign_id: str) -> int:
+    """`campaign add|remove PERSON CAMPAIGN`: what the webhook routes do, from the command line."""
+    engine = Engine.start(settings)
+    try:
+        act = add_to_campaign if action == "add" else remove_from_campaign
+        try:
+            change = act(engine, person_id, campaign_id)
+        except FlowActionError as error:
+            print(error, file=sys.stderr)
+            return 2
+    finally:
+        engine.close()
+    where = f"{change.record.table} {change.record.id}"
+    print(f"person {person_id} ({where}), campaign {change.campaign_id}: {change.done}")
     return 0
 
 

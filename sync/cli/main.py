@@ -99,6 +99,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     webhooks.add_argument("--url", required=True, help="the change route: https://<app>/api/changes/dataverse")
     sub.add_parser("remove-webhooks", help="remove the Dataverse webhook (changes then cross with the timers)")
+    campaign = sub.add_parser(
+        "campaign", help="add a Marketo person's lead or contact to a Dynamics campaign, or remove one the sync added"
+    )
+    campaign.add_argument("action", choices=("add", "remove"))
+    campaign.add_argument("person", type=int, metavar="PERSON", help="the Marketo person id")
+    campaign.add_argument("campaign", metavar="CAMPAIGN", help="the Dynamics campaign id")
     sub.add_parser("demo", help="run the local demo against emulators and Azurite")
     return parser
 
@@ -128,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Configuration OK.")
         print(json.dumps(settings.summary(), indent=2, default=str))
         return 0
-    if args.command in ("check", "full-copy", "run", "resync-field", "setup-webhooks", "remove-webhooks"):
+    if args.command in ("check", "full-copy", "run", "resync-field", "setup-webhooks", "remove-webhooks", "campaign"):
         from sync.cli import engine_commands as commands
         from sync.engine.full_copy import BulkRefused
         from sync.engine.resync import ResyncError, ResyncRequest
@@ -154,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return commands.setup_webhooks_command(settings, args.url)
             if args.command == "remove-webhooks":
                 return commands.remove_webhooks_command(settings)
+            if args.command == "campaign":
+                return commands.campaign_command(settings, args.action, args.person, args.campaign)
             objects = [o for o in FULL_COPY_ORDER if o in args.object] if args.object else list(FULL_COPY_ORDER)
             return commands.run_command(settings, objects, args.once, args.listen)
         except (MappingError, ResyncError, BulkRefused) as exc:

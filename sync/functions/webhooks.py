@@ -1,6 +1,7 @@
 """Marketo webhooks for the native sync's flow actions: sync person to Dynamics, change owner,
-create task. Marketo calls them from smart campaigns with a shared secret in the `X-Sync-Secret`
-header (compared in constant time); the payload is validated before anything is done.
+create task, add to and remove from a Dynamics campaign. Marketo calls them from smart campaigns
+with a shared secret in the `X-Sync-Secret` header (compared in constant time); the payload is
+validated before anything is done.
 
 Answers: 200 with what was done; 400 naming what is wrong with the request (never a 500 for bad
 input); 401 without the right secret; 422 when the request is sound but cannot be carried out
@@ -22,6 +23,7 @@ from azure.core.exceptions import AzureError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sync.connectors.http.failures import ConnectorError
+from sync.engine.campaign_membership import MembershipChange, add_to_campaign, remove_from_campaign
 from sync.engine.flow_actions import FlowActionError, change_owner, create_task, sync_person
 from sync.functions import worker
 
@@ -41,6 +43,10 @@ class SyncPersonRequest(_Request):
 
 class ChangeOwnerRequest(_Request):
     sales_person_id: str = Field(alias="salesPersonId", min_length=1, max_length=100)
+
+
+class CampaignRequest(_Request):
+    campaign_id: str = Field(alias="campaignId", min_length=36, max_length=38)
 
 
 class CreateTaskRequest(_Request):
@@ -118,3 +124,32 @@ def webhook_create_task(req: func.HttpRequest) -> func.HttpResponse:
         return {"personId": request.person_id, "taskId": task}
 
     return handle(req, CreateTaskRequest, act)
+
+
+def _membership(change: MembershipChange) -> dict[str, Any]:
+    return {
+        "personId": change.person_id,
+        "campaignId": change.campaign_id,
+        "table": change.record.table,
+        "id": change.record.id,
+        "listId": change.list_id,
+        "done": change.done,
+    }
+
+
+@bp.function_name("webhook_campaign_add")
+@bp.route(route="sync/campaign/add", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def webhook_campaign_add(req: func.HttpRequest) -> func.HttpResponse:
+    def act(request: CampaignRequest) -> dict[str, Any]:
+        return _membership(add_to_campaign(worker.engine(), request.person_id, request.campaign_id))
+
+    return handle(req, CampaignRequest, act)
+
+
+@bp.function_name("webhook_campaign_remove")
+@bp.route(route="sync/campaign/remove", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def webhook_campaign_remove(req: func.HttpRequest) -> func.HttpResponse:
+    def act(request: CampaignRequest) -> dict[str, Any]:
+        return _membership(remove_from_campaign(worker.engine(), request.person_id, request.campaign_id))
+
+    return handle(req, CampaignRequest, act)

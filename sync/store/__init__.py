@@ -10,6 +10,7 @@ from azure.core.credentials import TokenCredential
 
 from sync.settings import StorageSettings
 from sync.store.bulk_emails import BulkEmailStore
+from sync.store.campaign_members import CampaignMemberStore
 from sync.store.checkpoints import CheckpointStore
 from sync.store.errors import ErrorBackoff, ErrorStore
 from sync.store.handover import Handover
@@ -49,6 +50,7 @@ class SyncStore:
         self.bulk_emails = BulkEmailStore(tables)
         self.intake = IntakeStore(tables, clock)
         self.previews = PreviewStore(tables, clock)
+        self.campaign_members = CampaignMemberStore(tables, clock)
 
     @classmethod
     def open(

@@ -28,6 +28,7 @@ class Table(StrEnum):
     BULK_EMAILS = "BulkEmails"
     INTAKE = "Intake"
     PREVIEWS = "Previews"
+    CAMPAIGN_MEMBERS = "CampaignMembers"
 
 
 _ENDPOINT_SCHEMES: Final = ("https://", "http://")

@@ -10,6 +10,7 @@ from sync.connectors.dataverse.auth import DataverseToken, credential_factory
 from sync.connectors.dataverse.changes import ChangeReader, ModifiedOnReader
 from sync.connectors.dataverse.client import DataverseClient
 from sync.connectors.dataverse.concurrency import AdaptiveConcurrency
+from sync.connectors.dataverse.marketing_lists import MarketingLists
 from sync.connectors.dataverse.metadata import MetadataReader
 from sync.connectors.dataverse.rows import RowReader
 from sync.connectors.dataverse.writes import DataverseWriter
@@ -53,6 +54,10 @@ class DataverseConnection:
     @cached_property
     def metadata(self) -> MetadataReader:
         return MetadataReader(self.client)
+
+    @cached_property
+    def marketing_lists(self) -> MarketingLists:
+        return MarketingLists(self.client)
 
     def close(self) -> None:
         self.client.transport.close()

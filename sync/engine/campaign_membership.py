@@ -1,0 +1,112 @@
+"""Marketo's "Add to Microsoft Campaign" and "Remove from Microsoft Campaign" flow steps (the native
+sync's campaign sync), called through webhooks or the CLI.
+
+Add: the person's linked lead or contact (synced first when it has none, as "sync person" does)
+goes into the campaign's static marketing list for its member type — `Mkto-leads-<campaign>` or
+`Mkto-contacts-<campaign>`, as the native sync names them: found by that name (so a list the
+native sync made is used), else created under an id derived from the campaign and the type (a
+retry never makes a second) and attached to the campaign. The store keeps the members the sync
+added (`sync/store/campaign_members.py`, with its crash order).
+
+Remove: takes a member out only if the sync added it; one added in Dynamics stays.
+
+Both are idempotent: the same call twice changes nothing the second time, and says so.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Final
+
+from sync.engine.flow_actions import IDS, FlowActionError, sync_person
+from sync.engine.runtime import Engine
+from sync.objects import PERSON_TARGET
+from sync.store.campaign_members import CampaignMember
+from sync.store.links import DynamicsRef, MarketoRef
+
+LIST_NAMES: Final = {"lead": "Mkto-leads-{campaign}", "contact": "Mkto-contacts-{campaign}"}
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    person_id: int
+    campaign_id: str
+    record: DynamicsRef
+    list_id: str | None
+    done: str  # what happened, in words: "added", "already a member (added by the sync)", …
+
+
+def _campaign(engine: Engine, campaign_id: str) -> tuple[str, str]:
+    """The campaign's id (lowercase) and name; a 4xx-worthy error when Dynamics has none."""
+    try:
+        key = str(uuid.UUID(campaign_id))
+    except ValueError:
+        raise FlowActionError(f"campaignId {campaign_id!r} is not a Dynamics campaign id (a GUID)") from None
+    campaign = engine.dataverse.marketing_lists.campaign(key)
+    if campaign is None:
+        raise FlowActionError(f"Dynamics has no campaign {key} (deleted, or not this org's)")
+    return key, str(campaign.get("name") or key)
+
+
+def _record(engine: Engine, person_id: int) -> DynamicsRef:
+    """The person's lead or contact: its link's (a qualified lead's contact), else synced now."""
+    link = engine.store.links.get_by_marketo(MarketoRef(object=PERSON_TARGET, id=str(person_id)))
+    if link is not None and not link.deleted:
+        if link.qualified_into:
+            return DynamicsRef(table="contact", id=link.qualified_into)
+        return link.dynamics
+    return sync_person(engine, person_id).dynamics
+
+
+def _list_for(engine: Engine, campaign_id: str, campaign_name: str, member_table: str) -> str:
+    lists = engine.dataverse.marketing_lists
+    name = LIST_NAMES[member_table].format(campaign=campaign_name)
+    found = lists.find(name, member_table)
+    if found is not None:
+        return found
+    list_id = str(uuid.uuid5(IDS, f"campaign-list/{campaign_id}/{member_table}"))
+    lists.create(list_id, name, member_table)
+    lists.attach(list_id, campaign_id)
+    return list_id
+
+
+def add_to_campaign(engine: Engine, person_id: int, campaign_id: str) -> MembershipChange:
+    key, name = _campaign(engine, campaign_id)
+    record = _record(engine, person_id)
+    members, lists = engine.store.campaign_members, engine.dataverse.marketing_lists
+    kept = members.get(key, record.table, record.id)
+    if kept is not None and kept.member_id:
+        return MembershipChange(person_id, key, record, kept.list_id, "already a member (added by the sync)")
+    list_id = kept.list_id if kept is not None else _list_for(engine, key, name, record.table)
+    present = lists.member(list_id, record.id)
+    if kept is None:
+        if present is not None:
+            return MembershipChange(
+                person_id, key, record, list_id, "already a member (added in Dynamics): left as it is"
+            )
+        members.put(CampaignMember(key, record.table, record.id, list_id, None, person_id, members.now()))
+    member_id = present or lists.add(list_id, record.id)  # a pending row's member: adopted when already in
+    members.put(CampaignMember(key, record.table, record.id, list_id, member_id, person_id, members.now()))
+    return MembershipChange(person_id, key, record, list_id, "added")
+
+
+def remove_from_campaign(engine: Engine, person_id: int, campaign_id: str) -> MembershipChange:
+    try:
+        key = str(uuid.UUID(campaign_id))
+    except ValueError:
+        raise FlowActionError(f"campaignId {campaign_id!r} is not a Dynamics campaign id (a GUID)") from None
+    link = engine.store.links.get_by_marketo(MarketoRef(object=PERSON_TARGET, id=str(person_id)))
+    if link is None or link.deleted:
+        raise FlowActionError(f"Marketo person {person_id} is not linked to a Dynamics record: nothing to remove")
+    members, lists = engine.store.campaign_members, engine.dataverse.marketing_lists
+    records = [DynamicsRef(table="contact", id=link.qualified_into)] if link.qualified_into else []
+    records.append(link.dynamics)  # a lead added before it was qualified is still in the leads' list
+    found = [(r, kept) for r in records if (kept := members.get(key, r.table, r.id)) is not None]
+    if not found:
+        return MembershipChange(person_id, key, records[0], None, "not added by the sync: left as it is")
+    record, kept = found[0]
+    member_id = kept.member_id or lists.member(kept.list_id, record.id)
+    removed = lists.remove(member_id) if member_id else False
+    members.delete(key, record.table, record.id)
+    return MembershipChange(person_id, key, record, kept.list_id, "removed" if removed else "already gone")
