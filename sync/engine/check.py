@@ -23,6 +23,7 @@ from sync.connectors.http.failures import ConnectorError
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.connectors.marketo.errors import MarketoError
 from sync.engine.owned_fields import ensure_owned_fields, id_is_lookup
+from sync.engine.response_rules import resolve_response_rules
 from sync.engine.runtime import record_usage
 from sync.engine.schemas import read_schemas
 from sync.engine.shared_limits import join_shared_limits
@@ -207,6 +208,15 @@ def _mapping(check: Checklist, dataverse: DataverseConnection, marketo: MarketoC
             f"Marketo has no custom object {file.team_member_object}: teams sync, their members do not",
             "create it (teamMembershipId as its dedupe field, teamId, systemUserId) or set team_member_object: null",
         )
+    try:
+        rules = resolve_response_rules(file.campaign_responses, marketo, dataverse, source)
+    except MappingError as error:
+        for problem in error.problems:
+            check.problem("Campaign responses", problem, "correct campaign_responses in the mapping file")
+    else:
+        if rules:
+            linked = "; ".join(f"{r.program} → {r.campaign}" for r in rules.values())
+            check.ok("Campaign responses", f"program status changes become campaign responses: {linked}")
     if mapping.campaign_object:
         check.ok("Campaigns", f"synced to the custom object {mapping.campaign_object}")
     elif file.campaign_object:

@@ -14,7 +14,9 @@ Per page:
   sync's own writes come back this way and are dropped with no read and no write (no echoes);
 - the rest are merged both ways (`person_merge.py`), a batch per table;
 - new persons Marketo made on its own are not created in Dynamics (the native sync's default;
-  the "sync person" flow action does it on request).
+  the "sync person" flow action does it on request);
+- program status changes (104), asked for only when the mapping links programs to campaigns,
+  become campaign responses (`campaign_responses.py`) at no extra call.
 A paging token not read for 14 days may have missed deletions Marketo no longer keeps: the
 stream re-baselines by checking every linked person (300 a call) before taking a new token.
 
@@ -41,6 +43,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sync.connectors.marketo.activities import DELETION, VALUE_CHANGE, ActivityPage
 from sync.engine.apply import PageCounts
+from sync.engine.campaign_responses import PROGRAM_STATUS, respond
 from sync.engine.person_merge import MergeItem, MergeOutcome
 from sync.engine.runtime import Engine
 from sync.mapping.resolve import TableMapping
@@ -96,6 +99,8 @@ class PersonStream:
         self.mappings: dict[str, TableMapping] = {t.value: engine.mapping.table(t.value) for t in PERSON_TABLES}
         self.pipelines = {p.stream: p for t in PERSON_TABLES for p in engine.pipelines[t]}
         self._field_names: dict[int, str] = {}
+        # program status changes ride on the same call when campaign responses are mapped (≤ 10 types a call)
+        self.types = (*ACTIVITY_TYPES, PROGRAM_STATUS) if engine.response_rules else ACTIVITY_TYPES
 
     # position
 
@@ -125,7 +130,7 @@ class PersonStream:
     def copy_page(self, checkpoint: Checkpoint, known: set[str]) -> tuple[Checkpoint, PageCounts, bool]:
         cursor = PersonCursor.parse(checkpoint.cursor)
         assert cursor is not None
-        page: ActivityPage = next(iter(self.engine.marketo.activities.read_activities(cursor.token, ACTIVITY_TYPES)))
+        page: ActivityPage = next(iter(self.engine.marketo.activities.read_activities(cursor.token, self.types)))
         counts = self.process(page.activities, known)
         moved = cursor.model_copy(update={"token": page.next_token, "read_at": datetime.now(UTC)})
         saved = self.store.checkpoints.save(checkpoint.advanced(cursor=moved.model_dump_json()))
@@ -149,7 +154,7 @@ class PersonStream:
             sweep = Sweep(token=activities.paging_token(now - LATE_WINDOW), swept_at=now)
             return self._save_sweep(checkpoint, cursor, sweep), PageCounts(), True
         until = cursor.sweep.until or now - LATE_WINDOW
-        page: ActivityPage = next(iter(activities.read_activities(cursor.sweep.token, ACTIVITY_TYPES)))
+        page: ActivityPage = next(iter(activities.read_activities(cursor.sweep.token, self.types)))
         due = [a for a in page.activities if _dated(a) < until]
         counts = self.process(due, known)
         counts.read = 0  # read again, not new: the run's count is the lead reader's
@@ -189,6 +194,7 @@ class PersonStream:
                 by_table[link.dynamics.table].append(link)
         for table, table_links in by_table.items():
             counts.add(self.merge(table, table_links, known))
+        counts.add(respond(self.engine, activities))
         return counts
 
     # merging

@@ -24,6 +24,7 @@ from sync.engine.owned_fields import ensure_owned_fields, id_is_lookup
 from sync.engine.page import PageCopier
 from sync.engine.person_merge import PersonMerge
 from sync.engine.pipelines import Pipeline
+from sync.engine.response_rules import ResponseRule, resolve_response_rules
 from sync.engine.schemas import read_schemas
 from sync.engine.shared_limits import SharedMarketoLimits, join_shared_limits
 from sync.engine.streams import StreamReader
@@ -58,6 +59,7 @@ class Engine:
     merger: PersonMerge
     owner: str = field(default_factory=process_owner)
     shares: SharedMarketoLimits | None = None  # this process's part of Marketo's limits
+    response_rules: dict[int, ResponseRule] = field(default_factory=dict)  # program id → its campaign response rule
 
     @classmethod
     def start(cls, settings: Settings, *, store: SyncStore | None = None, read_only: bool = False) -> Engine:
@@ -77,6 +79,7 @@ class Engine:
             schemas = read_schemas(dataverse, marketo, file)
             source = str(settings.sync.mapping_file) if settings.sync.mapping_file else "(defaults)"
             mapping = resolve(file, schemas, source)
+            rules = resolve_response_rules(file.campaign_responses, marketo, dataverse, source)
             created = [] if read_only else ensure_owned_fields(marketo.persons, mapping.person_fields)
             if created:
                 log.info("created the person fields the sync owns in Marketo: %s", ", ".join(created))
@@ -103,6 +106,7 @@ class Engine:
             merger,
             owner,
             shares,
+            rules,
         )
 
     def copier(self) -> PageCopier:

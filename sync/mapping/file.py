@@ -74,6 +74,15 @@ class CustomTableEntry(_Strict):
     fields: list[FieldEntry] = Field(default_factory=list)
 
 
+class CampaignResponseEntry(_Strict):
+    """A Marketo program whose members' status changes become responses to a Dynamics campaign."""
+
+    program: str | int  # the program's name, or its id
+    campaign: str = Field(min_length=1)  # the campaign's id or its code (CMP-…)
+    statuses: dict[str, str] = Field(min_length=1)  # program status → response code label, or "none"
+    channel: str = "Others"  # the responses' channel (channeltypecode label)
+
+
 class PersonFields(_Strict):
     id: str = "dynamicsId"
     type: str = "dynamicsEntityType"
@@ -89,6 +98,7 @@ class MappingFile(_Strict):
     campaign_object: str | None = "dynamicsCampaign_c"
     objects: dict[MappedTable, ObjectEntry] = Field(default_factory=dict)
     custom_tables: list[CustomTableEntry] = Field(default_factory=list)
+    campaign_responses: list[CampaignResponseEntry] = Field(default_factory=list)
 
     def entry(self, table: str) -> ObjectEntry | None:
         return self.objects.get(table)

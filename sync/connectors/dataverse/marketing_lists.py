@@ -1,7 +1,9 @@
-"""Campaigns' static marketing lists through the Web API (../shared/reference/dataverse-campaigns.md
-§2-5): a campaign read, a list found by name and member type or created under a given id, a list
-attached to a campaign (AddItemCampaign), a member found, added (AddMemberList) or taken out
-(DELETE listmembers(id), the documented way; RemoveMemberList's Web API shape is unconfirmed).
+"""Campaigns' static marketing lists and responses through the Web API
+(../shared/reference/dataverse-campaigns.md §2-6): a campaign read, a list found by name and
+member type or created under a given id, a list attached to a campaign (AddItemCampaign), a member
+found, added (AddMemberList) or taken out (DELETE listmembers(id), the documented way;
+RemoveMemberList's Web API shape is unconfirmed), a campaign response created with its customer
+party by deep insert.
 
 A create under an id already taken (412, 0x80040237) means an earlier attempt made it: it is
 taken as done, so a retried call never makes a second list.
@@ -17,6 +19,7 @@ from sync.connectors.dataverse.errors import DataverseError
 MEMBER_TYPES: Final = {"account": 1, "contact": 2, "lead": 4}  # list.createdfromcode
 EXISTS: Final = "0x80040237"
 LIST_NAME_MAX: Final = 128
+CUSTOMER: Final = 11  # activity party: the account, contact or lead that responded
 
 
 def _quoted(text: str) -> str:
@@ -78,6 +81,26 @@ class MarketingLists:
             "POST", f"lists({list_id})/Microsoft.Dynamics.CRM.AddMemberList", json={"EntityId": record_id}
         )
         return str(response.json()["Id"]).lower()
+
+    def respond(self, response_id: str, campaign_id: str, member: tuple[str, str], values: dict[str, Any]) -> bool:
+        """A campaign response from the lead or contact `member` (table, id), created under
+        `response_id`; False when it exists already (made by an earlier attempt)."""
+        table, record_id = member
+        body = {
+            "activityid": response_id,
+            **values,
+            "regardingobjectid_campaign_campaignresponse@odata.bind": f"/campaigns({campaign_id})",
+            "campaignresponse_activity_parties": [
+                {f"partyid_{table}@odata.bind": f"/{table}s({record_id})", "participationtypemask": CUSTOMER}
+            ],
+        }
+        try:
+            self.client.request("POST", "campaignresponses", json=body)
+        except DataverseError as error:
+            if error.code == EXISTS:
+                return False
+            raise
+        return True
 
     def remove(self, member_id: str) -> bool:
         """False when the member was already gone."""

@@ -14,6 +14,7 @@ from sync.connectors.marketo.client import MarketoClient
 from sync.connectors.marketo.lead_database import STANDARD_OBJECTS, LeadDatabaseApi
 from sync.connectors.marketo.limiter import MarketoLimiter
 from sync.connectors.marketo.persons import PersonApi
+from sync.connectors.marketo.programs import ProgramApi
 from sync.connectors.transport import HttpTransport
 from sync.settings import MarketoSettings
 
@@ -52,6 +53,10 @@ class MarketoConnection:
     @cached_property
     def activities(self) -> ActivityApi:
         return ActivityApi(self.client)
+
+    @cached_property
+    def programs(self) -> ProgramApi:
+        return ProgramApi(self.client)
 
     @cached_property
     def bulk_persons(self) -> BulkPersonApi:
