@@ -11,9 +11,11 @@ driven through the same CLI an admin uses. It prints only what really happened.
    qualification, an account deleted (see `demo/edits.py`);
 5. `python -m sync run --once` cycles until one writes nothing;
 6. a before / after report of every edit, read from both sides;
-7. changes in seconds: `setup-webhooks`, a Marketo trigger campaign, and `run --listen` in the
+7. campaigns: `python -m sync campaign add` (the Add to Campaign webhook's work) puts a person
+   into the campaign's list in Dynamics, and a program success becomes a campaign response;
+8. changes in seconds: `setup-webhooks`, a Marketo trigger campaign, and `run --listen` in the
    background; an edit on each side timed until the other side shows it (`demo/webhooks.py`);
-8. `python -m sync status`, and the status page written to a file.
+9. `python -m sync status`, and the status page written to a file.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from demo import campaigns
 from demo.edits import Editor, make_edits
 from demo.report import marketo_rows, report, snapshot
 from demo.webhooks import show_webhooks
@@ -49,6 +52,7 @@ MAX_CYCLES = 4
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / ".demo" / "status.html"
 PREVIEW_PAGE = ROOT / ".demo" / "preview.html"
+MAPPING = ROOT / ".demo" / "mapping.yaml"
 
 
 def _say(text: str = "") -> None:
@@ -130,6 +134,11 @@ def _demo(dataverse: EmulatorProcess, marketo: EmulatorProcess, azurite: Azurite
     _say(f"Dataverse emulator       {dataverse.info['url']}  ({SEED:,} rows per table, TLS with a local CA)")
     _say(f"Marketo emulator         {marketo.info['url']}  (Marketo's real limits: 100 calls / 20 s, 10 at once)")
     dynamics = DataverseConnection.from_settings(load_section(DataverseSettings, env))
+    MAPPING.parent.mkdir(exist_ok=True)
+    campaign = campaigns.prepare(dynamics, marketo.info, MAPPING)
+    env["SYNC_MAPPING_FILE"] = str(MAPPING)
+    _say(f"Dynamics holds the campaign '{campaigns.CAMPAIGN}'; Marketo its programs; the mapping file ({MAPPING})")
+    _say(f"links the program '{campaign.program}' to the campaign: an attendee becomes a campaign response.")
     email = _form_filler(dynamics, env)
     _say(f"Marketo already holds one person, {email}, who filled in a form: the first match links it.")
 
@@ -166,6 +175,9 @@ def _demo(dataverse: EmulatorProcess, marketo: EmulatorProcess, azurite: Azurite
         else "changed"
     )
     _say(f"\nPersons in Marketo: {len(persons):,} → {len(persons_after):,} ({same}).")
+
+    if not campaigns.show(campaign, dynamics, lambda: _marketo(env), email, _say, lambda *args: _sync(env, *args)):
+        return 1
 
     _say("\nChanges in seconds: webhooks both ways, through the change queue.")
     with _marketo(env) as connection:

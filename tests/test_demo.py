@@ -37,6 +37,9 @@ def test_the_demo_copies_carries_both_sides_edits_settles_and_writes_the_status_
     settled = re.search(r"Cycle (\d) wrote nothing: both sides agree.", out)
     assert settled is not None and int(settled.group(1)) <= 3
     assert "Marketo API calls today:" in out and "not read yet" not in out
+    assert "Dynamics: the list 'Mkto-contacts-Spring Webinar' (attached to the campaign) holds " in out
+    response = r"Dynamics: campaign response '[^']+: Attended' on 'Spring Webinar', response code Interested"
+    assert re.search(response, out)
     crossed = re.findall(r"showed in (Marketo|Dynamics) after (\d+\.\d) s", out)
     assert [side for side, _ in crossed] == ["Marketo", "Dynamics"]  # one change each way, by webhook
     assert "The run's log: changes " in out and "; 1 written;" in out  # the queue's drain carried them
