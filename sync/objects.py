@@ -69,6 +69,17 @@ Computed = Callable[[Mapping[str, Any]], dict[str, Any]]
 PERSON_TARGET: Final = "person"
 TEAM_MEMBER_TARGET: Final = "teammember"  # the custom object the mapping names (team_member_object)
 TEAM_MEMBER_FIELDS: Final = ("teamMembershipId", "teamId", "systemUserId")
+# a person's campaign memberships, on the person in Marketo (dedupe: listMemberId; leadId links it)
+CAMPAIGN_MEMBER_FIELDS: Final = (
+    "listMemberId",
+    "leadId",
+    "campaignId",
+    "campaignName",
+    "listName",
+    "memberStatus",
+    "changedBy",
+    "changedAt",
+)
 CAMPAIGN_TARGET: Final = "campaign"  # the custom object the mapping names (campaign_object)
 # the campaign custom object's fields (dedupe: campaignId), each with the campaign column it holds
 CAMPAIGN_FIELDS: Final = {

@@ -4,7 +4,8 @@ attached once; a person without a Dynamics record gets a lead first and goes int
 list; the same call twice changes nothing; remove takes out only what the sync added (a member
 added in Dynamics stays); a list the native sync made is used; a crash between the store's pending
 row and the member adopts the member on the retry; a deleted campaign or a bad id is refused
-by name."""
+by name; each membership the steps meet shows on the person in Marketo (the campaign member
+custom object: added or removed, by Marketo or Dynamics)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from sync.engine.full_copy import full_copy
 from sync.objects import FULL_COPY_ORDER
 from sync.store.campaign_members import CampaignMember
 from tests.sync_support import World
+
+MEMBERS = "customobject/dynamicsCampaignMember_c"
 
 
 @pytest.fixture
@@ -51,9 +54,26 @@ def test_add_puts_the_contact_in_the_campaigns_contact_list_once_and_remove_take
     assert _members(world) == [("Mkto-contacts-Spring Webinar", added.record.id)]
     (item,) = world.dynamics_rows("campaignitem")
     assert (item["campaignid"][1], item["entityid"]) == (campaign.lower(), added.list_id)
+    (shown,) = world.marketo_rows(MEMBERS)  # on the person in Marketo, for smart lists to filter and trigger on
+    assert {
+        k: shown.get(k) for k in ("leadId", "campaignId", "campaignName", "listName", "memberStatus", "changedBy")
+    } == {
+        "leadId": person,
+        "campaignId": campaign.lower(),
+        "campaignName": "Spring Webinar",
+        "listName": "Mkto-contacts-Spring Webinar",
+        "memberStatus": "added",
+        "changedBy": "marketo",
+    }
     removed = remove_from_campaign(world.engine, person, campaign)
     twice = remove_from_campaign(world.engine, person, campaign)
     assert (removed.done, twice.done) == ("removed", "not added by the sync: left as it is")
+    (shown,) = world.marketo_rows(MEMBERS)
+    assert (shown["memberStatus"], shown["changedBy"], shown["campaignName"]) == (
+        "removed",
+        "marketo",
+        "Spring Webinar",
+    )
     assert _members(world) == [] and len(world.dynamics_rows("list")) == 1  # the list stays for the next one
 
 
@@ -78,6 +98,8 @@ def test_a_member_added_in_dynamics_stays_whatever_marketo_asks(world: World) ->
     assert add_to_campaign(world.engine, person, campaign).done == "already a member (added in Dynamics): left as it is"
     assert remove_from_campaign(world.engine, person, campaign).done == "not added by the sync: left as it is"
     assert _members(world) == [("Mkto-contacts-Summit", contact)]
+    (shown,) = world.marketo_rows(MEMBERS)
+    assert (shown["memberStatus"], shown["changedBy"]) == ("added", "dynamics")  # what Marketo learned: a user added it
     assert world.dynamics_rows("campaignitem") == []  # the native list was found by name, not attached again
 
 

@@ -11,13 +11,20 @@ added (`sync/store/campaign_members.py`, with its crash order).
 Remove: takes a member out only if the sync added it; one added in Dynamics stays.
 
 Both are idempotent: the same call twice changes nothing the second time, and says so.
+
+What Marketo sees: each membership the flow steps meet is a record of the campaign member custom
+object (`campaign_member_object`, keyed by the Dynamics list member id, linked to the person by
+`leadId`, so smart lists can filter and trigger on it): its campaign and list, `memberStatus`
+added or removed, `changedBy` marketo (the flow step) or dynamics (a member a user added), and
+when. Written after Dynamics, so a failed Marketo write is repeated by the same call again.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Final
+from datetime import UTC, datetime
+from typing import Any, Final
 
 from sync.engine.flow_actions import IDS, FlowActionError, sync_person
 from sync.engine.runtime import Engine
@@ -82,12 +89,14 @@ def add_to_campaign(engine: Engine, person_id: int, campaign_id: str) -> Members
     present = lists.member(list_id, record.id)
     if kept is None:
         if present is not None:
+            _show_in_marketo(engine, present, person_id, (key, name), list_id, "added", "dynamics")
             return MembershipChange(
                 person_id, key, record, list_id, "already a member (added in Dynamics): left as it is"
             )
         members.put(CampaignMember(key, record.table, record.id, list_id, None, person_id, members.now()))
     member_id = present or lists.add(list_id, record.id)  # a pending row's member: adopted when already in
     members.put(CampaignMember(key, record.table, record.id, list_id, member_id, person_id, members.now()))
+    _show_in_marketo(engine, member_id, person_id, (key, name), list_id, "added", "marketo")
     return MembershipChange(person_id, key, record, list_id, "added")
 
 
@@ -108,5 +117,40 @@ def remove_from_campaign(engine: Engine, person_id: int, campaign_id: str) -> Me
     record, kept = found[0]
     member_id = kept.member_id or lists.member(kept.list_id, record.id)
     removed = lists.remove(member_id) if member_id else False
+    if member_id:
+        _show_in_marketo(engine, member_id, person_id, (key, None), kept.list_id, "removed", "marketo")
     members.delete(key, record.table, record.id)
     return MembershipChange(person_id, key, record, kept.list_id, "removed" if removed else "already gone")
+
+
+def _show_in_marketo(
+    engine: Engine,
+    member_id: str,
+    person_id: int,
+    campaign: tuple[str, str | None],
+    list_id: str,
+    status: str,
+    by: str,
+) -> None:
+    """The membership's record on the person in Marketo (nothing when the object is switched off)."""
+    name = engine.mapping.campaign_member_object
+    if name is None:
+        return
+    record: dict[str, Any] = {
+        "listMemberId": member_id,
+        "leadId": person_id,
+        "campaignId": campaign[0],
+        "memberStatus": status,
+        "changedBy": by,
+        "changedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if campaign[1] is not None:
+        record |= {"campaignName": campaign[1], "listName": _list_name(engine, list_id)}
+    (result,) = engine.marketo.custom_object(name).upsert([record])
+    if not result.ok:
+        reason = result.reason.message if result.reason else "skipped"
+        raise FlowActionError(f"Marketo refused the membership record on {name}: {reason}")
+
+
+def _list_name(engine: Engine, list_id: str) -> str:
+    return str(engine.dataverse.client.get_json(f"lists({list_id})", params={"$select": "listname"}).get("listname"))

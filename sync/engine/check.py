@@ -29,7 +29,14 @@ from sync.engine.schemas import read_schemas
 from sync.engine.shared_limits import join_shared_limits
 from sync.mapping.file import MappingError, MappingFile, load_mapping
 from sync.mapping.resolve import resolve
-from sync.objects import CAMPAIGN_FIELDS, OPTIONAL_TABLES, READ_TABLES, STANDARD_TABLES, STANDARD_TARGETS
+from sync.objects import (
+    CAMPAIGN_FIELDS,
+    CAMPAIGN_MEMBER_FIELDS,
+    OPTIONAL_TABLES,
+    READ_TABLES,
+    STANDARD_TABLES,
+    STANDARD_TARGETS,
+)
 from sync.settings import Settings
 from sync.store import SyncStore
 
@@ -225,6 +232,16 @@ def _mapping(check: Checklist, dataverse: DataverseConnection, marketo: MarketoC
             f"Marketo has no custom object {file.campaign_object}: campaigns do not sync",
             f"create it ({', '.join(CAMPAIGN_FIELDS)}; campaignId its dedupe field; see docs/setup.md) "
             "or set campaign_object: null",
+        )
+    if mapping.campaign_member_object:
+        check.ok("Campaign members", f"shown on persons through the custom object {mapping.campaign_member_object}")
+    elif file.campaign_member_object:
+        check.warn(
+            "Campaign members",
+            f"Marketo has no custom object {file.campaign_member_object}: "
+            "campaign memberships do not show on persons in Marketo",
+            f"create it ({', '.join(CAMPAIGN_MEMBER_FIELDS)}; listMemberId its dedupe field, leadId linked to the "
+            "person; see docs/setup.md) or set campaign_member_object: null",
         )
     owned = ", ".join(mapping.person_fields.model_dump().values())
     try:

@@ -50,7 +50,8 @@ def read_schemas(dataverse: DataverseConnection, marketo: MarketoConnection, fil
     dedupe: dict[str, tuple[str, ...]] = {}
     apis: dict[str, LeadDatabaseApi] = {target: marketo.lead_database(target) for target in STANDARD_TARGETS}
     custom_objects = [c.marketo_object for c in file.custom_tables]
-    custom_objects += [name for name in (file.team_member_object, file.campaign_object) if name]
+    optional = (file.team_member_object, file.campaign_object, file.campaign_member_object)
+    custom_objects += [name for name in optional if name]
     apis.update({custom_target(name): marketo.custom_object(name) for name in dict.fromkeys(custom_objects)})
     for target, api in apis.items():
         try:

@@ -96,6 +96,7 @@ class MappingFile(_Strict):
     delete_persons: bool = False
     team_member_object: str | None = "dynamicsTeamMember_c"
     campaign_object: str | None = "dynamicsCampaign_c"
+    campaign_member_object: str | None = "dynamicsCampaignMember_c"
     objects: dict[MappedTable, ObjectEntry] = Field(default_factory=dict)
     custom_tables: list[CustomTableEntry] = Field(default_factory=list)
     campaign_responses: list[CampaignResponseEntry] = Field(default_factory=list)

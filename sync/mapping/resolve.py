@@ -19,7 +19,14 @@ from sync.mapping.defaults import DEFAULT_FIELDS, FieldRule
 from sync.mapping.file import CustomTableEntry, FieldEntry, MappingError, MappingFile, PersonFields
 from sync.mapping.transforms import ValueSpec
 from sync.mapping.types import COMPATIBLE_MARKETO_TYPES, FieldDirection, FieldType, LookupValue, Winner, field_type
-from sync.objects import CAMPAIGN_FIELDS, MAPPED_TABLES, TEAM_MEMBER_FIELDS, custom_target, target_label
+from sync.objects import (
+    CAMPAIGN_FIELDS,
+    CAMPAIGN_MEMBER_FIELDS,
+    MAPPED_TABLES,
+    TEAM_MEMBER_FIELDS,
+    custom_target,
+    target_label,
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,7 @@ class ResolvedMapping:
     team_member_object: str | None  # None when Marketo has no such custom object
     id_is_lookup: bool = True  # Marketo takes the Dynamics id field as a lookupField
     campaign_object: str | None = None  # None when Marketo has no such custom object (or it is switched off)
+    campaign_member_object: str | None = None  # likewise: where a person's campaign memberships show
 
     def table(self, name: str) -> TableMapping:
         return self.tables[name]
@@ -283,6 +291,16 @@ def resolve(file: MappingFile, schemas: Schemas, source: str = "(defaults)") -> 
                 f"campaign_object: {campaign_object} lacks the fields {', '.join(missing)}; "
                 f"give it {', '.join(CAMPAIGN_FIELDS)} (dedupe: campaignId), or set campaign_object: null"
             )
+    member_object = file.campaign_member_object
+    member_target = custom_target(member_object) if member_object else ""
+    if member_object and member_target in schemas.marketo:
+        missing = [f for f in CAMPAIGN_MEMBER_FIELDS if f not in schemas.marketo[member_target]]
+        if missing:
+            resolver.problems.append(
+                f"campaign_member_object: {member_object} lacks the fields {', '.join(missing)}; "
+                f"give it {', '.join(CAMPAIGN_MEMBER_FIELDS)} (dedupe: listMemberId; leadId linked to the person), "
+                "or set campaign_member_object: null"
+            )
     if resolver.problems:
         raise MappingError(source, resolver.problems)
     return ResolvedMapping(
@@ -293,4 +311,5 @@ def resolve(file: MappingFile, schemas: Schemas, source: str = "(defaults)") -> 
         team_object if team_object and team_target in schemas.marketo else None,
         file.person_fields.id in schemas.person_lookups,
         campaign_object if campaign_object and campaign_target in schemas.marketo else None,
+        member_object if member_object and member_target in schemas.marketo else None,
     )
