@@ -130,3 +130,9 @@ def test_the_copys_time_is_its_calls_at_the_rate_plus_a_day_each_time_the_budget
     calls: int, eta_s: float
 ) -> None:
     assert copy_eta_s(calls, per_second=5.0, daily_budget=1000) == pytest.approx(eta_s)
+
+
+def test_past_what_is_left_of_todays_quota_the_copy_waits_for_marketos_next_day() -> None:
+    assert copy_eta_s(400, 5.0, 1000, left_today=400, to_next_day_s=3600) == 80.0  # fits in today's rest
+    assert copy_eta_s(401, 5.0, 1000, left_today=400, to_next_day_s=3600) == 3600.2  # one call tomorrow
+    assert copy_eta_s(1500, 5.0, 1000, left_today=0, to_next_day_s=60) == 60 + 86_400 + 100.0

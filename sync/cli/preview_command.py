@@ -84,8 +84,9 @@ def _print(previews: Sequence[ObjectPreview]) -> None:
         for line in lines:
             print(f"  {shown.object}: {line}")
     budget = previews[0].daily_budget if previews else 0
+    left = previews[-1].calls_left_today if previews else 0
     own = sum(p.marketo_calls for p in previews)
     print(
-        f"calls: the copy's Marketo calls through REST; time: at Marketo's call rate and daily budget ({budget:,}). "
-        f"This preview made {own:,} Marketo call(s)."
+        f"calls: the copy's Marketo calls through REST; time: at Marketo's call rate, with {left:,} of the daily "
+        f"budget of {budget:,} left today. This preview made {own:,} Marketo call(s)."
     )

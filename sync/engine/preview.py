@@ -17,13 +17,14 @@ activity's) stops it between pages with the counts so far, marked incomplete.
 from __future__ import annotations
 
 import math
-import time
+import time as clock
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, Final, Protocol
 
 from sync.connectors.dataverse.changes import ANNOTATIONS
 from sync.connectors.marketo.lanes import Lane, in_lane
+from sync.connectors.marketo.limiter import MARKETO_DAY_ZONE
 from sync.engine.full_copy import record_total
 from sync.engine.pipelines import Pipeline
 from sync.engine.plan import Pending, Skip, TakeOver
@@ -56,18 +57,35 @@ def preview(engine: Engine, obj: SyncObject, deadline: float | None = None) -> O
         close_tally(token)
     result.marketo_calls = tally.marketo
     limiter = engine.marketo.client.limiter
+    now = datetime.now(UTC)
+    local = now.astimezone(MARKETO_DAY_ZONE)
+    next_day = datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=MARKETO_DAY_ZONE)
     result.daily_budget = engine.settings.marketo.daily_call_budget
-    result.eta_s = copy_eta_s(result.copy_marketo_calls, limiter.calls / limiter.window_s, result.daily_budget)
-    result.made_at = datetime.now(UTC).isoformat(timespec="seconds")
+    drawn = engine.store.marketo_shares.drawn(local.date().isoformat())  # every process's calls today
+    result.calls_left_today = max(0, result.daily_budget - drawn)
+    result.eta_s = copy_eta_s(
+        result.copy_marketo_calls,
+        limiter.calls / limiter.window_s,
+        result.daily_budget,
+        result.calls_left_today,
+        (next_day - local).total_seconds(),
+    )
+    result.made_at = now.isoformat(timespec="seconds")
     return result
 
 
-def copy_eta_s(calls: int, per_second: float, daily_budget: int) -> float:
-    """The copy's time at Marketo's call rate, and past a day's budget the days it waits for the
-    next (the copy stops at the budget and goes on when Marketo's day turns)."""
-    days = max(1, math.ceil(calls / daily_budget))
-    last_day = calls - (days - 1) * daily_budget
-    return round((days - 1) * 86_400 + last_day / per_second, 1)
+def copy_eta_s(
+    calls: int, per_second: float, daily_budget: int, left_today: int | None = None, to_next_day_s: float = 86_400
+) -> float:
+    """The copy's time at Marketo's call rate, with today's quota as it stands: past what is left
+    today the copy stops at the budget and goes on when Marketo's day turns (midnight US Central),
+    a day's budget at a time."""
+    left = daily_budget if left_today is None else left_today
+    if calls <= left:
+        return round(calls / per_second, 1)
+    days = math.ceil((calls - left) / daily_budget)  # further Marketo days
+    last_day = calls - left - (days - 1) * daily_budget
+    return round(to_next_day_s + (days - 1) * 86_400 + last_day / per_second, 1)
 
 
 def preview_and_keep(engine: Engine, obj: SyncObject, deadline: float | None = None) -> ObjectPreview:
@@ -104,7 +122,7 @@ def _preview(engine: Engine, obj: SyncObject, deadline: float | None) -> ObjectP
             continue
         for rows in _pages(engine, pipeline):
             matching.page(engine, result, _decided(engine, pipeline, result, rows))
-            if deadline is not None and time.monotonic() >= deadline:
+            if deadline is not None and clock.monotonic() >= deadline:
                 result.complete = False
                 break
         matching.finish(engine, result)

@@ -45,6 +45,7 @@ class ObjectPreview:
     copy_marketo_calls: int = 0  # what the copy would make through REST
     eta_s: float = 0.0  # the copy's time at Marketo's call rate and daily budget
     daily_budget: int = 0  # Marketo calls a day the sync may use (MARKETO_DAILY_CALL_BUDGET)
+    calls_left_today: int = 0  # of the budget, after every process's calls so far today
     complete: bool = True  # False: stopped at its time limit; the counts cover the rows read
     made_at: str = ""
 
