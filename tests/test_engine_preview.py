@@ -13,7 +13,7 @@ import pytest
 
 from sync.engine.full_copy import full_copy
 from sync.engine.preview import copy_eta_s, preview, preview_and_keep
-from sync.engine.preview_report import ObjectPreview
+from sync.engine.preview_report import COUNTS, ObjectPreview
 from sync.objects import D2M, SyncObject
 from sync.store.previews import PreviewState
 from tests.emulator_support import fault
@@ -27,16 +27,7 @@ def world(make_sync_world: Callable[..., World], tmp_path: Path) -> World:
     return previewed_world(make_sync_world, tmp_path)
 
 
-_COUNTS = (
-    "read",
-    "filtered_out",
-    "would_create",
-    "would_link",
-    "ambiguous",
-    "shared_emails",
-    "differing",
-    "would_fail",
-)
+_COUNTS = COUNTS
 
 
 def test_a_preview_counts_each_category_and_writes_nothing_anywhere(world: World) -> None:

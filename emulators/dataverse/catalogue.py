@@ -75,11 +75,18 @@ YES_NO = ((0, "No"), (1, "Yes"))
 STATE_ACTIVE = ((0, "Active"), (1, "Inactive"))
 
 
-def common_columns(owner: bool = True) -> tuple[Column, ...]:
-    cols = [
+def stamp_columns() -> tuple[Column, ...]:
+    """When a row was made and changed, and its version: on every table, owned or not."""
+    return (
         Column("createdon", "DateTime", read_only=True),
         Column("modifiedon", "DateTime", read_only=True),
         Column("versionnumber", "BigInt", read_only=True),
+    )
+
+
+def common_columns(owner: bool = True) -> tuple[Column, ...]:
+    cols = [
+        *stamp_columns(),
         Column("createdby", "Lookup", targets=("systemuser",), read_only=True),
         Column("modifiedby", "Lookup", targets=("systemuser",), read_only=True),
         Column("new_synctomkto", "Boolean", options=YES_NO),

@@ -20,7 +20,7 @@ import random
 from collections.abc import Callable
 from typing import Any, Final
 
-from emulators.dataverse.catalogue import YES_NO, Column, TableDef, common_columns, text_column
+from emulators.dataverse.catalogue import YES_NO, Column, TableDef, common_columns, stamp_columns, text_column
 from emulators.dataverse.models import DataverseError, Organization, Row, not_found
 
 CAMPAIGN_TYPES: Final = ((1, "Advertisement"), (2, "Direct Marketing"), (3, "Event"), (4, "Co-branding"), (5, "Other"))
@@ -100,9 +100,7 @@ LISTMEMBER = TableDef(
         Column("entityid", "Lookup", targets=("account", "contact", "lead")),
         Column("entitytype", "EntityName"),
         text_column("name", 100),
-        Column("createdon", "DateTime", read_only=True),
-        Column("modifiedon", "DateTime", read_only=True),
-        Column("versionnumber", "BigInt", read_only=True),
+        *stamp_columns(),
     ),
 )
 CAMPAIGNITEM = TableDef(
@@ -117,9 +115,7 @@ CAMPAIGNITEM = TableDef(
         Column("entityid", "Uniqueidentifier"),
         Column("entitytype", "EntityName"),
         text_column("name", 100),
-        Column("createdon", "DateTime", read_only=True),
-        Column("modifiedon", "DateTime", read_only=True),
-        Column("versionnumber", "BigInt", read_only=True),
+        *stamp_columns(),
     ),
 )
 CAMPAIGNRESPONSE = TableDef(
@@ -168,9 +164,7 @@ ACTIVITYPARTY = TableDef(
         Column("activityid", "Lookup", targets=("campaignresponse", "task")),
         Column("partyid", "Lookup", targets=("account", "contact", "lead", "systemuser")),
         Column("participationtypemask", "Picklist", options=((1, "Sender"), (11, "Customer"))),
-        Column("createdon", "DateTime", read_only=True),
-        Column("modifiedon", "DateTime", read_only=True),
-        Column("versionnumber", "BigInt", read_only=True),
+        *stamp_columns(),
     ),
 )
 MARKETING_TABLES: Final = (CAMPAIGN, LIST, LISTMEMBER, CAMPAIGNITEM, CAMPAIGNRESPONSE, ACTIVITYPARTY)

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Final
 from urllib.parse import urlsplit
 
-from emulators.dataverse.catalogue import Column, TableDef, text_column
+from emulators.dataverse.catalogue import Column, TableDef, stamp_columns, text_column
 from emulators.dataverse.models import DataverseError, Organization, Row
 
 WEBHOOK_CONTRACT: Final = 8
@@ -28,14 +28,6 @@ MESSAGES: Final = ("Create", "Update", "Delete", "Retrieve", "RetrieveMultiple",
 STEP_MESSAGES: Final = ("Create", "Update", "Delete")  # the ones seeded with a filter per table
 NOT_STEPPABLE: Final = frozenset({"teammembership"})  # intersect tables: Associate / Disassociate
 _NAMESPACE: Final = uuid.UUID("9b4f1e0c-3a2d-4c5b-8e6f-7a8b9c0d1e2f")
-
-
-def _stamps() -> tuple[Column, ...]:
-    return (
-        Column("createdon", "DateTime", read_only=True),
-        Column("modifiedon", "DateTime", read_only=True),
-        Column("versionnumber", "BigInt", read_only=True),
-    )
 
 
 SERVICEENDPOINT = TableDef(
@@ -85,7 +77,7 @@ SERVICEENDPOINT = TableDef(
         Column("messageformat", "Picklist", options=((1, "Binary XML"), (2, "Json"), (3, "Text XML"))),
         Column("connectionmode", "Picklist", options=((1, "Normal"), (2, "Federated"))),
         Column("userclaim", "Picklist", options=((1, "None"), (2, "UserId"), (3, "UserInfo"))),
-        *_stamps(),
+        *stamp_columns(),
     ),
 )
 PLUGINTYPE = TableDef(
@@ -156,7 +148,7 @@ SDKMESSAGEPROCESSINGSTEP = TableDef(
         Column("invocationsource", "Picklist", options=((-1, "Internal"), (0, "Parent"), (1, "Child"))),
         Column("statecode", "State", options=((0, "Enabled"), (1, "Disabled"))),
         Column("statuscode", "Status", options=((1, "Enabled"), (2, "Disabled"))),
-        *_stamps(),
+        *stamp_columns(),
     ),
 )
 ASYNCOPERATION = TableDef(
@@ -184,7 +176,7 @@ ASYNCOPERATION = TableDef(
         Column("friendlymessage", "Memo", 10_000),
         Column("errorcode", "Integer"),
         Column("completedon", "DateTime", read_only=True),
-        *_stamps(),
+        *stamp_columns(),
     ),
 )
 REGISTRATION_TABLES: Final = (SERVICEENDPOINT, PLUGINTYPE, SDKMESSAGE, SDKMESSAGEFILTER, SDKMESSAGEPROCESSINGSTEP)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sync.engine.flow_actions import IDS, FlowActionError, sync_person
+from sync.engine.flow_actions import IDS, FlowActionError, is_guid, sync_person
 from sync.engine.runtime import Engine
 from sync.objects import PERSON_TARGET
 from sync.store.campaign_members import CampaignMember
@@ -44,12 +44,15 @@ class MembershipChange:
     done: str  # what happened, in words: "added", "already a member (added by the sync)", …
 
 
+def _key(campaign_id: str) -> str:
+    if not is_guid(campaign_id):
+        raise FlowActionError(f"campaignId {campaign_id!r} is not a Dynamics campaign id (a GUID)")
+    return str(uuid.UUID(campaign_id))
+
+
 def _campaign(engine: Engine, campaign_id: str) -> tuple[str, str]:
     """The campaign's id (lowercase) and name; a 4xx-worthy error when Dynamics has none."""
-    try:
-        key = str(uuid.UUID(campaign_id))
-    except ValueError:
-        raise FlowActionError(f"campaignId {campaign_id!r} is not a Dynamics campaign id (a GUID)") from None
+    key = _key(campaign_id)
     campaign = engine.dataverse.marketing_lists.campaign(key)
     if campaign is None:
         raise FlowActionError(f"Dynamics has no campaign {key} (deleted, or not this org's)")
@@ -101,10 +104,7 @@ def add_to_campaign(engine: Engine, person_id: int, campaign_id: str) -> Members
 
 
 def remove_from_campaign(engine: Engine, person_id: int, campaign_id: str) -> MembershipChange:
-    try:
-        key = str(uuid.UUID(campaign_id))
-    except ValueError:
-        raise FlowActionError(f"campaignId {campaign_id!r} is not a Dynamics campaign id (a GUID)") from None
+    key = _key(campaign_id)
     link = engine.store.links.get_by_marketo(MarketoRef(object=PERSON_TARGET, id=str(person_id)))
     if link is None or link.deleted:
         raise FlowActionError(f"Marketo person {person_id} is not linked to a Dynamics record: nothing to remove")

@@ -28,15 +28,9 @@ from sync.engine.runtime import record_usage
 from sync.engine.schemas import read_schemas
 from sync.engine.shared_limits import join_shared_limits
 from sync.mapping.file import MappingError, MappingFile, load_mapping
+from sync.mapping.own_objects import OWN_OBJECTS
 from sync.mapping.resolve import resolve
-from sync.objects import (
-    CAMPAIGN_FIELDS,
-    CAMPAIGN_MEMBER_FIELDS,
-    OPTIONAL_TABLES,
-    READ_TABLES,
-    STANDARD_TABLES,
-    STANDARD_TARGETS,
-)
+from sync.objects import OPTIONAL_TABLES, READ_TABLES, STANDARD_TABLES, STANDARD_TARGETS
 from sync.settings import Settings
 from sync.store import SyncStore
 
@@ -207,14 +201,6 @@ def _mapping(check: Checklist, dataverse: DataverseConnection, marketo: MarketoC
     fields = sum(len(t.fields) for t in mapping.tables.values()) + sum(len(c.mapping.fields) for c in mapping.custom)
     tables = len(mapping.tables) + len(mapping.custom)
     check.ok("Field mapping", f"{fields} fields over {tables} tables match both schemas")
-    if mapping.team_member_object:
-        check.ok("Team members", f"synced to the custom object {mapping.team_member_object}")
-    elif file.team_member_object:
-        check.warn(
-            "Team members",
-            f"Marketo has no custom object {file.team_member_object}: teams sync, their members do not",
-            "create it (teamMembershipId as its dedupe field, teamId, systemUserId) or set team_member_object: null",
-        )
     try:
         rules = resolve_response_rules(file.campaign_responses, marketo, dataverse, source)
     except MappingError as error:
@@ -224,25 +210,16 @@ def _mapping(check: Checklist, dataverse: DataverseConnection, marketo: MarketoC
         if rules:
             linked = "; ".join(f"{r.program} → {r.campaign}" for r in rules.values())
             check.ok("Campaign responses", f"program status changes become campaign responses: {linked}")
-    if mapping.campaign_object:
-        check.ok("Campaigns", f"synced to the custom object {mapping.campaign_object}")
-    elif file.campaign_object:
-        check.warn(
-            "Campaigns",
-            f"Marketo has no custom object {file.campaign_object}: campaigns do not sync",
-            f"create it ({', '.join(CAMPAIGN_FIELDS)}; campaignId its dedupe field; see docs/setup.md) "
-            "or set campaign_object: null",
-        )
-    if mapping.campaign_member_object:
-        check.ok("Campaign members", f"shown on persons through the custom object {mapping.campaign_member_object}")
-    elif file.campaign_member_object:
-        check.warn(
-            "Campaign members",
-            f"Marketo has no custom object {file.campaign_member_object}: "
-            "campaign memberships do not show on persons in Marketo",
-            f"create it ({', '.join(CAMPAIGN_MEMBER_FIELDS)}; listMemberId its dedupe field, leadId linked to the "
-            "person; see docs/setup.md) or set campaign_member_object: null",
-        )
+    for own in OWN_OBJECTS:
+        if getattr(mapping, own.setting):
+            check.ok(own.subject, f"{own.carries}: the custom object {getattr(mapping, own.setting)}")
+        elif getattr(file, own.setting):
+            check.warn(
+                own.subject,
+                f"Marketo has no custom object {getattr(file, own.setting)}: {own.without}",
+                f"create it ({', '.join(own.fields)}; dedupe: {own.dedupe}; see docs/setup.md) "
+                f"or set {own.setting}: null",
+            )
     owned = ", ".join(mapping.person_fields.model_dump().values())
     try:
         created = ensure_owned_fields(marketo.persons, mapping.person_fields)

@@ -92,7 +92,7 @@ def _find_record(engine: Engine, person: dict[str, Any], table: str) -> tuple[Dy
     if (
         owner
         and kind in PERSON_TABLE_NAMES
-        and _is_id(str(owner))
+        and is_guid(str(owner))
         and engine.dataverse.rows.by_ids(engine.tables[str(kind)], [str(owner)], [])
     ):
         return DynamicsRef(table=str(kind), id=str(owner)), "by dynamicsId"
@@ -134,7 +134,7 @@ def change_owner(engine: Engine, marketo_id: int, sales_person: str) -> Dynamics
     link = _linked(engine, marketo_id)
     owner = sales_person.lower()
     found = (name for name in OWNER_TABLES if engine.dataverse.rows.by_ids(engine.tables[name], [owner], []))
-    owner_table = next(found, None) if _is_id(owner) else None
+    owner_table = next(found, None) if is_guid(owner) else None
     if owner_table is None:
         raise FlowActionError(f"{sales_person!r} is neither a Dynamics user nor a team")
     owner_set = engine.tables[owner_table].entity_set
@@ -177,7 +177,7 @@ def _writable(engine: Engine, ref: DynamicsRef) -> None:
             raise FlowActionError(f"lead {ref.id} is qualified or disqualified, so read-only in Dynamics")
 
 
-def _is_id(text: str) -> bool:
+def is_guid(text: str) -> bool:
     try:
         uuid.UUID(text)
     except ValueError:

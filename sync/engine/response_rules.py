@@ -7,7 +7,6 @@ matches, so a typo stops the start with its fix instead of silently creating not
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
@@ -15,6 +14,7 @@ from typing import Final
 from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.dataverse.errors import DataverseError
 from sync.connectors.marketo.connection import MarketoConnection
+from sync.engine.flow_actions import is_guid
 from sync.mapping.file import CampaignResponseEntry, MappingError
 from sync.mapping.resolve import closest
 
@@ -40,7 +40,7 @@ def _labels(dataverse: DataverseConnection) -> dict[str, dict[str, int]]:
 def _campaign(dataverse: DataverseConnection, key: str) -> tuple[str, str] | None:
     """(id, name) of the campaign with this id or code."""
     try:
-        if _is_guid(key):
+        if is_guid(key):
             row = dataverse.client.get_json(f"campaigns({key})", params={"$select": "campaignid,name"})
         else:
             quoted = "'" + key.replace("'", "''") + "'"
@@ -54,14 +54,6 @@ def _campaign(dataverse: DataverseConnection, key: str) -> tuple[str, str] | Non
             return None
         raise
     return str(row["campaignid"]).lower(), str(row.get("name") or key)
-
-
-def _is_guid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _campaign_names(dataverse: DataverseConnection) -> list[str]:

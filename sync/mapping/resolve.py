@@ -17,16 +17,10 @@ from functools import cached_property
 from sync.connectors.dataverse.metadata import TableDefinition
 from sync.mapping.defaults import DEFAULT_FIELDS, FieldRule
 from sync.mapping.file import CustomTableEntry, FieldEntry, MappingError, MappingFile, PersonFields
+from sync.mapping.own_objects import OWN_OBJECTS
 from sync.mapping.transforms import ValueSpec
 from sync.mapping.types import COMPATIBLE_MARKETO_TYPES, FieldDirection, FieldType, LookupValue, Winner, field_type
-from sync.objects import (
-    CAMPAIGN_FIELDS,
-    CAMPAIGN_MEMBER_FIELDS,
-    MAPPED_TABLES,
-    TEAM_MEMBER_FIELDS,
-    custom_target,
-    target_label,
-)
+from sync.objects import MAPPED_TABLES, custom_target, target_label
 
 
 @dataclass(frozen=True)
@@ -273,33 +267,17 @@ def resolve(file: MappingFile, schemas: Schemas, source: str = "(defaults)") -> 
         if mapping is not None:
             tables[table_name] = mapping
     custom = [resolver.custom_table(entry, n) for n, entry in enumerate(file.custom_tables)]
-    team_object = file.team_member_object
-    team_target = custom_target(team_object) if team_object else ""
-    if team_object and team_target in schemas.marketo:
-        missing = [f for f in TEAM_MEMBER_FIELDS if f not in schemas.marketo[team_target]]
+    present: dict[str, str] = {}  # the sync's own objects Marketo has
+    for own in OWN_OBJECTS:
+        name = getattr(file, own.setting)
+        if not name or custom_target(name) not in schemas.marketo:
+            continue
+        present[own.setting] = name
+        missing = [f for f in own.fields if f not in schemas.marketo[custom_target(name)]]
         if missing:
             resolver.problems.append(
-                f"team_member_object: {team_object} lacks the fields {', '.join(missing)}; "
-                f"give it {', '.join(TEAM_MEMBER_FIELDS)} (dedupe: teamMembershipId)"
-            )
-    campaign_object = file.campaign_object
-    campaign_target = custom_target(campaign_object) if campaign_object else ""
-    if campaign_object and campaign_target in schemas.marketo:
-        missing = [f for f in CAMPAIGN_FIELDS if f not in schemas.marketo[campaign_target]]
-        if missing:
-            resolver.problems.append(
-                f"campaign_object: {campaign_object} lacks the fields {', '.join(missing)}; "
-                f"give it {', '.join(CAMPAIGN_FIELDS)} (dedupe: campaignId), or set campaign_object: null"
-            )
-    member_object = file.campaign_member_object
-    member_target = custom_target(member_object) if member_object else ""
-    if member_object and member_target in schemas.marketo:
-        missing = [f for f in CAMPAIGN_MEMBER_FIELDS if f not in schemas.marketo[member_target]]
-        if missing:
-            resolver.problems.append(
-                f"campaign_member_object: {member_object} lacks the fields {', '.join(missing)}; "
-                f"give it {', '.join(CAMPAIGN_MEMBER_FIELDS)} (dedupe: listMemberId; leadId linked to the person), "
-                "or set campaign_member_object: null"
+                f"{own.setting}: {name} lacks the fields {', '.join(missing)}; "
+                f"give it {', '.join(own.fields)} (dedupe: {own.dedupe}), or set {own.setting}: null"
             )
     if resolver.problems:
         raise MappingError(source, resolver.problems)
@@ -308,8 +286,8 @@ def resolve(file: MappingFile, schemas: Schemas, source: str = "(defaults)") -> 
         tuple(c for c in custom if c is not None),
         file.person_fields,
         file.delete_persons,
-        team_object if team_object and team_target in schemas.marketo else None,
+        present.get("team_member_object"),
         file.person_fields.id in schemas.person_lookups,
-        campaign_object if campaign_object and campaign_target in schemas.marketo else None,
-        member_object if member_object and member_target in schemas.marketo else None,
+        present.get("campaign_object"),
+        present.get("campaign_member_object"),
     )
