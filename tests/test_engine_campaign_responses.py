@@ -18,8 +18,8 @@ from sync.engine.campaign_responses import respond
 from sync.engine.full_copy import full_copy
 from sync.engine.run import run_once
 from sync.mapping.file import MappingError
-from sync.objects import FULL_COPY_ORDER, SyncObject
-from tests.emulator_support import control
+from sync.objects import FULL_COPY_ORDER, M2D, SyncObject
+from tests.emulator_support import control, fault
 from tests.sync_support import World, by_key
 
 
@@ -113,3 +113,25 @@ def test_a_mapping_naming_what_neither_side_has_stops_the_start_with_every_probl
     assert "'Carrier pigeon' is no response channel" in problems
     assert "'Intrested' is no response code (or none); closest: Interested" in problems
     assert len(raised.value.problems) == 4  # the status is checked against a program that was found
+
+
+def test_a_refused_response_goes_to_the_errors_table_holds_nothing_and_is_made_when_retried(
+    world: World, mapping: Path
+) -> None:
+    webinar = _webinar(world)
+    _, code = _campaign(world, "Refusing")
+    mapping.write_text(_rules(webinar["name"], code))
+    engine = world.restart()
+    attendee = _person(world, "attendee@example.com")
+    fault(world.dataverse, path="/api/data/v9.2/campaignresponses", method="POST", status=400, times=1)
+    _change_status(world, webinar["id"], "Attended", attendee)
+    world.update("contact", world.dynamics_rows("contact")[0]["contactid"], {"jobtitle": "Still flows"})
+    assert run_once(engine, SyncObject.PERSON).outcome.value == "succeeded"  # the stream is not held
+    (error,) = world.store.errors.list(SyncObject.CAMPAIGN)
+    assert (error.direction, error.kind, error.marketo_id) == (M2D, "bad_record", str(attendee))
+    assert world.dynamics_rows("campaignresponse") == []
+    world.store.errors.request_retry(SyncObject.CAMPAIGN)
+    run_once(engine, SyncObject.PERSON)
+    assert (
+        len(world.dynamics_rows("campaignresponse")) == 1 and list(world.store.errors.list(SyncObject.CAMPAIGN)) == []
+    )

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sync.engine.flow_actions import IDS, FlowActionError, is_guid, sync_person
+from sync.connectors.dataverse.guids import is_guid
+from sync.engine.flow_actions import IDS, FlowActionError, sync_person
 from sync.engine.runtime import Engine
 from sync.objects import PERSON_TARGET
 from sync.store.campaign_members import CampaignMember

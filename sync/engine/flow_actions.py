@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from sync.connectors.dataverse.guids import is_guid
 from sync.connectors.dataverse.metadata import TableDefinition
 from sync.engine.person_merge import OPEN, MergeItem, dynamics_columns
 from sync.engine.runtime import Engine
@@ -175,11 +176,3 @@ def _writable(engine: Engine, ref: DynamicsRef) -> None:
         rows = engine.dataverse.rows.by_ids(engine.tables[ref.table], [ref.id], ["statecode"])
         if rows and int(rows[0].get("statecode") or OPEN) != OPEN:
             raise FlowActionError(f"lead {ref.id} is qualified or disqualified, so read-only in Dynamics")
-
-
-def is_guid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True

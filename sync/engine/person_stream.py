@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict
 
 from sync.connectors.marketo.activities import DELETION, VALUE_CHANGE, ActivityPage
 from sync.engine.apply import PageCounts
-from sync.engine.campaign_responses import PROGRAM_STATUS, respond
+from sync.engine.campaign_responses import PROGRAM_STATUS, respond, retry_responses
 from sync.engine.person_merge import MergeItem, MergeOutcome
 from sync.engine.runtime import Engine
 from sync.mapping.resolve import TableMapping
@@ -257,6 +257,8 @@ class PersonStream:
             # no live link (deleted, qualified into a contact, filtered, unlinked): nothing left to retry
             settled = {link.dynamics.id for link in live}
             self.store.errors.resolve_many(obj, M2D, [e.record_id for e in due if e.record_id not in settled])
+        if self.engine.response_rules:
+            counts.add(retry_responses(self.engine))
         return counts
 
     def rebaseline(self, checkpoint: Checkpoint, known: set[str]) -> tuple[Checkpoint, PageCounts]:

@@ -13,8 +13,8 @@ from typing import Final
 
 from sync.connectors.dataverse.connection import DataverseConnection
 from sync.connectors.dataverse.errors import DataverseError
+from sync.connectors.dataverse.guids import is_guid
 from sync.connectors.marketo.connection import MarketoConnection
-from sync.engine.flow_actions import is_guid
 from sync.mapping.file import CampaignResponseEntry, MappingError
 from sync.mapping.resolve import closest
 
