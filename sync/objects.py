@@ -60,6 +60,7 @@ class Shape(StrEnum):
     STAKEHOLDER = "stakeholder"  # an opportunity's connection to a contact → an opportunity role
     CUSTOMER = "customer"  # an opportunity's customer contact → its primary opportunity role
     CAMPAIGN = "campaign"  # a Dynamics campaign → the campaign custom object (its fixed fields)
+    CAMPAIGN_MEMBER = "campaign_member"  # a member of a campaign's list → the campaign member object, on the person
 
 
 MAPPED_SHAPES: Final = frozenset({Shape.RECORD, Shape.PERSON})
@@ -80,6 +81,7 @@ CAMPAIGN_MEMBER_FIELDS: Final = (
     "changedBy",
     "changedAt",
 )
+CAMPAIGN_MEMBER_TARGET: Final = "campaignmember"  # the custom object campaign_member_object names
 CAMPAIGN_TARGET: Final = "campaign"  # the custom object the mapping names (campaign_object)
 # the campaign custom object's fields (dedupe: campaignId), each with the campaign column it holds
 CAMPAIGN_FIELDS: Final = {
@@ -223,6 +225,13 @@ REGISTRY: Final[tuple[ObjectSpec, ...]] = (
                 key="campaignId",
                 columns=(*CAMPAIGN_FIELDS.values(), "istemplate"),
             ),
+            Stream(  # members added or removed in Dynamics through the campaigns' Mkto- lists
+                "listmember",
+                CAMPAIGN_MEMBER_TARGET,
+                Shape.CAMPAIGN_MEMBER,
+                key="listMemberId",
+                columns=("_listid_value", "_entityid_value", "createdon"),
+            ),
         ),
     ),
     ObjectSpec(SyncObject.CUSTOM, ()),  # one stream per custom table of the mapping file
@@ -248,13 +257,13 @@ STANDARD_TABLES: Final[tuple[str, ...]] = tuple(
     dict.fromkeys([*(s.table for spec in REGISTRY for s in spec.streams), *WRITTEN_TABLES])
 )
 # Tables an org has only with a solution installed: their absence switches their object off.
-OPTIONAL_TABLES: Final[tuple[str, ...]] = ("campaign",)
+OPTIONAL_TABLES: Final[tuple[str, ...]] = ("campaign", "listmember")
 # The Marketo objects the standard objects write (besides persons and custom objects).
 STANDARD_TARGETS: Final[tuple[str, ...]] = tuple(
     dict.fromkeys(
         s.target
         for spec in REGISTRY
         for s in spec.streams
-        if s.target not in (PERSON_TARGET, TEAM_MEMBER_TARGET, CAMPAIGN_TARGET)
+        if s.target not in (PERSON_TARGET, TEAM_MEMBER_TARGET, CAMPAIGN_TARGET, CAMPAIGN_MEMBER_TARGET)
     )
 )

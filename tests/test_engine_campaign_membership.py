@@ -18,9 +18,10 @@ import pytest
 from sync.engine.campaign_membership import add_to_campaign, remove_from_campaign
 from sync.engine.flow_actions import FlowActionError, sync_person
 from sync.engine.full_copy import full_copy
-from sync.objects import FULL_COPY_ORDER
+from sync.engine.run import run_once
+from sync.objects import FULL_COPY_ORDER, SyncObject
 from sync.store.campaign_members import CampaignMember
-from tests.sync_support import World
+from tests.sync_support import World, by_key
 
 MEMBERS = "customobject/dynamicsCampaignMember_c"
 
@@ -137,3 +138,39 @@ def test_a_deleted_campaigns_members_can_still_be_removed_from_the_store(world: 
     with pytest.raises(FlowActionError, match="Dynamics has no campaign"):
         add_to_campaign(world.engine, person, campaign)
     assert remove_from_campaign(world.engine, person, campaign).done == "removed"
+
+
+def test_members_added_and_removed_in_dynamics_through_a_campaigns_list_show_on_the_person_in_marketo(
+    world: World,
+) -> None:
+    campaign = world.create("campaign", {"name": "Roadshow"})
+    person = _person_of(world, "mo@example.com")
+    contact = sync_person(world.engine, person).dynamics.id
+    other = world.create("contact", {"lastname": "Other", "emailaddress1": "other@example.com"})
+    run_once(world.engine, SyncObject.CONTACT)
+    lists = world.engine.dataverse.marketing_lists
+    roadshow, newsletter = "1f6c1a52-1d9e-4b8e-9a53-3c1f0e2d7a11", "2f6c1a52-1d9e-4b8e-9a53-3c1f0e2d7a11"
+    lists.create(roadshow, "Mkto-contacts-Roadshow", "contact")  # the campaign's list, as the native sync names it
+    lists.create(newsletter, "Newsletter", "contact")  # a list of no campaign
+    member = lists.add(roadshow, contact)  # a user adds them in Dynamics
+    lists.add(newsletter, other)
+    assert run_once(world.engine, SyncObject.CAMPAIGN).outcome.value == "succeeded"
+    (shown,) = world.marketo_rows(MEMBERS)
+    assert {k: shown.get(k) for k in ("listMemberId", "leadId", "campaignName", "memberStatus", "changedBy")} == {
+        "listMemberId": member,
+        "leadId": person,
+        "campaignName": "Roadshow",
+        "memberStatus": "added",
+        "changedBy": "dynamics",
+    }
+    lists.remove(member)  # and takes them out again
+    run_once(world.engine, SyncObject.CAMPAIGN)
+    (shown,) = world.marketo_rows(MEMBERS)
+    assert (shown["memberStatus"], shown["changedBy"]) == ("removed", "dynamics")
+
+    added = add_to_campaign(world.engine, person, campaign)  # Marketo's step: shown as marketo's, and stays so
+    run_once(world.engine, SyncObject.CAMPAIGN)
+    kept = world.store.campaign_members.get(campaign, "contact", contact)
+    assert kept is not None
+    mine = by_key(world.marketo_rows(MEMBERS), "listMemberId")[str(kept.member_id)]
+    assert (mine["memberStatus"], mine["changedBy"]) == ("added", "marketo") and added.done == "added"

@@ -15,6 +15,8 @@ from sync.engine.person_target import PersonTarget
 from sync.engine.pipelines import (
     Pipeline,
     campaign_decide,
+    campaign_member_decide,
+    campaign_member_references,
     custom_decide,
     custom_references,
     customer_decide,
@@ -30,7 +32,7 @@ from sync.engine.pipelines import (
     with_columns,
 )
 from sync.engine.plan import Decision
-from sync.engine.targets import ObjectTarget, OpportunityRoleTarget
+from sync.engine.targets import CampaignMemberTarget, ObjectTarget, OpportunityRoleTarget
 from sync.mapping.resolve import ResolvedMapping
 from sync.objects import REGISTRY, ObjectSpec, Shape, Stream, SyncObject, custom_target
 from sync.store.links import DynamicsRef, Link
@@ -113,6 +115,18 @@ def _campaign(spec: ObjectSpec, stream: Stream, parts: _Parts) -> Pipeline | Non
     return Pipeline(spec.object, stream.stream, parts.tables[stream.table], stream.columns, target, campaign_decide)
 
 
+def _campaign_member(spec: ObjectSpec, stream: Stream, parts: _Parts) -> Pipeline | None:
+    custom_object = parts.mapping.campaign_member_object
+    if custom_object is None or stream.table not in parts.tables:
+        return None  # memberships are not shown in Marketo, or the org has no marketing lists
+    assert stream.key is not None
+    target = CampaignMemberTarget(stream.target, parts.marketo.custom_object(custom_object), stream.key)
+    table = parts.tables[stream.table]
+    return Pipeline(
+        spec.object, stream.stream, table, stream.columns, target, campaign_member_decide, campaign_member_references
+    )
+
+
 def _roles(decide: Decide, references: References) -> Builder:
     """Opportunity roles, from an opportunity's connections or its customer contact."""
 
@@ -139,6 +153,7 @@ BUILDERS: Final[dict[Shape, Builder]] = {
     Shape.PERSON: _person,
     Shape.TEAM_MEMBER: _team_member,
     Shape.CAMPAIGN: _campaign,
+    Shape.CAMPAIGN_MEMBER: _campaign_member,
     Shape.STAKEHOLDER: _roles(stakeholder_decide, stakeholder_references),
     Shape.CUSTOMER: _roles(customer_decide, customer_references),
 }

@@ -144,6 +144,39 @@ def campaign_decide(row: Mapping[str, Any], refs: References) -> Decision:
     return Mapped(values)
 
 
+CAMPAIGN_LISTS: Final = ("Mkto-leads-", "Mkto-contacts-")  # the native sync's names for a campaign's lists
+
+
+def campaign_member_references(row: Mapping[str, Any]) -> list[DynamicsRef]:
+    member, table = _lookup(row, "entityid")
+    return [DynamicsRef(table=table, id=member)] if member and table in ("lead", "contact") else []
+
+
+def campaign_member_decide(row: Mapping[str, Any], refs: References) -> Decision:
+    """A member of one of the campaigns' lists, as the person's campaign membership in Marketo:
+    added in Dynamics (a member the sync added was shown by its flow step already; the target
+    creates only, so that stays). Members of other lists are not campaign memberships."""
+    list_name = str(row.get(f"_listid_value{FORMATTED}") or "")
+    prefix = next((p for p in CAMPAIGN_LISTS if list_name.startswith(p)), None)
+    refs_of = campaign_member_references(row)
+    if prefix is None or not refs_of:
+        return Skip.FILTERED
+    person = _person_id(refs, refs_of[0])
+    if person is None:
+        return Pending(f"{refs_of[0].table} {refs_of[0].id} is not in Marketo yet; its membership follows once it is")
+    return Mapped(
+        {
+            "listMemberId": str(row["listmemberid"]).lower(),
+            "leadId": person,
+            "campaignName": list_name[len(prefix) :],
+            "listName": list_name,
+            "memberStatus": "added",
+            "changedBy": "dynamics",
+            "changedAt": row.get("createdon"),
+        }
+    )
+
+
 # opportunity roles
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sync.connectors.http.failures import FailureKind
@@ -94,6 +95,40 @@ class ObjectTarget:
             return []
         results = self.api.delete([{self.key_field: r.ref.id} for r in removals])
         return [removed(r.ref, result) for r, result in zip(removals, results, strict=True)]
+
+
+class CampaignMemberTarget(ObjectTarget):
+    """A person's campaign memberships: a record per Dynamics list member (one membership's
+    lifetime; a member added again is a new list member). Created only — a record the flow step
+    wrote (changedBy marketo) stays so — and never deleted: a removed member is marked removed,
+    unless Marketo's record says so already (the flow step's own removal)."""
+
+    def upsert(self, upserts: Sequence[Upsert]) -> list[Outcome]:
+        if not upserts:
+            return []
+        results = self.api.upsert([u.values for u in upserts], action="createOnly")
+        return [
+            Outcome(u.ref, r.marketoGUID, wrote=False)
+            if r.refusal is Refusal.ALREADY_EXISTS
+            else result_outcome(u.ref, r, "upsert")
+            for u, r in zip(upserts, results, strict=True)
+        ]
+
+    def remove(self, removals: Sequence[Removal]) -> list[Outcome]:
+        if not removals:
+            return []
+        ids = [r.ref.id for r in removals]
+        held = {
+            str(r.get(self.key_field)): r for r in self.api.query(self.key_field, ids, [self.key_field, "memberStatus"])
+        }
+        open_ = [i for i in ids if i in held and held[i].get("memberStatus") != "removed"]
+        if open_:
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            marks = [
+                {self.key_field: i, "memberStatus": "removed", "changedBy": "dynamics", "changedAt": now} for i in open_
+            ]
+            self.api.upsert(marks, action="updateOnly")
+        return [Outcome(r.ref) for r in removals]
 
 
 class OpportunityRoleTarget:
