@@ -98,6 +98,8 @@ def test_registration_is_idempotent_and_reversible_and_the_key_is_never_read_bac
     assert {"lastname", "emailaddress1", "parentcustomerid"} <= set(update["filteringattributes"].split(","))
     assert "modifiedon" not in update["filteringattributes"]
     assert first.created and first.unsupported == ["teammembership"]
+    members = {n for n in names if n.endswith(" of listmember")}  # a list member is never updated: no step for it
+    assert members == {"Dynamics Marketo Sync: Create of listmember", "Dynamics Marketo Sync: Delete of listmember"}
     [endpoint] = client.get_json("serviceendpoints", params={"$filter": f"name eq '{ENDPOINT_NAME}'"})["value"]
     assert "authvalue" not in endpoint and endpoint["isauthvalueset"] is True and KEY not in json.dumps(endpoint)
 

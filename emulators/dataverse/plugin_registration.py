@@ -27,6 +27,7 @@ ASYNCHRONOUS: Final = 1
 MESSAGES: Final = ("Create", "Update", "Delete", "Retrieve", "RetrieveMultiple", "Associate", "Disassociate")
 STEP_MESSAGES: Final = ("Create", "Update", "Delete")  # the ones seeded with a filter per table
 NOT_STEPPABLE: Final = frozenset({"teammembership"})  # intersect tables: Associate / Disassociate
+NOT_UPDATED: Final = frozenset({"listmember"})  # Create, Delete, RetrieveMultiple only: no Update message
 _NAMESPACE: Final = uuid.UUID("9b4f1e0c-3a2d-4c5b-8e6f-7a8b9c0d1e2f")
 
 
@@ -197,6 +198,8 @@ def seed_messages(org: Organization, tables: Iterable[str]) -> None:
         if table in OWN or table in NOT_STEPPABLE:
             continue
         for name in STEP_MESSAGES:
+            if name == "Update" and table in NOT_UPDATED:
+                continue
             values = {
                 "sdkmessageid": ("sdkmessage", _id("message", name)),
                 "primaryobjecttypecode": table,

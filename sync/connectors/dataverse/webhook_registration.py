@@ -122,16 +122,18 @@ class WebhookRegistration:
         existing = {str(s["name"]): s for s in self._steps(state.endpoint_id)}
         wanted: set[str] = set()
         for table, columns in sorted(watched.items()):
+            taken = 0
             for message in MESSAGES:
                 filters = self._rows(
                     "sdkmessagefilters",
                     "sdkmessagefilterid",
                     f"_sdkmessageid_value eq {messages[message]} and primaryobjecttypecode eq {_quoted(table)}",
                 )
-                if not filters:
-                    if table not in state.unsupported:
+                if not filters:  # the table has no such message (a list member is never updated)
+                    if message == MESSAGES[-1] and not taken:
                         state.unsupported.append(table)
                     continue
+                taken += 1
                 name = step_name(message, table)
                 wanted.add(name)
                 attributes = ",".join(sorted(set(columns))) if message == "Update" else None
