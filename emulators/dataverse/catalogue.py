@@ -369,6 +369,7 @@ TEAMMEMBERSHIP = TableDef(
         Column("versionnumber", "BigInt", read_only=True),
     ),
 )
+TASK_REGARDING: Final = ("lead", "contact", "account", "opportunity")
 TASK = TableDef(
     "task",
     "tasks",
@@ -380,12 +381,7 @@ TASK = TableDef(
         text_column("subject", 200),
         Column("description", "Memo", 2000),
         Column("scheduledend", "DateTime"),
-        Column(
-            "regardingobjectid",
-            "Lookup",
-            targets=("lead", "contact", "account", "opportunity"),
-            navigation_suffix="_task",
-        ),
+        Column("regardingobjectid", "Lookup", targets=TASK_REGARDING, navigation_suffix="_task"),
         Column("statecode", "State", options=((0, "Open"), (1, "Completed"), (2, "Canceled"))),
         *common_columns(),
     ),
