@@ -174,3 +174,4 @@ def test_members_added_and_removed_in_dynamics_through_a_campaigns_list_show_on_
     assert kept is not None
     mine = by_key(world.marketo_rows(MEMBERS), "listMemberId")[str(kept.member_id)]
     assert (mine["memberStatus"], mine["changedBy"]) == ("added", "marketo") and added.done == "added"
+    assert list(world.store.errors.list(SyncObject.CAMPAIGN)) == []  # the record there already is no failure

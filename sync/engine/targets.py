@@ -108,7 +108,7 @@ class CampaignMemberTarget(ObjectTarget):
             return []
         results = self.api.upsert([u.values for u in upserts], action="createOnly")
         return [
-            Outcome(u.ref, r.marketoGUID, wrote=False)
+            Outcome(u.ref, r.marketoGUID or str(u.values[self.key_field]), wrote=False)  # there already: linked
             if r.refusal is Refusal.ALREADY_EXISTS
             else result_outcome(u.ref, r, "upsert")
             for u, r in zip(upserts, results, strict=True)
