@@ -15,12 +15,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sync.connectors.http.failures import ConnectorError
 from sync.engine.campaign_membership import add_to_campaign, remove_from_campaign
 from sync.engine.flow_actions import FlowActionError, sync_person
 from sync.engine.full_copy import full_copy
 from sync.engine.run import run_once
 from sync.objects import FULL_COPY_ORDER, SyncObject
 from sync.store.campaign_members import CampaignMember
+from tests.emulator_support import fault
 from tests.sync_support import World, by_key
 
 MEMBERS = "customobject/dynamicsCampaignMember_c"
@@ -175,3 +177,17 @@ def test_members_added_and_removed_in_dynamics_through_a_campaigns_list_show_on_
     mine = by_key(world.marketo_rows(MEMBERS), "listMemberId")[str(kept.member_id)]
     assert (mine["memberStatus"], mine["changedBy"]) == ("added", "marketo") and added.done == "added"
     assert list(world.store.errors.list(SyncObject.CAMPAIGN)) == []  # the record there already is no failure
+
+
+def test_a_failed_marketo_write_of_the_membership_is_made_by_the_same_call_again(world: World) -> None:
+    campaign = world.create("campaign", {"name": "Flaky"})
+    person = _person_of(world, "mo@example.com")
+    members = "/rest/v1/customobjects/dynamicsCampaignMember_c.json"
+    fault(world.marketo, path=members, method="POST", error_code="603", message="Access denied", times=1)
+    with pytest.raises(ConnectorError, match="Access denied"):
+        add_to_campaign(world.engine, person, campaign)  # in the list in Dynamics; Marketo refused the record
+    assert len(_members(world)) == 1 and world.marketo_rows(MEMBERS) == []
+    again = add_to_campaign(world.engine, person, campaign)  # Marketo's webhook retried, or the next trigger
+    assert again.done == "already a member (added by the sync)"
+    (shown,) = world.marketo_rows(MEMBERS)
+    assert (shown["memberStatus"], shown["changedBy"]) == ("added", "marketo")

@@ -87,7 +87,8 @@ def add_to_campaign(engine: Engine, person_id: int, campaign_id: str) -> Members
     record = _record(engine, person_id)
     members, lists = engine.store.campaign_members, engine.dataverse.marketing_lists
     kept = members.get(key, record.table, record.id)
-    if kept is not None and kept.member_id:
+    if kept is not None and kept.member_id:  # shown in Marketo again: a first call's Marketo write may have failed
+        _show_in_marketo(engine, kept.member_id, person_id, (key, name), kept.list_id, "added", "marketo")
         return MembershipChange(person_id, key, record, kept.list_id, "already a member (added by the sync)")
     list_id = kept.list_id if kept is not None else _list_for(engine, key, name, record.table)
     present = lists.member(list_id, record.id)
