@@ -2,8 +2,9 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# pytest-xdist: two workers (the machine has two cores); most of a test's time is waiting on emulators
-PYTEST_ARGS ?= -n 2
+# pytest-xdist: three workers on the two cores: most of a test's time is waiting on the emulators and
+# Azurite (measured on a fresh clone: 726 tests in 10 min 42 s with three, 14 min 6 s with two)
+PYTEST_ARGS ?= -n 3
 
 .PHONY: test demo lint typecheck unit deps clean bench browser audit checkov soak
 
