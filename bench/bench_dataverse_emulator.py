@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from bench.results_file import provenance
 from emulators.launch import start_in_process
 
 RESULTS = Path(__file__).parent / "results" / "dataverse_emulator.json"
@@ -82,7 +83,7 @@ def main() -> dict[str, Any]:
         "page_5000_rows_ms_median_at_1m": round(page_at_1m_ms, 1),
         "delta_read_ms_at_1m": round(delta_ms, 1),
     }
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    RESULTS.write_text(json.dumps({**result, "provenance": provenance()}, indent=2) + "\n")
     print(json.dumps({"dataverse_emulator": result}, indent=2))
     return result
 

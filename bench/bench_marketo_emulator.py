@@ -14,6 +14,7 @@ from typing import Any
 
 import requests
 
+from bench.results_file import provenance
 from emulators.launch import start_in_process
 
 RESULTS = Path(__file__).parent / "results" / "marketo_emulator.json"
@@ -88,7 +89,7 @@ def main() -> dict[str, Any]:
         "push_300_ms_median_at_1m": round(statistics.median(full), 1),
         "query_by_email_ms_at_1m": round(query_ms, 1),
     }
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    RESULTS.write_text(json.dumps({**result, "provenance": provenance()}, indent=2) + "\n")
     print(json.dumps({"marketo_emulator": result}, indent=2))
     return result
 
