@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from sync.connectors.dataverse.guids import is_guid
+from sync.connectors.dataverse.marketing_lists import LIST_NAME_MAX
 from sync.engine.flow_actions import IDS, FlowActionError, sync_person
 from sync.engine.runtime import Engine
 from sync.objects import PERSON_TARGET
@@ -70,9 +71,14 @@ def _record(engine: Engine, person_id: int) -> DynamicsRef:
     return sync_person(engine, person_id).dynamics
 
 
+def _list_name(member_table: str, campaign_name: str) -> str:
+    """The native sync's name of a campaign's list for a member type (as `MarketingLists.create` stores it)."""
+    return LIST_NAMES[member_table].format(campaign=campaign_name)[:LIST_NAME_MAX]
+
+
 def _list_for(engine: Engine, campaign_id: str, campaign_name: str, member_table: str) -> str:
     lists = engine.dataverse.marketing_lists
-    name = LIST_NAMES[member_table].format(campaign=campaign_name)
+    name = _list_name(member_table, campaign_name)
     found = lists.find(name, member_table)
     if found is not None:
         return found
@@ -88,20 +94,24 @@ def add_to_campaign(engine: Engine, person_id: int, campaign_id: str) -> Members
     members, lists = engine.store.campaign_members, engine.dataverse.marketing_lists
     kept = members.get(key, record.table, record.id)
     if kept is not None and kept.member_id:  # shown in Marketo again: a first call's Marketo write may have failed
-        _show_in_marketo(engine, kept.member_id, person_id, (key, name), kept.list_id, "added", "marketo")
+        _show_in_marketo(
+            engine, kept.member_id, person_id, (key, name), _list_name(record.table, name), "added", "marketo"
+        )
         return MembershipChange(person_id, key, record, kept.list_id, "already a member (added by the sync)")
     list_id = kept.list_id if kept is not None else _list_for(engine, key, name, record.table)
     present = lists.member(list_id, record.id)
     if kept is None:
         if present is not None:
-            _show_in_marketo(engine, present, person_id, (key, name), list_id, "added", "dynamics")
+            _show_in_marketo(
+                engine, present, person_id, (key, name), _list_name(record.table, name), "added", "dynamics"
+            )
             return MembershipChange(
                 person_id, key, record, list_id, "already a member (added in Dynamics): left as it is"
             )
         members.put(CampaignMember(key, record.table, record.id, list_id, None, person_id, members.now()))
     member_id = present or lists.add(list_id, record.id)  # a pending row's member: adopted when already in
     members.put(CampaignMember(key, record.table, record.id, list_id, member_id, person_id, members.now()))
-    _show_in_marketo(engine, member_id, person_id, (key, name), list_id, "added", "marketo")
+    _show_in_marketo(engine, member_id, person_id, (key, name), _list_name(record.table, name), "added", "marketo")
     return MembershipChange(person_id, key, record, list_id, "added")
 
 
@@ -120,7 +130,7 @@ def remove_from_campaign(engine: Engine, person_id: int, campaign_id: str) -> Me
     member_id = kept.member_id or lists.member(kept.list_id, record.id)
     removed = lists.remove(member_id) if member_id else False
     if member_id:
-        _show_in_marketo(engine, member_id, person_id, (key, None), kept.list_id, "removed", "marketo")
+        _show_in_marketo(engine, member_id, person_id, (key, None), None, "removed", "marketo")
     members.delete(key, record.table, record.id)
     return MembershipChange(person_id, key, record, kept.list_id, "removed" if removed else "already gone")
 
@@ -130,7 +140,7 @@ def _show_in_marketo(
     member_id: str,
     person_id: int,
     campaign: tuple[str, str | None],
-    list_id: str,
+    list_name: str | None,
     status: str,
     by: str,
 ) -> None:
@@ -147,12 +157,8 @@ def _show_in_marketo(
         "changedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     if campaign[1] is not None:
-        record |= {"campaignName": campaign[1], "listName": _list_name(engine, list_id)}
+        record |= {"campaignName": campaign[1], "listName": list_name}
     (result,) = engine.marketo.custom_object(name).upsert([record])
     if not result.ok:
         reason = result.reason.message if result.reason else "skipped"
         raise FlowActionError(f"Marketo refused the membership record on {name}: {reason}")
-
-
-def _list_name(engine: Engine, list_id: str) -> str:
-    return str(engine.dataverse.client.get_json(f"lists({list_id})", params={"$select": "listname"}).get("listname"))

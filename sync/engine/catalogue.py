@@ -97,34 +97,25 @@ def _person(spec: ObjectSpec, stream: Stream, parts: _Parts) -> Pipeline | None:
     return pipeline
 
 
-def _team_member(spec: ObjectSpec, stream: Stream, parts: _Parts) -> Pipeline | None:
-    custom_object = parts.mapping.team_member_object
-    if custom_object is None or stream.table not in parts.tables:
-        return None  # Marketo has no team-member object (or the org no memberships): teams only
-    assert stream.key is not None
-    target = ObjectTarget(stream.target, parts.marketo.custom_object(custom_object), stream.key)
-    return Pipeline(spec.object, stream.stream, parts.tables[stream.table], stream.columns, target, team_member_decide)
+def _own_object(
+    setting: str,
+    decide: Decide,
+    references: References = lambda row: [],
+    target_type: type[ObjectTarget] = ObjectTarget,
+) -> Builder:
+    """A stream into one of the sync's own custom objects (`mapping/own_objects.py`): none when
+    Marketo lacks the object (or it is switched off) or the org lacks the table."""
 
+    def build(spec: ObjectSpec, stream: Stream, parts: _Parts) -> Pipeline | None:
+        custom_object = getattr(parts.mapping, setting)
+        if custom_object is None or stream.table not in parts.tables:
+            return None
+        assert stream.key is not None
+        target = target_type(stream.target, parts.marketo.custom_object(custom_object), stream.key)
+        table = parts.tables[stream.table]
+        return Pipeline(spec.object, stream.stream, table, stream.columns, target, decide, references)
 
-def _campaign(spec: ObjectSpec, stream: Stream, parts: _Parts) -> Pipeline | None:
-    custom_object = parts.mapping.campaign_object
-    if custom_object is None or stream.table not in parts.tables:
-        return None  # Marketo has no campaign object, or the org no campaigns (no Sales / Marketing solution)
-    assert stream.key is not None
-    target = ObjectTarget(stream.target, parts.marketo.custom_object(custom_object), stream.key)
-    return Pipeline(spec.object, stream.stream, parts.tables[stream.table], stream.columns, target, campaign_decide)
-
-
-def _campaign_member(spec: ObjectSpec, stream: Stream, parts: _Parts) -> Pipeline | None:
-    custom_object = parts.mapping.campaign_member_object
-    if custom_object is None or stream.table not in parts.tables:
-        return None  # memberships are not shown in Marketo, or the org has no marketing lists
-    assert stream.key is not None
-    target = CampaignMemberTarget(stream.target, parts.marketo.custom_object(custom_object), stream.key)
-    table = parts.tables[stream.table]
-    return Pipeline(
-        spec.object, stream.stream, table, stream.columns, target, campaign_member_decide, campaign_member_references
-    )
+    return build
 
 
 def _roles(decide: Decide, references: References) -> Builder:
@@ -151,9 +142,11 @@ def _roles(decide: Decide, references: References) -> Builder:
 BUILDERS: Final[dict[Shape, Builder]] = {
     Shape.RECORD: _record,
     Shape.PERSON: _person,
-    Shape.TEAM_MEMBER: _team_member,
-    Shape.CAMPAIGN: _campaign,
-    Shape.CAMPAIGN_MEMBER: _campaign_member,
+    Shape.TEAM_MEMBER: _own_object("team_member_object", team_member_decide),
+    Shape.CAMPAIGN: _own_object("campaign_object", campaign_decide),
+    Shape.CAMPAIGN_MEMBER: _own_object(
+        "campaign_member_object", campaign_member_decide, campaign_member_references, CampaignMemberTarget
+    ),
     Shape.STAKEHOLDER: _roles(stakeholder_decide, stakeholder_references),
     Shape.CUSTOMER: _roles(customer_decide, customer_references),
 }
