@@ -64,8 +64,3 @@ class ObjectPreview:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_json(cls, body: dict[str, Any]) -> ObjectPreview:
-        known = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in body.items() if k in known})
