@@ -23,9 +23,7 @@ class Column:
     display: str = ""
     date_only: bool = False  # DateTime: shown as a date (Format DateOnly), as opportunities' close dates
     behavior: str = "UserLocal"  # DateTime: DateTimeBehavior (UserLocal, DateOnly, TimeZoneIndependent)
-    # an activity's regarding lookup names its navigation properties after the activity table too:
-    # regardingobjectid_contact_task (Web API $metadata), so the suffix is "_task"
-    navigation_suffix: str = ""
+    navigation_suffix: str = ""  # an activity's regarding lookup: regardingobjectid_contact_task ("_task")
 
     @property
     def is_lookup(self) -> bool:
@@ -58,6 +56,8 @@ class TableDef:
     change_tracking: bool = True
     display: str = ""
     keys: tuple[tuple[str, ...], ...] = ()
+    schema_name: str = ""  # as created through the metadata endpoints (metadata_writes.py); "" for standard tables
+    is_activity: bool = False
     columns_by_name: dict[str, Column] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

@@ -23,6 +23,7 @@ from emulators.common.faults import FaultRule
 from emulators.common.latency import Costs, Latency
 from emulators.common.routing import F, Route, route, url_map
 from emulators.common.service import EmulatorService
+from emulators.dataverse import metadata_writes
 from emulators.dataverse import seed as seeding
 from emulators.dataverse.catalogue import STANDARD_TABLES, TableDef
 from emulators.dataverse.identity import DELEGATED_PASSWORD, DELEGATED_USERNAME, EntraId, aad_error
@@ -172,6 +173,7 @@ class DataverseCore(EmulatorService):
     # state
 
     def reset(self) -> None:
+        self.key_index_s = metadata_writes.KEY_INDEX_S
         self.change_repeats = False  # a row changed twice in a delta's span comes twice (control: change-tracking)
         previous: WebhookDispatcher | None = getattr(self, "webhooks", None)
         if previous is not None:
@@ -337,15 +339,18 @@ class DataverseCore(EmulatorService):
             return key.strip().lower()
         pairs = dict(part.split("=", 1) for part in key.split(",") if "=" in part)
         names = tuple(sorted(pairs))
-        if not pairs or names not in {tuple(sorted(k)) for k in table.keys}:
+        active, building = self.org.alternate_keys(table.logical_name, self.clock.now())
+        if pairs and names in {tuple(sorted(k)) for k in building}:
+            raise bad_request(
+                f"The alternate key on {', '.join(names)} of {table.logical_name} cannot be used until its index "
+                "is Active (EntityKeyIndexStatus is Pending)."
+            )
+        if not pairs or names not in {tuple(sorted(k)) for k in active}:
             raise bad_request(
                 f"The key '{key}' is neither a GUID nor an alternate key defined on {table.logical_name}."
             )
-        wanted = {n: v.strip().strip("'").replace("''", "'") for n, v in pairs.items()}
-        for row in self.org.table(table.logical_name).rows.values():
-            if all(str(row.get(n) or "").casefold() == v.casefold() for n, v in wanted.items()):
-                return str(row[table.primary_id])
-        return None
+        wanted = tuple(pairs[n].strip().strip("'").replace("''", "'").casefold() for n in names)
+        return self.org.table(table.logical_name).find_by_key(names, wanted)
 
     # reads
 

@@ -22,7 +22,7 @@ from emulators.dataverse.wire import json_reply
 
 _PATH = re.compile(
     r"^EntityDefinitions(?:\((?P<key>[^)]*)\))?"
-    r"(?:/Attributes(?:/Microsoft\.Dynamics\.CRM\.(?P<cast>\w+))?(?:\((?P<attr>[^)]*)\))?)?$"
+    r"(?:/Attributes(?:/Microsoft\.Dynamics\.CRM\.(?P<cast>\w+))?(?:\((?P<attr>[^)]*)\))?|(?P<keys>/Keys))?$"
 )
 _TYPE_NAMES = {"Uniqueidentifier": "UniqueidentifierType", "MultiSelectPicklist": "MultiSelectPicklistType"}
 _METADATA_TYPES = {
@@ -62,7 +62,7 @@ def _managed(value: bool, name: str) -> dict[str, Any]:
 
 def entity(table: TableDef) -> dict[str, Any]:
     """Every documented EntityMetadata property (navigation ones aside): modelled, or null."""
-    schema = table.logical_name if "_" in table.logical_name else table.logical_name.capitalize()
+    schema = table.schema_name or (table.logical_name if "_" in table.logical_name else table.logical_name.capitalize())
     modelled = {
         "MetadataId": _id("entity", table.logical_name),
         "LogicalName": table.logical_name,
@@ -76,7 +76,7 @@ def entity(table: TableDef) -> dict[str, Any]:
         "CanChangeTrackingBeEnabled": _managed(True, "CanChangeTrackingBeEnabled"),
         "IsCustomEntity": "_" in table.logical_name,
         "IsManaged": "_" not in table.logical_name,
-        "IsActivity": table.logical_name == "task",
+        "IsActivity": table.is_activity or table.logical_name == "task",
         "IsIntersect": False,
         "IsValidForAdvancedFind": True,
         "IsLogicalEntity": False,
@@ -147,7 +147,7 @@ def _project(item: dict[str, Any], select: list[str]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k in keep}
 
 
-def _find_table(org: Organization, key: str) -> TableDef:
+def find_table(org: Organization, key: str) -> TableDef:
     key = key.strip()
     if key.startswith("LogicalName="):
         name = key.split("=", 1)[1].strip("'")
@@ -168,7 +168,7 @@ def _expand(raw: str | None) -> dict[str, list[str]]:
     return found
 
 
-def answer(org: Organization, request: Request, path: str) -> Response:
+def answer(org: Organization, request: Request, path: str, now: float) -> Response:
     match = _PATH.match(path)
     if match is None:
         raise DataverseError(404, "0x80060888", f"Resource not found for the segment '{path}'.")
@@ -176,7 +176,9 @@ def answer(org: Organization, request: Request, path: str) -> Response:
     expand = _expand(request.args.get("$expand"))
     if "Attributes" in expand:
         _attribute_select(expand["Attributes"], None)
-    if match.group("key") is None or "/Attributes" not in path:
+    if match.group("keys"):
+        select = []
+    elif match.group("key") is None or "/Attributes" not in path:
         select = _entity_select(select)
     else:
         select = _attribute_select(select, match.group("cast"))
@@ -203,10 +205,16 @@ def answer(org: Organization, request: Request, path: str) -> Response:
                     _project(attribute(table, c, False), expand["Attributes"]) for c in table.columns
                 ]
         return json_reply({"@odata.context": f"{base}#EntityDefinitions", "value": value})
-    table = _find_table(org, match.group("key"))
+    table = find_table(org, match.group("key"))
+    keys = [j.wire(now) for j in org.key_jobs.get(table.logical_name, [])]
+    if match.group("keys"):
+        context = f"{base}#EntityDefinitions('{table.logical_name}')/Keys"
+        return json_reply({"@odata.context": context, "value": keys})
     on_attributes = "/Attributes" in path
     if not on_attributes:
         body = {"@odata.context": f"{base}#EntityDefinitions/$entity", **_project(entity(table), select)}
+        if "Keys" in expand:
+            body["Keys"] = [_project(k, expand["Keys"]) for k in keys]
         if "Attributes" in expand:
             body["Attributes"] = [_project(attribute(table, c, False), expand["Attributes"]) for c in table.columns]
         return json_reply(body)

@@ -50,6 +50,25 @@ class TableData:
         self.log: list[Change] = []
         self._log_versions: list[int] = []
         self.latest: dict[str, int] = {}
+        # alternate key columns → normalized values → record id, built on the first lookup by that key
+        self.key_index: dict[tuple[str, ...], dict[tuple[str, ...], str]] = {}
+
+    @staticmethod
+    def key_values(row: Row, names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(str(row.get(n) or "").casefold() for n in names)
+
+    def find_by_key(self, names: tuple[str, ...], values: tuple[str, ...]) -> str | None:
+        index = self.key_index.get(names)
+        if index is None:
+            index = self.key_index[names] = {self.key_values(r, names): i for i, r in self.rows.items()}
+        return index.get(values)
+
+    def reindex(self, record_id: str, before: Row | None, after: Row | None) -> None:
+        for names, index in self.key_index.items():
+            if before is not None:
+                index.pop(self.key_values(before, names), None)
+            if after is not None:
+                index[self.key_values(after, names)] = record_id
 
     def record(self, change: Change) -> None:
         self.log.append(change)
@@ -121,6 +140,20 @@ class Organization:
         self._undo: list[tuple[TableData, str, Row | None, int | None]] | None = None
         self._pending: list[Committed] = []
         self.on_commit: Callable[[list[Committed]], None] | None = None
+        self.key_jobs: dict[str, list[Any]] = {}  # table → its alternate keys made through the API (KeyJob)
+
+    def add_table(self, definition: TableDef) -> None:
+        """A table a customizer made (metadata_writes.py)."""
+        if definition.logical_name in self.tables or definition.entity_set in self.by_entity_set:
+            raise DataverseError(400, "0x80040203", f"A table named '{definition.logical_name}' already exists.")
+        self.tables[definition.logical_name] = TableData(definition)
+        self.by_entity_set[definition.entity_set] = definition.logical_name
+
+    def alternate_keys(self, table: str, now: float) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+        """(keys usable now, keys whose index is still being built)."""
+        jobs = self.key_jobs.get(table, [])
+        active = [*self.tables[table].definition.keys, *(j.attributes for j in jobs if j.status(now) == "Active")]
+        return active, [j.attributes for j in jobs if j.status(now) != "Active"]
 
     def table(self, logical_name: str) -> TableData:
         return self.tables[logical_name]
@@ -156,6 +189,7 @@ class Organization:
             undone = self._undo[savepoint:]
             del self._undo[savepoint:]
             for data, record_id, previous, latest in reversed(undone):
+                data.key_index.clear()  # rebuilt on the next lookup by key
                 if previous is None:
                     data.rows.pop(record_id, None)
                 else:
@@ -217,6 +251,7 @@ class Organization:
         if data.definition.column("ownerid") and row.get("ownerid") is None and caller:
             row["ownerid"] = ("systemuser", caller)
         data.rows[record_id] = row
+        data.reindex(record_id, None, row)
         data.place(record_id)
         self._stamp(data, row, caller)
         self._event(Committed("Create", table, record_id, dict(row), caller))
@@ -228,7 +263,10 @@ class Organization:
         if row is None:
             raise not_found(table, record_id)
         self._remember(data, record_id.lower())
+        before = dict(row) if data.key_index else None
         row.update(values)
+        if before is not None:
+            data.reindex(record_id.lower(), before, row)
         self._stamp(data, row, caller)
         self._event(Committed("Update", table, record_id.lower(), dict(values), caller))
         return row
@@ -238,7 +276,7 @@ class Organization:
         if record_id.lower() not in data.rows:
             raise not_found(table, record_id)
         self._remember(data, record_id.lower())
-        del data.rows[record_id.lower()]
+        data.reindex(record_id.lower(), data.rows.pop(record_id.lower()), None)
         data.record(Change(self.next_version(), record_id.lower(), True))
         self._event(Committed("Delete", table, record_id.lower(), {}, None))
 

@@ -194,6 +194,11 @@ def seed_messages(org: Organization, tables: Iterable[str]) -> None:
     """The messages, and a filter for Create, Update and Delete on every table that takes steps."""
     for name in MESSAGES:
         org.create("sdkmessage", {"name": name, "isprivate": False}, None, _id("message", name))
+    seed_filters(org, tables)
+
+
+def seed_filters(org: Organization, tables: Iterable[str]) -> None:
+    """Create, Update and Delete filters of tables (a table made later gets its own)."""
     for table in tables:
         if table in OWN or table in NOT_STEPPABLE:
             continue

@@ -152,6 +152,18 @@ class ActivityLog:
         self._ms.append(_ms(epoch))
         return activity
 
+    def backdate(self, history: list[dict[str, Any]]) -> None:
+        """Activities dated in the past (a seeded history), merged into date order: what a log
+        that has been recording for months holds. Ids stay as numbered (in order of recording)."""
+        model = self.commits
+        for n, entry in enumerate(history, start=len(self.items) + 1):
+            guid = str(uuid.UUID(int=model.rng.getrandbits(128), version=4))
+            shown = {"unique": n, "absent": None, "repeated": (n - 1) % 100 + 1}[model.ids]
+            epoch = float(entry.pop("epoch"))
+            self.items.append(Activity(n, epoch=epoch, guid=guid, visible_at=epoch, shown_id=shown, **entry))
+        self.items.sort(key=lambda a: a.epoch)
+        self._ms = [_ms(a.epoch) for a in self.items]
+
     def position_since(self, epoch: float) -> int:
         return bisect.bisect_left(self._ms, _ms(epoch))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from emulators.common.control import control, json_response
+from emulators.marketo import engagement
 from emulators.marketo.activity_log import Activity
 from emulators.marketo.catalogue import (
     ACTIVITY_CHANGE_DATA_VALUE,
@@ -63,6 +65,45 @@ class ActivityRoutes(MarketoCore):
                 return json_response(self.persons.activities.configure(**body))
             except (TypeError, ValueError) as error:
                 return json_response({"error": str(error)}, 400)
+
+    @control("engagement", "POST")
+    def control_engagement(self, request: Request, body: Any) -> Response:
+        """What people and Sales Insight do (engagement.py): {"activities": [{"leadId", "type" (name
+        or id), "primaryAttributeValue"?, "primaryAttributeValueId"?, "attributes"?}], "scores":
+        [{"leadId", "leadScore"?, "priority"?, …}]} — activities logged now, scores set (a Score
+        field's change logs Change Score; Sales Insight's fields Change Data Value)."""
+        if not isinstance(body, dict):
+            return json_response({"error": 'give {"activities": [...], "scores": [...]}'}, 400)
+        rng = random.Random(len(self.persons.activities.items))
+        logged = scored = 0
+        with self.lock:
+            for item in body.get("activities", []):
+                lead_id, kind = int(item.get("leadId", 0)), item.get("type")
+                type_id = engagement.TYPE_BY_NAME.get(str(kind), kind if isinstance(kind, int) else 0)
+                if lead_id not in self.persons.leads or type_id not in {t["id"] for t in ACTIVITY_TYPES}:
+                    return json_response({"error": f"unknown person {lead_id} or activity type {kind!r}"}, 400)
+                primary, primary_id, attributes = engagement.details(type_id, rng)
+                engagement.record(
+                    self.persons,
+                    lead_id,
+                    type_id,
+                    self.clock.now(),
+                    str(item.get("primaryAttributeValue", primary)),
+                    item.get("primaryAttributeValueId", primary_id or None),
+                    list(item.get("attributes", attributes)),
+                )
+                logged += 1
+            for item in body.get("scores", []):
+                lead_id = int(item.get("leadId", 0))
+                values = {k: v for k, v in item.items() if k != "leadId"}
+                allowed = {*engagement.SCORE_FIELDS, *engagement.SALES_INSIGHT_FIELDS}
+                if lead_id not in self.persons.leads or not set(values) <= allowed:
+                    return json_response(
+                        {"error": f"unknown person {lead_id} or a field not in {sorted(allowed)}"}, 400
+                    )
+                self.persons.update(lead_id, values, self.clock.now(), "Sales Insight")
+                scored += 1
+        return json_response({"activities": logged, "scores": scored})
 
     @rest(f"{REST}/activities/leadchanges.json", "GET")
     def on_lead_changes(self, request: Request) -> dict[str, Any]:

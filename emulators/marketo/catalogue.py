@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from emulators.marketo.engagement import CHANGE_SCORE as CHANGE_SCORE
+from emulators.marketo.engagement import ENGAGEMENT_TYPES
+
 
 @dataclass(frozen=True)
 class FieldDef:
@@ -55,13 +58,22 @@ STANDARD_PERSON_FIELDS: Final[tuple[FieldDef, ...]] = (
     _f("externalCompanyId", "External Company Id", searchable=True),
     _f("externalSalesPersonId", "External Sales Person Id", searchable=True),
     _f("leadPartitionId", "Lead Partition Id", "integer", read_only=True),
+    _f("leadScore", "Lead Score", "score"),
+    # Sales Insight's fields: system managed, read-only through the API (engagement.py)
+    _f("priority", "Priority", "integer", read_only=True),
+    _f("relativeScore", "Relative Score", "integer", read_only=True),
+    _f("urgency", "Urgency", "float", read_only=True),
+    _f("msiLastInterestingMomentType", "Last Interesting Moment Type", read_only=True),
+    _f("msiLastInterestingMomentDesc", "Last Interesting Moment Description", read_only=True),
+    _f("msiLastInterestingMomentSource", "Last Interesting Moment Source", read_only=True),
+    _f("msiLastInterestingMomentDate", "Last Interesting Moment Date", "datetime", read_only=True),
     _f("createdAt", "Created At", "datetime", read_only=True),
     _f("updatedAt", "Updated At", "datetime", read_only=True),
 )
 
 DEFAULT_QUERY_FIELDS: Final = ("id", "updatedAt", "lastName", "email", "createdAt", "firstName")
 CUSTOM_FIELD_TYPES: Final = frozenset(
-    {"string", "email", "phone", "text", "integer", "float", "currency", "boolean", "date", "datetime", "url"}
+    {"string", "email", "phone", "text", "integer", "float", "currency", "boolean", "date", "datetime", "url", "score"}
 )
 
 
@@ -281,6 +293,7 @@ ACTIVITY_TYPES: Final[tuple[dict[str, Any], ...]] = (
         "primaryAttribute": {"name": "Lead ID", "dataType": "integer"},
         "attributes": [{"name": "Source", "dataType": "string"}],
     },
+    *ENGAGEMENT_TYPES,
 )
 DELETED_LEAD_RETENTION_S: Final = 14 * 24 * 3600
 MAX_BATCH: Final = 300

@@ -128,7 +128,7 @@ class MarketoCore(EmulatorService):
         self.programs = Programs()
 
     def seed_names(self) -> tuple[str, ...]:
-        return ("lead", "company", "opportunity", "salesperson", "program")
+        return ("lead", "company", "opportunity", "salesperson", "program", "engagement")
 
     def seed(self, counts: dict[str, int], seed: int) -> dict[str, int]:
         return seeding.seed(self, counts, seed)

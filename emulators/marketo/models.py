@@ -16,6 +16,7 @@ from emulators.marketo.catalogue import (
     ACTIVITY_CHANGE_DATA_VALUE,
     ACTIVITY_DELETE_LEAD,
     ACTIVITY_NEW_LEAD,
+    CHANGE_SCORE,
     STANDARD_PERSON_FIELDS,
     FieldDef,
     ObjectType,
@@ -38,7 +39,7 @@ def coerce(fdef: FieldDef, raw: Any) -> Any:
         return None
     kind = fdef.data_type
     try:
-        if kind in ("integer",):
+        if kind in ("integer", "score"):
             if isinstance(raw, bool):
                 raise InvalidValue
             return int(str(raw))
@@ -169,9 +170,11 @@ class PersonDatabase:
             self._reindex(lead_id, name, old, new)
             changed.append(name)
             fdef = self.fields[name]
+            score = fdef.data_type == "score"  # a Score field's change is a Change Score activity
+            change = [{"name": "Change Value", "value": str(int(new or 0) - int(old or 0))}] if score else []
             self.activities.append(
                 lead_id,
-                ACTIVITY_CHANGE_DATA_VALUE,
+                CHANGE_SCORE if score else ACTIVITY_CHANGE_DATA_VALUE,
                 epoch,
                 fields=[
                     {
@@ -182,6 +185,7 @@ class PersonDatabase:
                     }
                 ],
                 attributes=[
+                    *change,
                     {"name": "Source", "value": source},
                     {"name": "Reason", "value": "Web service API"},
                 ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
+from emulators.marketo.engagement import seed_history
 from emulators.marketo.programs import seed_programs
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def _person(rng: random.Random, n: int) -> dict[str, Any]:
 
 def seed(service: MarketoCore, counts: dict[str, int], seed_value: int) -> dict[str, int]:
     rng = random.Random(seed_value)
-    known = {"lead", "company", "opportunity", "salesperson", "program"}
+    known = {"lead", "company", "opportunity", "salesperson", "program", "engagement"}
     unknown = set(counts) - known
     if unknown:
         raise KeyError(sorted(unknown)[0])
@@ -129,4 +130,5 @@ def seed(service: MarketoCore, counts: dict[str, int], seed_value: int) -> dict[
             epoch,
         )
     seed_programs(service.programs, counts.get("program", 0), rng, epoch)
+    seed_history(service.persons, counts.get("engagement", 0), rng, epoch)  # the last 30 days' engagement
     return {name: counts.get(name, 0) for name in known if counts.get(name)}
