@@ -21,9 +21,10 @@ def emulators() -> int:
 
 
 def _jobs() -> dict[str, Callable[[list[str]], int]]:
-    from bench import full_copy, incremental, lag, peers, report, transform
+    from bench import engagement, full_copy, incremental, lag, peers, report, transform
 
     return {
+        "engagement": engagement.main,
         "full-copy": full_copy.main,
         "incremental": incremental.main,
         "lag": lag.main,

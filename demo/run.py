@@ -4,7 +4,8 @@ driven through the same CLI an admin uses. It prints only what really happened.
 1. Azurite and both emulators start (Dataverse seeded with users, teams, accounts, contacts,
    leads and opportunities — a few thousand persons; Marketo holding one person who filled in a
    form before the sync);
-2. `python -m sync check` validates the setup;
+2. `python -m sync setup` makes engagement's columns and activity table in Dynamics, and
+   `python -m sync check` validates the setup;
 3. `python -m sync full-copy --dry-run` previews the first copy (written nowhere; the preview page
    to a file), then `python -m sync full-copy` copies every object in dependency order, with progress bars;
 4. both sides change: edits in Dynamics and in Marketo, two conflicts, a deletion, a lead
@@ -15,7 +16,9 @@ driven through the same CLI an admin uses. It prints only what really happened.
    into the campaign's list in Dynamics, and a program success becomes a campaign response;
 8. changes in seconds: `setup-webhooks`, a Marketo trigger campaign, and `run --listen` in the
    background; an edit on each side timed until the other side shows it (`demo/webhooks.py`);
-9. `python -m sync status`, and the status page written to a file.
+9. engagement: an email open, a form fill and a score in Marketo land on the contact in Dynamics,
+   its timeline and its score column (`demo/engagement.py`);
+10. `python -m sync status`, and the status page written to a file.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from demo import campaigns
+from demo import campaigns, engagement
 from demo.edits import Editor, make_edits
 from demo.report import marketo_rows, report, snapshot
 from demo.webhooks import show_webhooks
@@ -142,6 +145,8 @@ def _demo(dataverse: EmulatorProcess, marketo: EmulatorProcess, azurite: Azurite
     email = _form_filler(dynamics, env)
     _say(f"Marketo already holds one person, {email}, who filled in a form: the first match links it.")
 
+    if _sync(env, "setup").returncode != 0:
+        return 1
     if _sync(env, "check").returncode != 0:
         return 1
     PREVIEW_PAGE.parent.mkdir(exist_ok=True)
@@ -184,6 +189,11 @@ def _demo(dataverse: EmulatorProcess, marketo: EmulatorProcess, azurite: Azurite
         editor.marketo = connection  # the same editor: it takes records the edits above did not touch
         if not show_webhooks(env, editor, dataverse.info, marketo.info, _say, _sync):
             return 1
+
+    with _marketo(env) as connection:
+        person = int(connection.persons.query("email", [email], ["id"])[0]["id"])
+    if not engagement.show(dynamics, marketo.info, person, email, _say, lambda *args: _sync(env, *args)):
+        return 1
 
     _sync(env, "status")
     _say(f"\nThe status page (what GET /api/sync/dashboard serves) is at {_write_status_page(env)}")

@@ -44,6 +44,15 @@ param dataverseWebhookKey string = ''
 @description('Marketo calls per day this sync may use (the subscription has 50,000 for everything).')
 param marketoDailyCallBudget int = 40000
 
+@description('Of that budget, the calls a day engagement\'s own stream may use (0: a tenth).')
+param engagementDailyCalls int = 0
+
+@description('Customization prefix of the publisher of the solution `setup` adds engagement\'s columns to.')
+param dataversePublisherPrefix string = 'mkto'
+
+@description('Unique name of that solution; empty: the default solution.')
+param dataverseSolution string = ''
+
 @description('Who gets the alerts.')
 param alertEmail string
 
@@ -126,6 +135,8 @@ module app 'modules/functionapp.bicep' = {
       tenantId: dataverseTenantId
       clientId: empty(dataverseClientId) ? identity.outputs.clientId : dataverseClientId
       authority: 'https://login.microsoftonline.com'
+      publisherPrefix: dataversePublisherPrefix
+      solution: dataverseSolution
     }
     marketo: {
       baseUrl: marketoBaseUrl
@@ -134,6 +145,7 @@ module app 'modules/functionapp.bicep' = {
       rateLimitWindowS: 20
       maxConcurrency: 10
       dailyCallBudget: marketoDailyCallBudget
+      engagementDailyCalls: engagementDailyCalls
     }
     sync: {
       tablePrefix: 'sync'

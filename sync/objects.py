@@ -40,6 +40,7 @@ class SyncObject(StrEnum):
     OPPORTUNITY_ROLE = "opportunityrole"
     CAMPAIGN = "campaign"
     CUSTOM = "custom"
+    ENGAGEMENT = "engagement"
 
 
 class Direction(StrEnum):
@@ -235,6 +236,8 @@ REGISTRY: Final[tuple[ObjectSpec, ...]] = (
         ),
     ),
     ObjectSpec(SyncObject.CUSTOM, ()),  # one stream per custom table of the mapping file
+    # Marketo's engagement activities → the Marketo activity table on the timeline (engagement_stream.py)
+    ObjectSpec(SyncObject.ENGAGEMENT, (), direction=M2D),
 )
 
 # Dynamics tables the sync writes without reading them as a stream: the flow actions' tasks.

@@ -21,6 +21,8 @@ from sync.setting_problems import SettingsError, describe
 from sync.storage_endpoint import storage_endpoint
 
 DEFAULT_SCHEDULE: Final = "0 */1 * * * *"
+# engagement's own stream: each run ends on a part-filled page, so fewer runs cost fewer calls
+ENGAGEMENT_SCHEDULE: Final = "0 */15 * * * *"
 FUNCTION_TIMEOUT_S: Final = 600  # host.json functionTimeout
 KEY_VAULT_PREFIX: Final = "@Microsoft.KeyVault("
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -108,6 +110,16 @@ class DataverseSettings(_Connector):
         alias="DATAVERSE_AUTHORITY",
         description="Entra ID authority host (https).",
     )
+    publisher_prefix: str = Field(
+        "mkto",
+        pattern=r"^[a-z][a-z0-9]{1,7}$",
+        alias="DATAVERSE_PUBLISHER_PREFIX",
+        description="Customization prefix of the solution's publisher (2-8 lowercase letters and digits): "
+        "`setup` names the engagement columns and the Marketo activity table with it.",
+    )
+    solution: str | None = Field(
+        None, alias="DATAVERSE_SOLUTION", description="Unique name of the solution `setup` adds its columns to."
+    )
 
     @field_validator("url")
     @classmethod
@@ -146,6 +158,12 @@ class MarketoSettings(_Connector):
         alias="MARKETO_DAILY_CALL_BUDGET",
         description="Marketo calls per day this sync may use (default 80% of 50,000).",
     )
+    engagement_daily_calls: int | None = Field(
+        None,
+        gt=0,
+        alias="SYNC_ENGAGEMENT_DAILY_CALLS",
+        description="Of the daily budget, the calls engagement's own stream may use (default a tenth).",
+    )
     shared_limits: bool = Field(
         True,
         alias="MARKETO_SHARED_LIMITS",
@@ -160,6 +178,11 @@ class MarketoSettings(_Connector):
         if urlsplit(url).path.rstrip("/") in ("/rest", "/identity", "/bulk"):
             raise ValueError("give the instance root, without /rest, /identity or /bulk")
         return url
+
+    @property
+    def engagement_budget(self) -> int:
+        """Engagement's own stream's calls a day: never more than the sync's whole budget."""
+        return min(self.engagement_daily_calls or self.daily_call_budget // 10, self.daily_call_budget)
 
 
 class StorageSettings(_Section):
@@ -232,7 +255,10 @@ class SyncSettings(_Section):
         "with a letter; give each deployment sharing a storage account its own.",
     )
     schedules: dict[SyncObject, str] = Field(
-        default_factory=lambda: dict.fromkeys(FULL_COPY_ORDER, DEFAULT_SCHEDULE),
+        default_factory=lambda: {
+            **dict.fromkeys(FULL_COPY_ORDER, DEFAULT_SCHEDULE),
+            SyncObject.ENGAGEMENT: ENGAGEMENT_SCHEDULE,
+        },
         description="Six-field NCRONTAB per object, UTC, from SYNC_SCHEDULE_<OBJECT>.",
     )
 

@@ -189,3 +189,26 @@ def test_campaign_add_and_remove_from_the_command_line_as_the_webhooks_do(
     assert added.returncode == 0 and f"campaign {campaign.lower()}: added" in added.stdout, added.stderr
     assert removed.returncode == 0 and removed.stdout.rstrip().endswith(": removed")
     assert unknown.returncode == 2 and "is not a Dynamics campaign id (a GUID)" in unknown.stderr
+
+
+def test_setup_creates_engagement_once_and_the_backfill_fills_the_timelines_from_a_bulk_extract(
+    services: Callable[[int], tuple[RunningEmulator, dict[str, str]]], tmp_path: Path
+) -> None:
+    marketo, env = services(3)
+    env["SYNC_BULK_POLL_S"] = "0.5"
+    first = run_sync_cli(["setup"], tmp_path, env)
+    again = run_sync_cli(["setup"], tmp_path, env)
+    assert first.returncode == 0 and "created 24: lead.mkto_leadscore" in first.stdout, first.stdout + first.stderr
+    assert "created nothing" in again.stdout and "alternate key index: Active" in again.stdout
+    checked = run_sync_cli(["check"], tmp_path, env)
+    assert (
+        "Engagement timeline" in checked.stdout
+        and "onto mkto_marketoactivity; read on its own stream" in checked.stdout
+    )
+    assert run_sync_cli(["full-copy", "--object", "contact"], tmp_path, env).returncode == 0
+    control(marketo, "POST", "seed", {"counts": {"engagement": 40}, "seed": 5})
+    backfill = run_sync_cli(["full-copy", "--object", "engagement", "--since", "31d"], tmp_path, env)
+    assert backfill.returncode == 0, backfill.stderr
+    assert "40 activities extracted" in backfill.stdout and "failed 0" in backfill.stdout
+    wrong = run_sync_cli(["full-copy", "--object", "contact", "--since", "30d"], tmp_path, env)
+    assert wrong.returncode == 2 and "give --object engagement" in wrong.stderr

@@ -44,6 +44,10 @@ def test_the_demo_copies_carries_both_sides_edits_settles_and_writes_the_status_
     assert [side for side, _ in crossed] == ["Marketo", "Dynamics"]  # one change each way, by webhook
     assert "The run's log: changes " in out and "; 1 written;" in out  # the queue's drain carried them
     assert "Webhooks today, dataverse: " in out and "Change queue sync-changes: 0 waiting, 0 poison" in out
+    assert "created 24: lead.mkto_leadscore" in out and "alternate key index: Active" in out  # `setup`
+    assert re.search(r"Dynamics: .+'s Marketo Lead Score is 25\.", out)
+    assert "on the contact's timeline, 'Opened email: Newsletter - December' (Open Email" in out
+    assert "on the contact's timeline, 'Filled out form: Request a demo' (Fill Out Form" in out
     page = re.search(r"The status page \(what GET /api/sync/dashboard serves\) is at (\S+)", out)
     assert page is not None and "<title>Dynamics ↔ Marketo sync — status</title>" in Path(page.group(1)).read_text()
     assert "retried" not in result.stderr  # nothing throttled or failed on the way

@@ -48,8 +48,9 @@ def test_leads_and_contacts_flow_both_ways_with_their_winners_and_everything_els
     two_way = {spec.object: spec.winner for spec in REGISTRY if spec.two_way}
     assert two_way == {SyncObject.LEAD: Winner.MARKETO, SyncObject.CONTACT: Winner.DYNAMICS}
     assert PERSON_TABLES == (SyncObject.LEAD, SyncObject.CONTACT)
-    assert {obj for obj, directions in DIRECTIONS.items() if directions == (M2D,)} == {SyncObject.PERSON}
-    assert all(DIRECTIONS[obj] == (D2M,) for obj in SyncObject if obj is not SyncObject.PERSON)
+    marketo_to_dynamics = {obj for obj, directions in DIRECTIONS.items() if directions == (M2D,)}
+    assert marketo_to_dynamics == {SyncObject.PERSON, SyncObject.ENGAGEMENT}
+    assert all(DIRECTIONS[obj] == (D2M,) for obj in SyncObject if obj not in marketo_to_dynamics)
 
 
 def test_every_record_stream_names_its_key_and_every_target_is_an_object_the_connector_writes() -> None:

@@ -70,13 +70,19 @@ class ActivityRoutes(MarketoCore):
     def control_engagement(self, request: Request, body: Any) -> Response:
         """What people and Sales Insight do (engagement.py): {"activities": [{"leadId", "type" (name
         or id), "primaryAttributeValue"?, "primaryAttributeValueId"?, "attributes"?}], "scores":
-        [{"leadId", "leadScore"?, "priority"?, …}]} — activities logged now, scores set (a Score
-        field's change logs Change Score; Sales Insight's fields Change Data Value)."""
+        [{"leadId", "leadScore"?, "priority"?, …}], "generate": {"count", "span_s"}} — activities
+        logged now, scores set (a Score field's change logs Change Score; Sales Insight's fields
+        Change Data Value), and `count` activities of the mix over every person, dated evenly over
+        the last `span_s` seconds."""
         if not isinstance(body, dict):
             return json_response({"error": 'give {"activities": [...], "scores": [...]}'}, 400)
         rng = random.Random(len(self.persons.activities.items))
         logged = scored = 0
         with self.lock:
+            wanted = body.get("generate")
+            if isinstance(wanted, dict):  # {"count": n, "span_s": s}: a busy stretch of the mix
+                span = float(wanted.get("span_s", 60))
+                logged += engagement.generate(self.persons, int(wanted.get("count", 0)), span, self.clock.now(), rng)
             for item in body.get("activities", []):
                 lead_id, kind = int(item.get("leadId", 0)), item.get("type")
                 type_id = engagement.TYPE_BY_NAME.get(str(kind), kind if isinstance(kind, int) else 0)

@@ -150,6 +150,8 @@ class MarketoCore(EmulatorService):
             return list(self.programs.programs.values())
         if name == "programmember":
             return list(self.programs.members.values())
+        if name == "activity":  # the whole log, as Get Lead Activities shows each
+            return [a.generic_wire() for a in self.persons.activities.items]
         if name.startswith("customobject/") and name.split("/", 1)[1] in self.custom_objects:
             return list(self.custom_objects[name.split("/", 1)[1]].records.values())
         return None

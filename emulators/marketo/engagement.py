@@ -173,6 +173,22 @@ def record(
         )
 
 
+def generate(persons: PersonDatabase, count: int, span_s: float, now: float, rng: random.Random) -> int:
+    """`count` activities of the mix over the persons there are, dated evenly over the last
+    `span_s` seconds: a stretch of a busy day, logged as it happened."""
+    lead_ids = sorted(persons.leads)
+    if not lead_ids or count <= 0:
+        return 0
+    types, weights = zip(*MIX, strict=True)
+    for n, type_id in enumerate(rng.choices(types, weights, k=count)):
+        primary, primary_id, attributes = details(type_id, rng)
+        epoch = now - span_s + span_s * (n + 1) / count
+        persons.activities.append(
+            rng.choice(lead_ids), type_id, epoch, attributes=attributes, primary=primary, primary_id=primary_id or None
+        )
+    return count
+
+
 def seed_history(persons: PersonDatabase, count: int, rng: random.Random, now: float, days: int = 30) -> None:
     """`count` engagement activities over the last `days` days, spread over the persons there are."""
     lead_ids = sorted(persons.leads)

@@ -17,8 +17,8 @@ param hasDataverseSecret bool
 param hasWebhookSecret bool
 param hasDataverseWebhookKey bool
 param maximumInstanceCount int
-param dataverse object // url, tenantId, clientId, authority
-param marketo object // baseUrl, clientId, rateLimitCalls, rateLimitWindowS, maxConcurrency, dailyCallBudget
+param dataverse object // url, tenantId, clientId, authority, publisherPrefix, solution
+param marketo object // baseUrl, clientId, rateLimitCalls, rateLimitWindowS, maxConcurrency, dailyCallBudget, engagementDailyCalls
 param sync object // tablePrefix, mappingFile, callDeadlineS, runBudgetS, bulkThreshold, bulkPollS, durableHub, schedule
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -43,6 +43,7 @@ var schedules = {
   SYNC_SCHEDULE_OPPORTUNITYROLE: sync.schedule
   SYNC_SCHEDULE_CAMPAIGN: sync.schedule
   SYNC_SCHEDULE_CUSTOM: sync.schedule
+  SYNC_SCHEDULE_ENGAGEMENT: '0 */15 * * * *' // engagement's own stream: fuller pages, fewer Marketo calls
 }
 var settings = {
   // the Functions host: storage and telemetry through the identity
@@ -58,6 +59,8 @@ var settings = {
   DATAVERSE_TENANT_ID: dataverse.tenantId
   DATAVERSE_CLIENT_ID: dataverse.clientId
   DATAVERSE_AUTHORITY: dataverse.authority
+  DATAVERSE_PUBLISHER_PREFIX: dataverse.publisherPrefix
+  DATAVERSE_SOLUTION: dataverse.solution
   // Marketo
   MARKETO_BASE_URL: marketo.baseUrl
   MARKETO_CLIENT_ID: marketo.clientId
@@ -66,6 +69,7 @@ var settings = {
   MARKETO_RATE_LIMIT_WINDOW_S: string(marketo.rateLimitWindowS)
   MARKETO_MAX_CONCURRENCY: string(marketo.maxConcurrency)
   MARKETO_DAILY_CALL_BUDGET: string(marketo.dailyCallBudget)
+  SYNC_ENGAGEMENT_DAILY_CALLS: marketo.engagementDailyCalls == 0 ? '' : string(marketo.engagementDailyCalls)
   MARKETO_SHARED_LIMITS: 'true' // instances share Marketo's per-subscription limits
   // the sync
   SYNC_STORAGE_CONNECTION: tableEndpoint

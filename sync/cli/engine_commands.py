@@ -24,6 +24,7 @@ from sync.engine.campaign_membership import add_to_campaign, remove_from_campaig
 from sync.engine.changes import watched_columns
 from sync.engine.check import Status, run_check
 from sync.engine.drain import drain_all
+from sync.engine.engagement_backfill import BackfillRefused, backfill_engagement
 from sync.engine.flow_actions import FlowActionError
 from sync.engine.full_copy import CopyPath, Progress, full_copy, record_total
 from sync.engine.pause import paused
@@ -110,6 +111,32 @@ def full_copy_command(settings: Settings, objects: Sequence[SyncObject], again: 
             _copy(engine, obj, again, CopyPath(path) if obj in PERSON_TABLES else CopyPath.AUTO)
     finally:
         engine.close()
+    return 0
+
+
+def backfill_command(settings: Settings, since: datetime) -> int:
+    """Engagement since `since`, through Marketo's bulk activity extract (engagement_backfill.py)."""
+    engine = Engine.start(settings)
+    try:
+        until = engine.marketo.client.server_now()
+        bar = _bar("engagement", None)
+        last = None
+        for progress in backfill_engagement(engine, since, until):
+            bar.update(progress.extracted - bar.n)
+            last = progress
+        bar.close()
+    except BackfillRefused as error:
+        print(error, file=sys.stderr)
+        return 2
+    finally:
+        engine.close()
+    if last is not None:
+        counts = last.counts
+        print(
+            f"engagement since {since.isoformat(timespec='minutes')}: {last.extracted} activities extracted; "
+            f"rows written {counts.written}, already there {counts.unchanged}, persons not in Dynamics "
+            f"{counts.filtered}, failed {counts.failed} (in the errors table)"
+        )
     return 0
 
 

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sync.cli.local_settings import apply_local_settings
@@ -36,6 +36,14 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _since(text: str) -> datetime:
+    """`30d`, `12h` (that long ago), or an ISO 8601 date or moment."""
+    units = {"d": 86_400, "h": 3600}
+    if text[-1:] in units and text[:-1].isdigit():
+        return datetime.now(UTC) - timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    return _moment(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sync", description=__doc__)
     parser.add_argument(
@@ -60,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run",
         action="store_true",
         help="say what the copy would do, writing nothing (the store keeps the preview for GET sync/preview)",
+    )
+    copy.add_argument(
+        "--since",
+        type=_since,
+        metavar="AGE|DATE",
+        help="with --object engagement: backfill the activities since then (e.g. 30d, or 2026-11-01) by bulk extract",
     )
     copy.add_argument("--json", action="store_true", help="with --dry-run: one JSON document")
     copy.add_argument("--html", metavar="FILE", help="with --dry-run: also write the preview page to FILE")
@@ -99,6 +113,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     webhooks.add_argument("--url", required=True, help="the change route: https://<app>/api/changes/dataverse")
     sub.add_parser("remove-webhooks", help="remove the Dataverse webhook (changes then cross with the timers)")
+    sub.add_parser(
+        "setup",
+        help="create engagement's columns, Marketo activity table and key in Dynamics when missing (idempotent)",
+    )
     campaign = sub.add_parser(
         "campaign", help="add a Marketo person's lead or contact to a Dynamics campaign, or remove one the sync added"
     )
@@ -134,6 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Configuration OK.")
         print(json.dumps(settings.summary(), indent=2, default=str))
         return 0
+    if args.command == "setup":
+        from sync.cli.setup_command import setup_command
+
+        try:
+            return setup_command(settings)
+        except MappingError as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_CONFIG
     if args.command in ("check", "full-copy", "run", "resync-field", "setup-webhooks", "remove-webhooks", "campaign"):
         from sync.cli import engine_commands as commands
         from sync.engine.full_copy import BulkRefused
@@ -146,6 +172,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from sync.cli.preview_command import preview_command
 
                 return preview_command(settings, commands.objects_of(args.object), args.json, args.html)
+            if args.command == "full-copy" and args.since is not None:
+                if args.object is not SyncObject.ENGAGEMENT:
+                    print("--since backfills engagement: give --object engagement", file=sys.stderr)
+                    return EXIT_CONFIG
+                return commands.backfill_command(settings, args.since)
             if args.command == "full-copy":
                 return commands.full_copy_command(settings, commands.objects_of(args.object), args.again, args.path)
             if args.command == "resync-field":

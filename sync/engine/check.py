@@ -22,6 +22,7 @@ from sync.connectors.dataverse.webhook_registration import WebhookRegistration
 from sync.connectors.http.failures import ConnectorError
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.connectors.marketo.errors import MarketoError
+from sync.engine.engagement_plan import EngagementPlan, resolve_engagement, summary
 from sync.engine.owned_fields import ensure_owned_fields, id_is_lookup
 from sync.engine.response_rules import resolve_response_rules
 from sync.engine.runtime import record_usage
@@ -190,7 +191,10 @@ def _mapping_file(check: Checklist, settings: Settings) -> MappingFile | None:
 def _mapping(check: Checklist, dataverse: DataverseConnection, marketo: MarketoConnection, file: MappingFile) -> None:
     source = str(check.settings.sync.mapping_file or "(defaults)")
     try:
-        mapping = resolve(file, read_schemas(dataverse, marketo, file), source)
+        schemas = read_schemas(dataverse, marketo, file)
+        prefix = check.settings.dataverse.publisher_prefix
+        plan = resolve_engagement(file.engagement, prefix, schemas, dataverse, marketo, bool(file.campaign_responses))
+        mapping = resolve(file, schemas, source, plan.score_rules)
     except MappingError as error:
         for problem in error.problems:
             check.problem("Field mapping", problem, "correct the mapping file (SYNC_MAPPING_FILE)")
@@ -210,6 +214,7 @@ def _mapping(check: Checklist, dataverse: DataverseConnection, marketo: MarketoC
         if rules:
             linked = "; ".join(f"{r.program} → {r.campaign}" for r in rules.values())
             check.ok("Campaign responses", f"program status changes become campaign responses: {linked}")
+    _engagement(check, plan)
     for own in OWN_OBJECTS:
         if getattr(mapping, own.setting):
             check.ok(own.subject, f"{own.carries}: the custom object {getattr(mapping, own.setting)}")
@@ -248,6 +253,29 @@ def _mapping(check: Checklist, dataverse: DataverseConnection, marketo: MarketoC
             "from nothing cannot find such persons again",
             f"ask Adobe support to make {field} searchable, or give the records an email",
         )
+
+
+def _engagement(check: Checklist, plan: EngagementPlan) -> None:
+    """Scores and the timeline: what `setup` made, what is missing and how engagement is read."""
+    said = summary(plan)
+    scored = sorted({c for columns in said["scores"].values() for c in columns})
+    if scored:
+        check.ok("Engagement scores", f"{', '.join(scored)} on {', '.join(said['scores'])}, from Marketo (one way)")
+    elif plan.types or said["scores"]:
+        check.warn("Engagement scores", "no score columns in Dynamics", "run `python -m sync setup`")
+    if not plan.types and not plan.unknown_types:
+        return
+    if plan.unknown_types:
+        check.warn(
+            "Engagement types",
+            f"Marketo has no activity type {', '.join(plan.unknown_types)}",
+            "correct engagement.types in the mapping file (Marketo's names: Describe Activity Types)",
+        )
+    if said["why_not"]:
+        check.warn("Engagement timeline", said["why_not"], "run `python -m sync setup`")
+    else:
+        types = ", ".join(f"{name} ({mode})" for name, mode in said["types"].items())
+        check.ok("Engagement timeline", f"{types} onto {plan.names.table}; read on {said['reads']}")
 
 
 def _webhooks(check: Checklist, dataverse: DataverseConnection, tables: list[str]) -> None:

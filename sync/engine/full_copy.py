@@ -19,6 +19,7 @@ from sync.connectors.marketo.lanes import Lane, in_lane
 from sync.engine.apply import PageCounts
 from sync.engine.bulk_copy import BulkCopy, BulkState, bulk_state
 from sync.engine.cursor import ObjectCursor
+from sync.engine.engagement_stream import EngagementStream
 from sync.engine.person_stream import PersonStream
 from sync.engine.run_log import RunLog, failure_kind
 from sync.engine.runtime import Engine
@@ -80,6 +81,8 @@ def begin_full_copy(
     stream = PersonStream(engine)
     if obj is SyncObject.PERSON:
         return stream.begin()  # Marketo's side starts from the current position: nothing to copy
+    if obj is SyncObject.ENGAGEMENT:
+        return EngagementStream(engine).begin()  # from now too; its past is the bulk backfill's
     if obj in PERSON_TABLES:
         stream.begin()  # before the persons are copied, so Marketo edits made meanwhile are merged after
     store = engine.store

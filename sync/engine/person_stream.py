@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict
 from sync.connectors.marketo.activities import DELETION, VALUE_CHANGE, ActivityPage
 from sync.engine.apply import PageCounts
 from sync.engine.campaign_responses import PROGRAM_STATUS, respond, retry_responses
+from sync.engine.engagement_writes import write_engagement
 from sync.engine.person_merge import MergeItem, MergeOutcome
 from sync.engine.runtime import Engine
 from sync.mapping.resolve import TableMapping
@@ -99,8 +100,11 @@ class PersonStream:
         self.mappings: dict[str, TableMapping] = {t.value: engine.mapping.table(t.value) for t in PERSON_TABLES}
         self.pipelines = {p.stream: p for t in PERSON_TABLES for p in engine.pipelines[t]}
         self._field_names: dict[int, str] = {}
-        # program status changes ride on the same call when campaign responses are mapped (≤ 10 types a call)
-        self.types = (*ACTIVITY_TYPES, PROGRAM_STATUS) if engine.response_rules else ACTIVITY_TYPES
+        # program status changes, score changes and engagement ride on the same call when they fit (≤ 10 types)
+        plan = engine.engagement
+        fallback = (*ACTIVITY_TYPES, PROGRAM_STATUS) if engine.response_rules else ACTIVITY_TYPES
+        self.types = plan.asked if plan is not None else fallback
+        self.changes = {VALUE_CHANGE, *((plan.score_type,) if plan is not None and plan.score_type else ())}
 
     # position
 
@@ -176,7 +180,7 @@ class PersonStream:
         deleted = {int(a["leadId"]) for a in activities if a.get("activityTypeId") == DELETION}
         changes: dict[int, dict[str, Any]] = defaultdict(dict)  # person → field → newest value
         for activity in activities:
-            if activity.get("activityTypeId") == VALUE_CHANGE and int(activity["leadId"]) not in deleted:
+            if activity.get("activityTypeId") in self.changes and int(activity["leadId"]) not in deleted:
                 name = self._field_name(activity.get("primaryAttributeValueId"))
                 if name is not None:
                     changes[int(activity["leadId"])][name] = _new_value(activity)
@@ -195,6 +199,8 @@ class PersonStream:
         for table, table_links in by_table.items():
             counts.add(self.merge(table, table_links, known))
         counts.add(respond(self.engine, activities))
+        if self.engine.engagement is not None and self.engine.engagement.rides:
+            counts.add(write_engagement(self.engine, activities))
         return counts
 
     # merging

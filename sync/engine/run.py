@@ -31,6 +31,8 @@ from sync.connectors.marketo.lanes import Lane, in_lane
 from sync.engine.apply import PageCounts
 from sync.engine.changes import ChangeResult, sync_held
 from sync.engine.cursor import ObjectCursor, StreamCursor
+from sync.engine.engagement_stream import EngagementStream
+from sync.engine.engagement_writes import retry_engagement
 from sync.engine.pause import paused
 from sync.engine.person_recovery import recover_person_pages
 from sync.engine.person_stream import PersonStream
@@ -84,6 +86,8 @@ class _Run:
     def follow(self, checkpoint: Checkpoint) -> None:
         if self.obj is SyncObject.PERSON:
             self.follow_persons(checkpoint)
+        elif self.obj is SyncObject.ENGAGEMENT:
+            self.follow_engagement(checkpoint)
         else:
             known = self.store.errors.record_ids(self.obj, D2M)
             for pipeline in self.engine.pipelines[self.obj]:  # a page a crash left journaled, unstored
@@ -133,6 +137,39 @@ class _Run:
                 return
             follow_pause(FOLLOW_PAUSE_S)
             self._between_pages()
+
+    def follow_engagement(self, checkpoint: Checkpoint) -> None:
+        """Rows Dynamics refused, due again; then engagement's own stream, page by page, within
+        the run's time and the day's engagement budget (unless it rides on the person stream)."""
+        plan = self.engine.engagement
+        self.counts.add(retry_engagement(self.engine))
+        why = plan.missing() if plan is not None else "engagement is off"
+        if plan is None or why is not None:
+            self.notes.append(f"engagement is not written to the timeline: {why}")
+            return
+        if plan.rides:
+            self.notes.append("engagement rides on the person stream's call (no Marketo call of its own)")
+            return
+        stream = EngagementStream(self.engine)
+        while self.may_start_page():
+            if stream.budget_left(checkpoint) <= 0:
+                budget = self.engine.settings.marketo.engagement_budget
+                self.notes.append(
+                    f"engagement's daily budget of {budget} Marketo calls is spent (SYNC_ENGAGEMENT_DAILY_CALLS); "
+                    "it reads on after midnight US Central, and the record sync goes on meanwhile"
+                )
+                return
+            try:
+                checkpoint, counts, caught_up = stream.read_page(checkpoint)
+            except PagingTokenRefused:
+                checkpoint = stream.restart(checkpoint)
+                self.notes.append("engagement's paging token was refused: reading on from now")
+                continue
+            self.counts.add(counts)
+            self._between_pages()
+            if caught_up:
+                return
+        self.caught_up = False
 
     def _log_busy(self, pages: int) -> bool:
         """Whether to read on after catching up. Marketo scans 300 activities of every type per

@@ -19,6 +19,7 @@ from sync.connectors.dataverse.metadata import TableDefinition
 from sync.connectors.marketo.batching import MAX_RECORDS
 from sync.connectors.marketo.connection import MarketoConnection
 from sync.engine.catalogue import build_pipelines
+from sync.engine.engagement_plan import EngagementPlan, resolve_engagement
 from sync.engine.org_identity import check_organization
 from sync.engine.owned_fields import ensure_owned_fields, id_is_lookup
 from sync.engine.page import PageCopier
@@ -60,6 +61,7 @@ class Engine:
     owner: str = field(default_factory=process_owner)
     shares: SharedMarketoLimits | None = None  # this process's part of Marketo's limits
     response_rules: dict[int, ResponseRule] = field(default_factory=dict)  # program id → its campaign response rule
+    engagement: EngagementPlan | None = None  # scores and the timeline (engagement_plan.py)
 
     @classmethod
     def start(cls, settings: Settings, *, store: SyncStore | None = None, read_only: bool = False) -> Engine:
@@ -78,8 +80,10 @@ class Engine:
             file = load_mapping(settings.sync.mapping_file)
             schemas = read_schemas(dataverse, marketo, file)
             source = str(settings.sync.mapping_file) if settings.sync.mapping_file else "(defaults)"
-            mapping = resolve(file, schemas, source)
             rules = resolve_response_rules(file.campaign_responses, marketo, dataverse, source)
+            prefix = settings.dataverse.publisher_prefix
+            engagement = resolve_engagement(file.engagement, prefix, schemas, dataverse, marketo, bool(rules))
+            mapping = resolve(file, schemas, source, engagement.score_rules)
             created = [] if read_only else ensure_owned_fields(marketo.persons, mapping.person_fields)
             if created:
                 log.info("created the person fields the sync owns in Marketo: %s", ", ".join(created))
@@ -107,6 +111,7 @@ class Engine:
             owner,
             shares,
             rules,
+            engagement,
         )
 
     def copier(self) -> PageCopier:

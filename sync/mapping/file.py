@@ -22,6 +22,10 @@ custom_tables:
     person: new_contactid              # lookup to the contact (or lead) the object belongs to
     fields:
       - {dynamics: new_name, marketo: projectName}
+engagement:                            # Marketo engagement in Dynamics (mapping/engagement.py)
+  scores: true                         # scores and the last interesting moment onto leads and contacts
+  timeline: true                       # activities as rows of the Marketo activity table
+  types: {Visit Webpage: individual, Email Delivered: off}   # over the defaults: individual | rollup | off
 ```
 """
 
@@ -32,8 +36,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sync.mapping.engagement import DEFAULT_TYPES, Mode
 from sync.mapping.types import FieldDirection, LookupValue, OptionValue, Winner
 from sync.objects import MAPPED_TABLES
 
@@ -83,6 +88,23 @@ class CampaignResponseEntry(_Strict):
     channel: str = "Others"  # the responses' channel (channeltypecode label)
 
 
+class EngagementEntry(_Strict):
+    scores: bool = True
+    timeline: bool = True
+    types: dict[str, Mode] = Field(default_factory=dict)  # Marketo activity type name → mode, over the defaults
+
+    @field_validator("types", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        """YAML reads a bare `off` as false: it means off here."""
+        return {k: Mode.OFF if v is False else v for k, v in value.items()} if isinstance(value, dict) else value
+
+    def modes(self) -> dict[str, Mode]:
+        """The activity types the timeline takes, each with its mode."""
+        merged = {**DEFAULT_TYPES, **self.types} if self.timeline else {}
+        return {name: mode for name, mode in merged.items() if mode is not Mode.OFF}
+
+
 class PersonFields(_Strict):
     id: str = "dynamicsId"
     type: str = "dynamicsEntityType"
@@ -100,6 +122,7 @@ class MappingFile(_Strict):
     objects: dict[MappedTable, ObjectEntry] = Field(default_factory=dict)
     custom_tables: list[CustomTableEntry] = Field(default_factory=list)
     campaign_responses: list[CampaignResponseEntry] = Field(default_factory=list)
+    engagement: EngagementEntry = Field(default_factory=lambda: EngagementEntry())
 
     def entry(self, table: str) -> ObjectEntry | None:
         return self.objects.get(table)

@@ -112,9 +112,10 @@ def closest(name: str, candidates: Iterable[str]) -> str:
     return f"; closest: {', '.join(found)}" if found else ""
 
 
-def _rules(table: str, file: MappingFile) -> list[FieldRule | FieldEntry]:
+def _rules(table: str, file: MappingFile, extra: dict[str, list[FieldRule]]) -> list[FieldRule | FieldEntry]:
     entry = file.entry(table)
-    defaults = [r for r in DEFAULT_FIELDS[table] if entry is None or r.marketo not in entry.exclude]
+    rows = [*DEFAULT_FIELDS[table], *extra.get(table, [])]
+    defaults = [r for r in rows if entry is None or r.marketo not in entry.exclude]
     overridden = {f.marketo for f in entry.fields} if entry else set()
     return [*(r for r in defaults if r.marketo not in overridden), *(entry.fields if entry else [])]
 
@@ -254,15 +255,23 @@ class _Resolver:
         return CustomTableMapping(mapping, entry.marketo_object, entry.key, entry.person, entry.person_field)
 
 
-def resolve(file: MappingFile, schemas: Schemas, source: str = "(defaults)") -> ResolvedMapping:
-    """The runnable mapping; MappingError listing every problem when there is any."""
+def resolve(
+    file: MappingFile, schemas: Schemas, source: str = "(defaults)", extra: dict[str, list[FieldRule]] | None = None
+) -> ResolvedMapping:
+    """The runnable mapping; MappingError listing every problem when there is any. `extra`: default
+    rows that apply only where the org has their columns (engagement's scores), by table."""
     resolver = _Resolver(file, schemas)
     tables: dict[str, TableMapping] = {}
     for table_name, (spec, stream) in MAPPED_TABLES.items():
         entry = file.entry(table_name)
         winner = entry.winner if entry is not None and entry.winner else spec.winner
         mapping = resolver.table_mapping(
-            f"objects.{table_name}", table_name, stream.target, _rules(table_name, file), spec.two_way, winner
+            f"objects.{table_name}",
+            table_name,
+            stream.target,
+            _rules(table_name, file, extra or {}),
+            spec.two_way,
+            winner,
         )
         if mapping is not None:
             tables[table_name] = mapping

@@ -91,8 +91,8 @@ TEXTUAL: Final = frozenset({"string", "text", "email", "phone", "url"})
 COMPATIBLE_MARKETO_TYPES: Final[dict[FieldType, frozenset[str]]] = {
     FieldType.TEXT: TEXTUAL,
     FieldType.MEMO: TEXTUAL,
-    FieldType.INTEGER: frozenset({"integer", "float", "currency"}) | TEXTUAL,
-    FieldType.DECIMAL: frozenset({"float", "currency"}) | TEXTUAL,
+    FieldType.INTEGER: frozenset({"integer", "score", "float", "currency"}) | TEXTUAL,
+    FieldType.DECIMAL: frozenset({"float", "currency", "integer", "score"}) | TEXTUAL,
     FieldType.MONEY: frozenset({"float", "currency"}) | TEXTUAL,
     FieldType.BOOLEAN: frozenset({"boolean"}) | TEXTUAL,
     FieldType.DATE: frozenset({"date", "datetime"}) | TEXTUAL,

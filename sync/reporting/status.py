@@ -21,7 +21,7 @@ from sync.connectors.marketo.limiter import MARKETO_DAY_ZONE
 from sync.engine.cursor import ObjectCursor
 from sync.engine.pause import paused
 from sync.engine.runtime import USAGE_KEY
-from sync.objects import DIRECTIONS, FULL_COPY_ORDER, Direction
+from sync.objects import DIRECTIONS, FULL_COPY_ORDER, Direction, SyncObject
 from sync.store import SyncStore
 from sync.store.change_queue import ChangeQueue
 from sync.store.intake import Outcome
@@ -43,6 +43,22 @@ def _streams(cursor: str | None) -> dict[str, dict[str, Any]]:
     return {
         name: {"read_mode": stream.mode.value, "copied": stream.complete, "rows_read": stream.read}
         for name, stream in ObjectCursor.parse(cursor).streams.items()
+    }
+
+
+def _engagement(cursor: str | None, now: datetime) -> dict[str, Any] | None:
+    """Engagement's own stream: its Marketo calls today against its budget, and how far behind
+    the timeline is (its 10-minute late window included)."""
+    state = json.loads(cursor) if cursor else {}
+    if not state.get("day"):
+        return None
+    today = now.astimezone(MARKETO_DAY_ZONE).date().isoformat()
+    through = datetime.fromisoformat(state["through"]) if state.get("through") else None
+    return {
+        "calls_today": int(state.get("calls", 0)) if state["day"] == today else 0,
+        "budget": int(state.get("budget", 0)),
+        "through": _iso(through),
+        "backlog_s": round((now - through).total_seconds()) if through else None,
     }
 
 
@@ -155,6 +171,9 @@ def status_report(
                     else {},
                     "bulk": _bulk(checkpoint.cursor)
                     if checkpoint and direction is Direction.DYNAMICS_TO_MARKETO
+                    else None,
+                    "engagement": _engagement(checkpoint.cursor, now)
+                    if checkpoint and obj is SyncObject.ENGAGEMENT
                     else None,
                     "last_hour": _last_hour(day, now),
                     "lag_seconds": latest.lag_seconds if latest else None,

@@ -30,6 +30,11 @@ def status_table(report: dict[str, Any]) -> str:
             phase = direction["phase"] + (" (running)" if item["running"] else "")
             if item.get("paused_since"):
                 phase += f" (paused since {item['paused_since'][:16].replace('T', ' ')})"
+            engagement = direction.get("engagement")
+            if engagement:
+                behind = f"; timeline up to {engagement['through'][:16]}" if engagement["through"] else ""
+                calls = f"{engagement['calls_today']:,} of {engagement['budget']:,}"
+                phase += f" (own stream: {calls} Marketo calls today{behind})"
             bulk = direction.get("bulk")
             if bulk:
                 phase += (

@@ -22,6 +22,7 @@ from sync.store.marketo_shares import MarketoShareStore
 from sync.store.meta import MetaStore
 from sync.store.notices import NoticeStore
 from sync.store.previews import PreviewStore
+from sync.store.rollups import RollupStore
 from sync.store.runs import RunStore
 from sync.store.tables import StoreTables, TimedTransport, service_client
 
@@ -51,6 +52,7 @@ class SyncStore:
         self.intake = IntakeStore(tables, clock)
         self.previews = PreviewStore(tables, clock)
         self.campaign_members = CampaignMemberStore(tables, clock)
+        self.rollups = RollupStore(tables)
 
     @classmethod
     def open(

@@ -51,6 +51,7 @@ class RecordError(BaseModel):
     message: str
     kind: str = ""  # the failure kind (transient, throttled, quota, auth/config, bad_record, fatal)
     table: str = ""  # the Dynamics table the record belongs to (objects read from several)
+    payload: str = ""  # what a retry needs when the source cannot be read again (an engagement row, JSON)
     attempts: int
     first_seen: datetime
     last_seen: datetime
@@ -88,6 +89,7 @@ class ErrorStore:
         marketo_id: str | None = None,
         kind: str = "",
         table: str = "",
+        payload: str = "",
     ) -> RecordError:
         """Add the failure or count one more attempt on it; park it after `backoff.park_after`."""
         pk, rk = _keys(obj, direction, record_id)
@@ -108,6 +110,7 @@ class ErrorStore:
                 "message": truncate_text(message),
                 "kind": kind,
                 "table": table,
+                "payload": payload or previous.get("payload", ""),
                 "attempts": attempts,
                 "first_seen": now if current is None else current["first_seen"],
                 "last_seen": now,

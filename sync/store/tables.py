@@ -29,6 +29,7 @@ class Table(StrEnum):
     INTAKE = "Intake"
     PREVIEWS = "Previews"
     CAMPAIGN_MEMBERS = "CampaignMembers"
+    ROLLUPS = "EngagementRollups"
 
 
 _ENDPOINT_SCHEMES: Final = ("https://", "http://")

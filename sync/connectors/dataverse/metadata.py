@@ -93,6 +93,10 @@ class MetadataReader:
             )
         return self._cache[logical_name]
 
+    def forget(self, logical_name: str) -> None:
+        """Describe the table afresh next time (its columns changed: setup made some)."""
+        self._cache.pop(logical_name, None)
+
     def _attributes(self, logical_name: str, cast: str, select: tuple[str, ...]) -> list[dict[str, Any]]:
         body = self.client.get_json(
             f"EntityDefinitions(LogicalName='{logical_name}')/Attributes/Microsoft.Dynamics.CRM.{cast}",

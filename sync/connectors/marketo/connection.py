@@ -9,7 +9,7 @@ from functools import cached_property
 from sync.connectors.http.retrying import RetryPolicy
 from sync.connectors.marketo.activities import ActivityApi
 from sync.connectors.marketo.auth import MarketoToken
-from sync.connectors.marketo.bulk import BulkPersonApi
+from sync.connectors.marketo.bulk import BulkActivityApi, BulkPersonApi
 from sync.connectors.marketo.client import MarketoClient
 from sync.connectors.marketo.lead_database import STANDARD_OBJECTS, LeadDatabaseApi
 from sync.connectors.marketo.limiter import MarketoLimiter
@@ -61,6 +61,10 @@ class MarketoConnection:
     @cached_property
     def bulk_persons(self) -> BulkPersonApi:
         return BulkPersonApi(self.client)
+
+    @cached_property
+    def bulk_activities(self) -> BulkActivityApi:
+        return BulkActivityApi(self.client)
 
     def lead_database(self, name: str) -> LeadDatabaseApi:
         """A standard Lead Database object by its singular name (company, opportunity,
