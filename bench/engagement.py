@@ -1,7 +1,7 @@
 """`python -m bench engagement`: what engagement costs at a given volume — a stretch of a busy day
 (`--minutes` at `--per-day` activities a day, the emulator's realistic mix: deliveries, opens,
 visits, clicks, forms, moments, unsubscribes) replayed on Marketo's clock against linked persons,
-with the person stream's one-minute timer and engagement's own 15-minute one. Reports Marketo
+with the person stream's one-minute timer and engagement's own (`--every`, default 30 minutes). Reports Marketo
 calls per stream (and per day at that rate), Dynamics `$batch` requests and rows, and whether a
 day of it stays within the daily budget with the record sync idle."""
 
@@ -27,6 +27,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--per-day", type=int, default=1_000_000, help="engagement activities a day")
     parser.add_argument("--minutes", type=int, default=120, help="how much of the day to replay")
     parser.add_argument("--persons", type=int, default=20_000, help="linked contacts the activities are spread over")
+    parser.add_argument("--every", type=int, default=30, help="minutes between engagement's own runs")
     parser.add_argument("--latency", default="none", help="emulator latency profile (calls are counted, not timed)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
@@ -35,7 +36,7 @@ def main(argv: list[str]) -> int:
     with stack(seed, latency=args.latency, time_scale=20.0) as running:
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
         done = subprocess.run(
-            [sys.executable, "-m", "bench.engagement_process", str(args.per_day), str(args.minutes)],
+            [sys.executable, "-m", "bench.engagement_process", str(args.per_day), str(args.minutes), str(args.every)],
             cwd=ROOT,
             env={**clean, **running.env},
             stdout=subprocess.PIPE,
@@ -51,6 +52,7 @@ def main(argv: list[str]) -> int:
         "job": "engagement",
         "per_day": args.per_day,
         "minutes": args.minutes,
+        "engagement_every_min": args.every,
         "persons": args.persons,
         "latency": args.latency,
         "assumed": "calls per day = calls in the replayed minutes × 1440 / minutes (the rate is steady); "

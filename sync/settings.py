@@ -22,7 +22,7 @@ from sync.storage_endpoint import storage_endpoint
 
 DEFAULT_SCHEDULE: Final = "0 */1 * * * *"
 # engagement's own stream: each run ends on a part-filled page, so fewer runs cost fewer calls
-ENGAGEMENT_SCHEDULE: Final = "0 */15 * * * *"
+ENGAGEMENT_SCHEDULE: Final = "0 */30 * * * *"
 FUNCTION_TIMEOUT_S: Final = 600  # host.json functionTimeout
 KEY_VAULT_PREFIX: Final = "@Microsoft.KeyVault("
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})

@@ -43,7 +43,7 @@ var schedules = {
   SYNC_SCHEDULE_OPPORTUNITYROLE: sync.schedule
   SYNC_SCHEDULE_CAMPAIGN: sync.schedule
   SYNC_SCHEDULE_CUSTOM: sync.schedule
-  SYNC_SCHEDULE_ENGAGEMENT: '0 */15 * * * *' // engagement's own stream: fuller pages, fewer Marketo calls
+  SYNC_SCHEDULE_ENGAGEMENT: '0 */30 * * * *' // engagement's own stream: fuller pages, fewer Marketo calls
 }
 var settings = {
   // the Functions host: storage and telemetry through the identity

@@ -3,8 +3,10 @@ paging token, when those types do not fit on the person stream's call (engagemen
 
 Costs, first-class:
 - Marketo scans 300 activities a call whatever the types, so reading costs a call per 300 of the
-  log; a run ends on one part-filled page. Fewer runs, fuller pages: the default schedule is every
-  15 minutes (SYNC_SCHEDULE_ENGAGEMENT), against one minute for records.
+  log, plus one a run: the page holding the late window's edge, read again by the next run. Fewer
+  runs, fewer of those: the default schedule is every 30 minutes (SYNC_SCHEDULE_ENGAGEMENT),
+  against one minute for records — 48 a day, so 1,000,000 activities a day cost about
+  3,334 + 48 calls (bench/results/engagement_1000000.json measures it).
 - Its calls are counted per Marketo day (midnight US Central) in its checkpoint and stop at
   `engagement_budget` (SYNC_ENGAGEMENT_DAILY_CALLS, default a tenth of the sync's budget): past it
   engagement waits for the next day and the record sync, which draws on the rest, goes on.
