@@ -90,6 +90,17 @@ def report() -> str:
             f"{r['quiescent_cycle']['written']} and calls Marketo {r['quiescent_cycle']['marketo_calls']} time(s): "
             f"{r['idle_marketo_calls_per_day']:,} Marketo calls per idle day.",
         ]
+    for r in _load("engagement_*.json"):
+        day = r["marketo_calls_per_day"]
+        lines += [
+            "\n## Engagement\n",
+            f"{r['per_day']:,} engagement activities a day ({r['minutes']} minutes replayed, {r['persons']:,} linked "
+            f"persons, engagement's own stream every {r['engagement_every_min']} minutes): engagement "
+            f"{r['engagement_calls_per_million']:,} Marketo calls per million activities (goal ≤ 3,400), the person "
+            f"stream {day['person']:,} a day reading the same log; {r['timeline_rows']:,} timeline rows in "
+            f"{r['dataverse_batches']:,} `$batch` requests ({r['rows_per_batch']} rows each, at most 1,000); "
+            f"a day within the budget: {'yes' if r['day_within_budget'] else 'no'}.",
+        ]
     for r in _load("transform.json"):
         lines += [
             "\n## Transform\n",

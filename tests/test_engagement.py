@@ -80,6 +80,11 @@ def _read_engagement(world: World) -> str:
     return record.message
 
 
+def program_status(program: dict[str, Any]) -> str:
+    """The first status of the program's channel a member can be put in."""
+    return {"Webinar": "Registered", "Tradeshow": "Registered", "Email Send": "Sent"}[program["channel"]]
+
+
 def _rows(world: World) -> list[dict[str, Any]]:
     return world.dynamics_rows(TABLE)
 
@@ -111,14 +116,27 @@ def test_scores_flow_from_marketo_to_dynamics_and_never_back(world: World) -> No
 def test_each_default_type_lands_once_on_the_linked_record(world: World) -> None:
     reader = _person(world, "reader@example.com")
     _log(world, reader, *DEFAULT_TYPES, "Email Delivered", "Visit Webpage")
+    control(world.marketo, "POST", "seed", {"counts": {"program": 1}, "seed": 1})
+    program = control(world.marketo, "GET", "data/program")["rows"][0]
+    status = {"statusName": program_status(program), "input": [{"leadId": reader}]}
+    world.engine.marketo.client.call("POST", f"/rest/v1/programs/{program['id']}/members/status.json", json=status)
     _read_engagement(world)
     rows = _rows(world)
     contact = next(r for r in world.dynamics_rows("contact") if r.get("emailaddress1") == "reader@example.com")
     assert {r["regardingobjectid"][1] for r in rows} == {contact["contactid"]}
     individual = [r for r in rows if r["mkto_count"] == 1 and r["statecode"] == 1]
     assert sorted(r["mkto_activitytype"] for r in individual) == sorted(
-        ["Open Email", "Click Email", "Unsubscribe Email", "Fill Out Form", "Interesting Moment"]
+        [
+            "Open Email",
+            "Click Email",
+            "Unsubscribe Email",
+            "Fill Out Form",
+            "Interesting Moment",
+            "Change Status in Progression",
+        ]
     )
+    moved = next(r for r in individual if r["mkto_activitytype"] == "Change Status in Progression")
+    assert moved["subject"] == f"Program status: {program['name']} → {program_status(program)}"
     rollups = {r["mkto_activitytype"]: r for r in rows if r not in individual}
     assert rollups["Email Delivered"]["mkto_count"] == 2 and rollups["Visit Webpage"]["mkto_count"] == 2
     assert rollups["Email Delivered"]["subject"].startswith("2 email(s) delivered on ")
