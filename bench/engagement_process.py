@@ -60,9 +60,8 @@ def engagement(per_day: str, minutes: str, every: str) -> dict[str, Any]:
     drained = run_once(engine, SyncObject.ENGAGEMENT, follow=False)
     calls["engagement"] += drained.marketo_calls
     batches += drained.dataverse_calls
-    rows = engine.dataverse.client.get_json(
-        "mkto_marketoactivities", params={"$count": "true", "$select": "activityid"}, prefer=["odata.maxpagesize=1"]
-    )
+    # every row, from the emulator's data control ($count stops at 5,000)
+    rows = len(_control(settings.dataverse.url, ca, "data/mkto_marketoactivity", method="GET")["rows"])
     plan = engine.engagement
     engine.close()
     return {
@@ -70,7 +69,7 @@ def engagement(per_day: str, minutes: str, every: str) -> dict[str, Any]:
         "rides": bool(plan and plan.rides),
         "marketo_calls": calls,
         "dataverse_batches": batches,
-        "timeline_rows": int(rows.get("@odata.count", 0)),
+        "timeline_rows": rows,
         "last_run": drained.message,
         **{k: round(v, 1) for k, v in _usage().items()},
     }

@@ -26,11 +26,12 @@ from sync.connectors.dataverse import batch
 from sync.connectors.dataverse.batch import BatchOperation
 from sync.engine.apply import PageCounts
 from sync.engine.engagement_plan import EngagementPlan
-from sync.engine.engagement_rows import TimelineRow, activity_key, asset, day_of, individual, rollup, rollup_key
+from sync.engine.engagement_rows import TimelineRow, activity_key, asset, day_of, individual, rollup
 from sync.engine.runtime import Engine
 from sync.mapping.engagement import Mode
 from sync.objects import M2D, PERSON_TARGET, SyncObject
 from sync.store.links import Link, MarketoRef
+from sync.store.rollups import MAX_MEMBERS, Rollup, RollupKey
 
 ENGAGEMENT: Final = SyncObject.ENGAGEMENT
 ALREADY_THERE: Final = 412  # If-None-Match: * on a row that exists: a replayed activity
@@ -71,7 +72,7 @@ def write_engagement(engine: Engine, activities: Sequence[Mapping[str, Any]]) ->
         if target is not None:
             targets[int(ref.id)] = target
     rows: list[TimelineRow] = []
-    day_members: dict[tuple[int, int, str], dict[str, str]] = defaultdict(dict)
+    day_members: dict[RollupKey, dict[str, str]] = defaultdict(dict)
     for activity in mine:
         person = int(activity["leadId"])
         if person not in targets:
@@ -79,21 +80,29 @@ def write_engagement(engine: Engine, activities: Sequence[Mapping[str, Any]]) ->
             continue
         kind = plan.types[int(activity["activityTypeId"])]
         if kind.mode is Mode.ROLLUP:
-            day_members[(person, kind.id, day_of(activity))][activity_key(activity)] = asset(activity)
+            day_members[RollupKey(day_of(activity), person, kind.id)][activity_key(activity)] = asset(activity)
         else:
             rows.append(individual(activity, kind, plan.names))
-    counted: dict[str, dict[str, str]] = {}
-    for (person, type_id, day), members in day_members.items():
-        key = rollup_key(person, type_id, day)
-        counted[key], written = engine.store.rollups.add(key, members)
-        if len(counted[key]) == written:
+    stored = engine.store.rollups.get_many(day_members) if day_members else {}
+    grown: dict[RollupKey, Rollup] = {}
+    rolled: dict[str, tuple[RollupKey, dict[str, str]]] = {}  # row key → its roll-up and members
+    for key, members in day_members.items():
+        current = stored.get(key, Rollup({}, 0))
+        merged = {**current.members, **{k: v for k, v in members.items() if k not in current.members}}
+        merged = dict(list(merged.items())[:MAX_MEMBERS])
+        if merged != current.members:
+            grown[key] = Rollup(merged, current.written)
+        if len(merged) == current.written:
             counts.unchanged += 1  # its row already counts every one of them
             continue
-        rows.append(rollup(person, plan.types[type_id], day, counted[key], plan.names))
+        row = rollup(key.person, plan.types[key.type_id], key.day, merged, plan.names)
+        rolled[row.key] = (key, merged)
+        rows.append(row)
+    engine.store.rollups.put_many(grown)  # before the rows that count them (rollups.py: crash order)
     outcome = _write(engine, plan, [(row, targets[row.person_id]) for row in rows], known=set())
-    for key in outcome.done:
-        if key in counted:
-            engine.store.rollups.mark_written(key, counted[key])
+    engine.store.rollups.put_many(
+        {rolled[k][0]: Rollup(rolled[k][1], len(rolled[k][1])) for k in outcome.done if k in rolled}
+    )
     counts.add(outcome.counts)
     return counts
 
