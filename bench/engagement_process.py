@@ -46,6 +46,7 @@ def engagement(per_day: str, minutes: str, every: str) -> dict[str, Any]:
     calls = {"person": 0, "engagement": 0}
     logged, owed = 0, 0.0
     batches = 0
+    scheduled = {"calls": 0, "read": 0}  # engagement's timer runs alone (the final drain aside)
     for minute in range(1, int(minutes) + 1):
         owed += per_minute
         count, owed = int(owed), owed - int(owed)
@@ -55,6 +56,8 @@ def engagement(per_day: str, minutes: str, every: str) -> dict[str, Any]:
         if minute % int(every) == 0:
             run = run_once(engine, SyncObject.ENGAGEMENT, follow=False)
             calls["engagement"] += run.marketo_calls
+            scheduled["calls"] += run.marketo_calls
+            scheduled["read"] += run.read
             batches += run.dataverse_calls  # its only Dynamics calls: the $batch requests
     _control(marketo, ca, "clock", {"advance_seconds": 11 * MINUTE_S})  # past the late window: the rest
     drained = run_once(engine, SyncObject.ENGAGEMENT, follow=False)
@@ -68,6 +71,7 @@ def engagement(per_day: str, minutes: str, every: str) -> dict[str, Any]:
         "activities_logged": logged,
         "rides": bool(plan and plan.rides),
         "marketo_calls": calls,
+        "engagement_scheduled_runs": scheduled,
         "dataverse_batches": batches,
         "timeline_rows": rows,
         "last_run": drained.message,
