@@ -5,8 +5,6 @@ records with the rate-limit ideal beside it, and the sync's peak memory against 
 from __future__ import annotations
 
 import json
-import os
-import platform
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,10 +21,19 @@ def _load(pattern: str) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(RESULTS.glob(pattern))]
 
 
-def _machine() -> str:
-    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    system = f"{platform.system()} {platform.release()}"
-    return f"{os.cpu_count()} cores, {memory_gib:.0f} GiB, {system}, Python {platform.python_version()}"
+def _machines() -> str:
+    """Where the results were measured, as their provenance says (the text does not depend on the
+    machine that writes the report, so a test can compare it with the committed one)."""
+    seen: dict[str, list[str]] = {}
+    for path in sorted(RESULTS.glob("*.json")):
+        machine = (json.loads(path.read_text()).get("provenance") or {}).get("machine")
+        if machine:
+            memory = f", {machine['memory_bytes'] / 2**30:.0f} GiB" if machine.get("memory_bytes") else ""
+            name = f"{machine['cpus']} cores{memory}, {machine['platform']}, Python {machine['python']}"
+        else:
+            name = "not recorded (measured before results carried provenance)"
+        seen.setdefault(name, []).append(path.stem)
+    return "; ".join(f"{name} ({', '.join(stems)})" for name, stems in seen.items())
 
 
 def _plot(copies: list[dict[str, Any]]) -> list[str]:
@@ -42,7 +49,10 @@ def _plot(copies: list[dict[str, Any]]) -> list[str]:
     axis.plot(n, [r["peak_rss_mb"] for r in copies], marker="o")
     axis.set(xlabel="records", ylabel="MB", title="Full copy: peak memory of the sync process", ylim=(0, None))
     figure.savefig(RESULTS / "full_copy_rss.png", dpi=100, bbox_inches="tight")
-    return ["full_copy_wall.png", "full_copy_rss.png"]
+    return list(PLOTS)
+
+
+PLOTS = ("full_copy_wall.png", "full_copy_rss.png")
 
 
 COPY_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
@@ -59,9 +69,10 @@ COPY_COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
 ]
 
 
-def report() -> str:
+def report_text() -> str:
+    """REPORT.md from the result files alone."""
     lines = [
-        f"# Benchmark results\n\nMachine: {_machine()}.\n",
+        f"# Benchmark results\n\nMeasured on: {_machines()}.\n",
         "## Full copy (real limits unless a time scale is shown)\n",
     ]
     lines.append("| " + " | ".join(name for name, _ in COPY_COLUMNS) + " |")
@@ -123,12 +134,13 @@ def report() -> str:
                 f"(whole processes): ours / theirs = {read['process_wall_ours_over_theirs']}."
             )
     if copies:
-        lines += ["", *(f"![{name}]({name})" for name in _plot(copies))]
+        lines += ["", *(f"![{name}]({name})" for name in PLOTS)]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str]) -> int:
-    text = report()
+    _plot([r for r in _load("full_copy_*.json") if r.get("path", "rest") == "rest"])
+    text = report_text()
     (RESULTS / "REPORT.md").write_text(text)
     print(text)
     return 0

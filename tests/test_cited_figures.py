@@ -1,0 +1,98 @@
+"""Every benchmark figure the README and bench/README.md cite is the one its result file holds, and
+bench/results/REPORT.md is what `python -m bench report` makes of the result files: a figure
+re-measured without its text (or the other way round) fails here. One row per cited passage."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.report import report_text
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+# (the document, the result file, the passage as the document words it, with the file's values in it)
+CITED: list[tuple[str, str, str]] = [
+    (
+        "README.md",
+        "full_copy_200000.json",
+        "takes {wall_s:.1f} s against the rate-limit ideal of {ideal_s:.0f} s ({wall_over_ideal:.2f} ×) with "
+        "{marketo_calls} Marketo calls against the fewest possible {ideal_marketo_calls}, in {peak_rss_mb:.0f} MB",
+    ),
+    (
+        "README.md",
+        "full_copy_bulk_1000000.json",
+        "1,000,000 persons cost {persons_marketo_calls} REST calls (10 million: ~{projected_calls_10m:,}, "
+        "{share_of_day_pct:.1f} % of a day's quota)",
+    ),
+    (
+        "README.md",
+        "lag_200000.json",
+        "{webhook__p95_s:.1f} s at p95 by webhooks and {timer__p95_s:.1f} s by one-minute timers; while another "
+        "process copies 200,000 persons, {under_copy__webhook__p95_s:.1f} s and {under_copy__timer__p95_s:.1f} s",
+    ),
+    (
+        "README.md",
+        "lag_200000.json",
+        "webhooks cost {marketo_calls_per_change__webhook:.2f} Marketo calls per change against the timers' "
+        "{marketo_calls_per_change__timer:.2f}",
+    ),
+    ("README.md", "peers_20000.json", "pushing persons it is {push_speedup:.0f} × faster"),
+    (
+        "README.md",
+        "engagement_1000000.json",
+        "its own stream costs {engagement_calls_per_million:,} Marketo calls per million at steady state",
+    ),
+    ("README.md", "engagement_1000000.json", "writes {rows_per_batch:.0f} rows per Dynamics `$batch`"),
+    ("README.md", "engagement_1000000.json", "a day takes {day_calls:,} of the {daily_budget:,} calls"),
+    (
+        "bench/README.md",
+        "engagement_1000000.json",
+        "{engagement_scheduled_runs__calls} calls for {engagement_scheduled_runs__read:,} activities",
+    ),
+    (
+        "bench/README.md",
+        "engagement_1000000.json",
+        "{timeline_rows:,} rows in {dataverse_batches} requests",
+    ),
+]
+
+
+def _values(name: str) -> dict[str, Any]:
+    """The result's figures, nested keys joined by `__`, and the few derived ones cited."""
+    flat: dict[str, Any] = {}
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, f"{path}__{key}" if path else key)
+        else:
+            flat[path] = value
+
+    walk(json.loads((RESULTS / name).read_text()), "")
+    if "projected_share_of_50k_day_10m" in flat:
+        flat["share_of_day_pct"] = 100 * flat["projected_share_of_50k_day_10m"]
+    if "push_persons__wall_ours_over_theirs" in flat:
+        flat["push_speedup"] = 1 / flat["push_persons__wall_ours_over_theirs"]
+    if "marketo_calls_per_day__person" in flat:
+        flat["day_calls"] = flat["marketo_calls_per_day__person"] + flat["marketo_calls_per_day__engagement"]
+    return flat
+
+
+def _text(document: str) -> str:
+    return re.sub(r"\s+", " ", (ROOT / document).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(("document", "result", "passage"), CITED)
+def test_a_cited_figure_is_the_one_its_result_file_holds(document: str, result: str, passage: str) -> None:
+    cited = passage.format_map(_values(result))
+    assert cited in _text(document), f"{document} should say: {cited!r} (from bench/results/{result})"
+
+
+def test_the_report_is_what_the_result_files_make() -> None:
+    assert (RESULTS / "REPORT.md").read_text(encoding="utf-8") == report_text(), "run python -m bench report"
