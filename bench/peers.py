@@ -1,8 +1,9 @@
 """`python -m bench peers --persons N`: the same jobs done, in the same run against the same
 emulators, by what a user would otherwise pick, ratios ours / theirs:
-- pushing the persons to Marketo: a hand-written `marketorestpython` script (it only pushes;
-  the sync also reads them from Dynamics, maps them and stores its links); Marketo is reset
-  between the two, so each starts from an empty instance with a clear rate window;
+- pushing the persons to Marketo: a hand-written `marketorestpython` script at its best, on 10
+  threads (Marketo's concurrency), and the same one call after another as a second row (it only
+  pushes; the sync also reads them from Dynamics, maps them and stores its links); Marketo is
+  reset between runs, so each starts from an empty instance with a clear rate window;
 - reading the leads and contacts from Dataverse: Airbyte's `airbyte-source-microsoft-dataverse`
   (in a virtualenv of its own: it pins airbyte-cdk 0.80) against the sync's change-tracking
   reader."""
@@ -24,12 +25,12 @@ from bench.results_file import write_result
 from bench.stack import ROOT, stack
 
 
-def _peer_script(rows: list[dict[str, Any]], env: dict[str, str]) -> dict[str, Any]:
+def _peer_script(rows: list[dict[str, Any]], env: dict[str, str], threads: int) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
         json.dump(rows, file)
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "bench.peer_script", file.name],
+        [sys.executable, "-m", "bench.peer_script", file.name, str(threads)],
         cwd=ROOT,
         env={**clean, **env, "REQUESTS_CA_BUNDLE": env["SYNC_CA_FILE"]},
         stdout=subprocess.PIPE,
@@ -51,7 +52,9 @@ def main(argv: list[str]) -> int:
     seed = {"systemuser": 10, "account": 100, "contact": args.persons - leads, "lead": leads}
     with stack(seed) as running:
         rows = [r for t in ("contact", "lead") for r in running.control("dataverse", "GET", f"data/{t}")["rows"]]
-        theirs = _peer_script(rows, running.env)
+        sequential = _peer_script(rows, running.env, 1)
+        running.control("marketo", "POST", "reset")
+        theirs = _peer_script(rows, running.env, 10)  # at their best: Marketo's 10 at once
         running.control("marketo", "POST", "reset")
         ours = running.run_sync("full-copy", "lead", "contact")
         airbyte = airbyte_read(running.env, ["contact", "lead"])
@@ -71,7 +74,9 @@ def main(argv: list[str]) -> int:
         "push_persons": {
             "ours": ours_persons,
             "marketorestpython_script": theirs,
+            "marketorestpython_script_sequential": sequential,
             "wall_ours_over_theirs": round(ours_persons["wall_s"] / theirs["wall_s"], 3),
+            "wall_ours_over_sequential": round(ours_persons["wall_s"] / sequential["wall_s"], 3),
             "marketo_calls_ours_over_theirs": round(ours_persons["marketo_calls"] / theirs["marketo_calls"], 3),
         },
         "read_persons": {

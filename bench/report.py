@@ -119,13 +119,20 @@ def report_text() -> str:
         ]
     for r in _load("peers_*.json"):
         push = r["push_persons"]
+        script = push["marketorestpython_script"]
         lines += [
             "\n## Peers\n",
             f"Pushing {r['persons']:,} persons: the sync {push['ours']['wall_s']} s "
             "(reading Dynamics and storing links too), "
-            f"a hand-written marketorestpython script {push['marketorestpython_script']['wall_s']} s: "
+            f"a hand-written marketorestpython script on {script.get('threads', 1)} thread(s) {script['wall_s']} s: "
             f"ours / theirs = {push['wall_ours_over_theirs']}.",
         ]
+        sequential = push.get("marketorestpython_script_sequential")
+        if sequential:
+            lines.append(
+                f"\nThe same script one call after another: {sequential['wall_s']} s "
+                f"(ours / that = {push['wall_ours_over_sequential']})."
+            )
         read = r.get("read_persons")
         if read:
             lines.append(
