@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -31,10 +32,12 @@ CALLS = 300
 
 
 def _two_processes(env: dict[str, str]) -> list[dict[str, Any]]:
+    """Both loads at once: each process waits at a barrier until both engines have started."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
+    barrier = Path(tempfile.mkdtemp(prefix="marketo-load-"))
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.marketo_load", str(CALLS)],
+            [sys.executable, "-m", "tests.marketo_load", str(CALLS), str(barrier), "2"],
             cwd=ROOT,
             env={**clean, **env},
             stdout=subprocess.PIPE,
