@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from sync.connectors.dataverse import batch
 from sync.connectors.dataverse.batch import BatchOperation
+from sync.connectors.dataverse.policy import record_kind
 from sync.engine.apply import PageCounts
 from sync.engine.engagement_plan import EngagementPlan
 from sync.engine.engagement_rows import TimelineRow, activity_key, asset, day_of, individual, rollup
@@ -141,7 +142,7 @@ def _write(
                 message=message or f"HTTP {answer.status}",
                 dynamics_id=target[1],
                 marketo_id=str(row.person_id),
-                kind="bad_record" if answer.status < 500 else "transient",
+                kind=record_kind(answer.status).value,  # the connector's policy table, as for every write
                 table=target[0],
                 payload=payload,
             )
