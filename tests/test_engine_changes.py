@@ -5,6 +5,7 @@ to one correct result; the sync's own writes echo back as nothing; a burst is on
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -146,6 +147,31 @@ def test_a_burst_of_notices_is_one_marketo_call_per_300_persons(world: World, qu
     assert [r.messages for r in results] == [40]
     assert _pushes(world) - writes == 1
     assert all(_person(world, i)["title"] == "Burst" for i in ids)  # type: ignore[index]
+
+
+def test_notices_still_arriving_when_a_drain_starts_are_synced_in_that_drain(world: World, queue: ChangeQueue) -> None:
+    """A mass update's notices come one commit after another (Dataverse posts them in order):
+    the drain waits while they keep coming, so the burst costs one push, not one a poll."""
+    ids = [world.create("contact", {"lastname": f"Q{i}", "emailaddress1": f"q{i}@example.com"}) for i in range(6)]
+    _copy(world)
+    for record_id in ids:
+        world.update("contact", record_id, {"jobtitle": "Trickled"})
+    queue.put([_dataverse("contact", ids[0])])
+
+    def announce_the_rest() -> None:
+        for record_id in ids[1:]:
+            time.sleep(0.4)  # less than the drain's QUIET_S apart: still one burst
+            queue.put([_dataverse("contact", record_id)])
+
+    writes = _pushes(world)
+    announcer = threading.Thread(target=announce_the_rest)
+    announcer.start()
+    done = drain(world.engine, queue)
+    announcer.join()
+    assert done.messages == 6
+    assert _pushes(world) - writes == 1
+    assert all(_person(world, i)["title"] == "Trickled" for i in ids)  # type: ignore[index]
+    assert drain_all(world.engine, queue) == []
 
 
 @pytest.mark.usefixtures("no_echo_window")

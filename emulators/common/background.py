@@ -1,6 +1,12 @@
 """One worker thread running jobs in order, for what a service does after answering: Dataverse's
 asynchronous service delivering webhooks, a Marketo trigger campaign calling one. Started at the
-first job; `pending` and `idle` let tests and the demo wait for the jobs queued so far."""
+first job; `pending` and `idle` let tests and the demo wait for the jobs queued so far.
+
+A job's `delay_s` counts from when it was put, not from when the job before it ended: it is how
+long the service takes to pick a job up (the latency profile's figure), not a rate. Fifty records
+changed at once are announced about one delay later, together, as the real services do with
+their pools of workers; not one delay after another (which would make a burst trickle in over
+minutes)."""
 
 from __future__ import annotations
 
@@ -16,14 +22,15 @@ Job = TypeVar("Job")
 class BackgroundJobs(Generic[Job]):
     def __init__(self, name: str, run: Callable[[Job], None]) -> None:
         self._name, self._run_one = name, run
-        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[float, Job] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
 
-    def put(self, job: Job) -> None:
+    def put(self, job: Job, delay_s: float = 0.0) -> None:
+        """Run `job` once the jobs before it ran and `delay_s` has passed since now."""
         if self._worker is None or not self._worker.is_alive():
             self._worker = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._worker.start()
-        self._jobs.put(job)
+        self._jobs.put((time.monotonic() + delay_s, job))
 
     def stop(self) -> None:
         if self._worker is not None and self._worker.is_alive():
@@ -31,10 +38,12 @@ class BackgroundJobs(Generic[Job]):
 
     def _run(self) -> None:
         while True:
-            job = self._jobs.get()
-            if job is None:
+            item = self._jobs.get()
+            if item is None:
                 return
+            due, job = item
             try:
+                time.sleep(max(0.0, due - time.monotonic()))
                 self._run_one(job)
             finally:
                 self._jobs.task_done()

@@ -91,9 +91,14 @@ class EmulatorService(ControlApi, ABC):
 
     def pause(self, operation: str, records: int = 0) -> None:
         """The operation's latency under the profile, scaled; nothing at all with --latency none."""
-        wait = latency_seconds(self.LATENCY, self.latency, operation, records)
+        wait = self.latency_s(operation, records)
         if wait > 0:
-            time.sleep(self.clock.scaled(wait))
+            time.sleep(wait)
+
+    def latency_s(self, operation: str, records: int = 0) -> float:
+        """The operation's latency under the profile, scaled to the clock: what `pause` waits."""
+        wait = latency_seconds(self.LATENCY, self.latency, operation, records)
+        return self.clock.scaled(wait) if wait > 0 else 0.0
 
     # WSGI
 

@@ -8,9 +8,12 @@ and is recorded as an `asyncoperation` (Succeeded 30 / Failed 31; a succeeded on
 the step says `asyncautodelete`). A context over 256 KB loses its parameters and images and
 carries `x-ms-dynamics-msg-size-exceeded`.
 
-Jobs run on one worker thread in commit order, each after the async service's pick-up delay
-(the `async_job` latency; none without a latency profile). Nothing is delivered for a write
-rolled back. A job whose endpoint cannot be reached fails; Dataverse does not retry it further.
+Jobs run on one worker thread in commit order, each the async service's pick-up delay after its
+commit (the `async_job` latency; none without a latency profile): a delay, not a rate, since the
+service runs system jobs "as soon as resources are available" (Microsoft Learn, Asynchronous
+service), so a hundred records written at once are announced together about one delay later.
+Nothing is delivered for a write rolled back. A job whose endpoint cannot be reached fails;
+Dataverse does not retry it further.
 """
 
 from __future__ import annotations
@@ -215,10 +218,9 @@ class WebhookDispatcher:
     # the asynchronous service
 
     def _enqueue(self, delivery: Delivery) -> None:
-        self.jobs.put(delivery)
+        self.jobs.put(delivery, delay_s=self.service.latency_s("async_job"))  # picked up that long after commit
 
     def _deliver(self, job: Delivery) -> None:
-        self.service.pause("async_job")
         status, error = self._post(job)
         self._record(job, status, error)
 

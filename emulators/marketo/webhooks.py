@@ -98,10 +98,11 @@ class CampaignWebhooks:
     # the campaign's flow, asynchronously
 
     def _enqueue(self, call: Call) -> None:
-        self.jobs.put(call)
+        # the campaign's processing delay counts from the trigger: a mass update's persons run
+        # through the trigger campaign together, not one delay after another
+        self.jobs.put(call, delay_s=self.service.latency_s("campaign"))
 
     def _call(self, call: Call) -> None:
-        self.service.pause("campaign")
         self.calls.append({"lead_id": call.lead_id, "url": call.webhook.url, **self._post(call)})
 
     @staticmethod
