@@ -20,7 +20,7 @@ from sync.engine.apply import RUN_STOPPING, PageCounts, Settlement, settlement_o
 from sync.engine.cursor import ObjectCursor
 from sync.engine.pipelines import Pipeline
 from sync.engine.plan import Plan, plan_page
-from sync.engine.streams import StreamReader
+from sync.engine.streams import StreamPage, StreamReader
 from sync.engine.targets import Outcome
 from sync.objects import SyncObject
 from sync.store import SyncStore
@@ -115,7 +115,11 @@ class PageCopier:
         self, checkpoint: Checkpoint, pipeline: Pipeline, *, known_errors: set[str], more: Callable[[], bool]
     ) -> Iterator[PageResult]:
         """The stream's pages while `more()` says so and it has any, pipelined: page k+1 is read
-        and written to Marketo while page k's links are stored, on one settling thread. Before
+        from Dynamics while page k is written to Marketo (a read-ahead thread: reading has no
+        effect, so a page read ahead and not used is only a call spent), and written to Marketo
+        while page k's links are stored, on one settling thread. Marketo's writes of two pages
+        never overlap: a page's new persons are created by email only once the page before it
+        has created its own (`person_target.py`), so one email is never created twice. Before
         page k+1 is journaled, page k is stored; before the checkpoint moves past a page, what it
         must leave in the store is in the page journal (sync/store/journal.py). So Marketo's
         calls (the slow, rate-limited part) never wait on the store, and a crash repeats at most
@@ -124,11 +128,18 @@ class PageCopier:
         a journaled page first (`recover`), once per run or copy, not per page."""
         obj = checkpoint.object
         cursor = ObjectCursor.parse(checkpoint.cursor)
-        with ThreadPoolExecutor(1, thread_name_prefix="settle") as settler:
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="settle") as settler,
+            ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as reader,
+        ):
             pending: Future[PageResult] | None = None
+            ahead = self._read(reader, pipeline, cursor)
             while True:
                 stream = cursor.stream(pipeline.stream)
-                page = self.reader.read_page(pipeline, stream)
+                page = ahead.result()
+                going = not page.caught_up and more()  # asked once a page: `more` may read the store
+                if going:
+                    ahead = self._read(reader, pipeline, cursor.moved(pipeline.stream, page.cursor))
                 lookups = not (cursor.fresh and not stream.complete)
                 pushed = self.push(obj, pipeline, page.rows, page.deleted, lookups=lookups)
                 settlement = self._settlement(pushed)
@@ -156,9 +167,15 @@ class PageCopier:
                     known_errors,
                     journaled,
                 )
-                if page.caught_up or not more():
+                if not going:
                     break
             yield pending.result()
+
+    def _read(self, reader: ThreadPoolExecutor, pipeline: Pipeline, cursor: ObjectCursor) -> Future[StreamPage]:
+        """The page after `cursor`, read on the read-ahead thread (its Dataverse calls count for
+        this run: the context goes with it)."""
+        stream = cursor.stream(pipeline.stream)
+        return reader.submit(contextvars.copy_context().run, self.reader.read_page, pipeline, stream)
 
     def _store_journaled(
         self,
