@@ -67,6 +67,7 @@ def run(
     time_scale: float,
     path: str = "rest",
     import_rows_per_s: float = 200.0,
+    latency: str = "realistic",
 ) -> dict[str, Any]:
     leads = persons // 2
     seed = {
@@ -77,7 +78,7 @@ def run(
         "lead": leads,
         "opportunity": opportunities,
     }
-    with stack(seed, time_scale=time_scale, SYNC_BULK_POLL_S="1") as running:
+    with stack(seed, time_scale=time_scale, latency=latency, SYNC_BULK_POLL_S="1") as running:
         result = running.run_sync("full-copy", f"path={path}")
     calls, ideal_s = ideal(result, time_scale)
     records = sum(o["records"] for o in result["objects"].values())
@@ -85,6 +86,7 @@ def run(
     return {
         "job": "full-copy",
         "path": path,
+        "latency": latency,
         **extra,
         "seed": seed,
         "time_scale": time_scale,
@@ -120,6 +122,9 @@ def main(argv: list[str]) -> int:
         default=200.0,
         help="Marketo's bulk import rate per job, for the 10-million projection (an assumption: Adobe publishes none)",
     )
+    parser.add_argument(
+        "--latency", choices=("realistic", "pessimistic"), default="realistic", help="the emulators' latency profile"
+    )
     parser.add_argument("--out", type=Path, help="JSON result file (default bench/results/full_copy_<persons>.json)")
     args = parser.parse_args(argv)
     report = run(
@@ -131,6 +136,9 @@ def main(argv: list[str]) -> int:
         args.time_scale,
         args.path,
         args.assumed_import_rows_per_s,
+        args.latency,
     )
     name = f"full_copy_{args.persons}.json" if args.path == "rest" else f"full_copy_bulk_{args.persons}.json"
+    if args.latency != "realistic":
+        name = name.replace(".json", f"_{args.latency}.json")
     return write_result(report, args.out, name, hide=("objects", "seed"))

@@ -20,11 +20,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--change-fraction", type=float, default=0.01)
     parser.add_argument("--cycles", type=int, default=5)
     parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument(
+        "--latency", choices=("realistic", "pessimistic"), default="realistic", help="the emulators' latency profile"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     leads = args.persons // 2
     seed = {"systemuser": 50, "team": 5, "account": 500, "contact": args.persons - leads, "lead": leads}
-    with stack(seed, time_scale=args.time_scale) as running:
+    with stack(seed, time_scale=args.time_scale, latency=args.latency) as running:
         result: dict[str, Any] = running.run_sync("incremental", str(args.change_fraction), str(args.cycles))
-    report = {"job": "incremental", "seed": seed, "time_scale": args.time_scale, **result}
-    return write_result(report, args.out, f"incremental_{args.persons}.json")
+    report = {"job": "incremental", "latency": args.latency, "seed": seed, "time_scale": args.time_scale, **result}
+    suffix = "" if args.latency == "realistic" else f"_{args.latency}"
+    return write_result(report, args.out, f"incremental_{args.persons}{suffix}.json")

@@ -211,14 +211,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--changes", type=int, default=20, help="edits per phase")
     parser.add_argument("--burst", type=int, default=100, help="edits made at once in each burst phase")
     parser.add_argument("--contacts", type=int, default=500, help="contacts the edits touch (each at most once)")
+    parser.add_argument(
+        "--latency", choices=("realistic", "pessimistic"), default="realistic", help="the emulators' latency profile"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     if args.contacts < 4 * args.changes + 2 * args.burst:
         parser.error("--contacts must be at least 4 × --changes + 2 × --burst: every edit takes a contact of its own")
     seed = {"systemuser": 5, "team": 1, "account": 20, "contact": args.contacts, "lead": args.persons}
-    result: dict[str, Any] = {"job": "lag", "seed": seed, "spacing_s": SPACING_S, "goals": GOALS}
+    result: dict[str, Any] = {"job": "lag", "latency": args.latency, "seed": seed, "spacing_s": SPACING_S}
+    result["goals"] = GOALS
     secret, key = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    with stack(seed, SYNC_WEBHOOK_SECRET=secret, SYNC_DATAVERSE_WEBHOOK_KEY=key) as running:
+    with stack(seed, latency=args.latency, SYNC_WEBHOOK_SECRET=secret, SYNC_DATAVERSE_WEBHOOK_KEY=key) as running:
         running.run_sync("full-copy", "systemuser", "team", "account", "person", "contact")
         edits = Edits(running)
         port = _free_port()
@@ -281,7 +285,8 @@ def main(argv: list[str]) -> int:
             _stop(host)
             edits.close()
     result["met"] = _met(result)
-    return write_result(result, args.out, f"lag_{args.persons}.json")
+    suffix = "" if args.latency == "realistic" else f"_{args.latency}"
+    return write_result(result, args.out, f"lag_{args.persons}{suffix}.json")
 
 
 def _met(result: dict[str, Any]) -> dict[str, bool | None]:

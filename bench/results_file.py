@@ -36,9 +36,13 @@ def _memory_bytes() -> int | None:
 
 
 def provenance() -> dict[str, Any]:
-    """The commit (None outside a checkout), whether files differed from it, the time, the machine."""
+    """The commit (None outside a checkout), whether files differed from it, the time, the machine,
+    and the stacks the job ran on (latency profile, time scale, seed, settings)."""
+    from bench.stack import STACKS  # the stack module starts emulators; only its record is read here
+
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {
+        "stacks": list(STACKS),
         "commit": _git("rev-parse", "HEAD"),
         "uncommitted_changes": bool(status) if status is not None else None,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

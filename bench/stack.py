@@ -57,10 +57,27 @@ class Stack:
         return result
 
 
+# Every stack this process ran, as its result file's provenance records them: the emulators'
+# latency profile, the time scale, Marketo's window, the seed and the settings given (secrets named only).
+STACKS: list[dict[str, Any]] = []
+_SECRET_WORDS = ("SECRET", "KEY", "PASSWORD", "TOKEN")
+
+
+def _described(seed: dict[str, int], time_scale: float, latency: str, settings: dict[str, str]) -> dict[str, Any]:
+    return {
+        "latency": latency,
+        "time_scale": time_scale,
+        "marketo_window_s": MARKETO_WINDOW_S / time_scale,
+        "seed": dict(seed),
+        "settings": {k: "(secret)" if any(w in k for w in _SECRET_WORDS) else v for k, v in settings.items()},
+    }
+
+
 @contextmanager
 def stack(
     seed: dict[str, int], *, time_scale: float = 1.0, latency: str = "realistic", **settings: str
 ) -> Iterator[Stack]:
+    STACKS.append(_described(seed, time_scale, latency, settings))
     state = Path(tempfile.mkdtemp(prefix="sync-bench-"))
     common = ("--https", "--latency", latency, "--time-scale", str(time_scale))
     dataverse = start_subprocess("dataverse", *common, "--state-dir", str(state / "dv"))

@@ -158,15 +158,23 @@ def incremental(fraction: str, cycles: str) -> dict[str, Any]:
     }
 
 
-def read(*tables: str) -> dict[str, Any]:
-    """Every row of the tables, as the full copy reads them (change tracking, 5,000 a page, the
-    mapped columns), and nothing else: the peer comparison's Dataverse half."""
+def read(*args: str) -> dict[str, Any]:
+    """Every row of the tables, as the full copy reads them (change tracking, its page size, the
+    mapped columns; `columns=all`: every column, no `$select`, as Airbyte's source reads them),
+    and nothing else: the peer comparison's Dataverse half."""
+    every_column = "columns=all" in args
+    tables = [a for a in args if a != "columns=all"]
     engine = Engine.start(load_settings())
     pipelines = {p.stream: p for ps in engine.pipelines.values() for p in ps}
     started, rows = time.perf_counter(), 0
     for table in tables:
         pipeline = pipelines[table]
-        link: str | None = engine.dataverse.changes.first_link(pipeline.table.entity_set, pipeline.select)
+        entity_set = pipeline.table.entity_set
+        link: str | None = (
+            f"{engine.dataverse.client.api}{entity_set}"
+            if every_column
+            else engine.dataverse.changes.first_link(entity_set, pipeline.select)
+        )
         while link:
             page = next(iter(engine.dataverse.changes.read_changes(link)))
             rows += len(page.rows)

@@ -92,8 +92,10 @@ STORMS: Final[dict[str, tuple[str, dict[str, Any]]]] = {
     "marketo-611-system-error": ("marketo", {**PUSH, "error_code": "611", "times": 1}),
     "marketo-615-concurrency": ("marketo", {**PUSH, "error_code": "615", "every": 2, "times": 2}),
     "marketo-713-transient": ("marketo", {**PUSH, "error_code": "713", "times": 1}),
-    "marketo-601-token-invalid": ("marketo", {**PUSH, "error_code": "601", "every": 2, "times": 2}),
-    "marketo-602-token-expired": ("marketo", {**PUSH, "error_code": "602", "every": 2, "times": 2}),
+    # every third call: with two pages' writes under way, every other call can be the retry of the
+    # call refused just before it, and a fresh token refused is a real refusal (the run stops)
+    "marketo-601-token-invalid": ("marketo", {**PUSH, "error_code": "601", "every": 3, "times": 2}),
+    "marketo-602-token-expired": ("marketo", {**PUSH, "error_code": "602", "every": 3, "times": 2}),
     "dataverse-429-retry-after-0": ("dataverse", {**DATAVERSE_READ, "status": 429, "retry_after": 0, "times": 4}),
     "dataverse-429-retry-after-1s": ("dataverse", {**DATAVERSE_READ, "status": 429, "retry_after": 1, "times": 1}),
     "dataverse-502": ("dataverse", {**DATAVERSE_READ, "status": 502, "every": 2, "times": 2}),
