@@ -32,6 +32,19 @@ def ideal(result: dict[str, Any], time_scale: float) -> tuple[int, float]:
     return calls, calls / rate
 
 
+def _with_startup(result: dict[str, Any], calls: int) -> dict[str, Any]:
+    """The calls of the process's start (usage, the objects' describes, fields created) added: what
+    the goal `calls ≤ 1.01 × the minimum, start-up included` counts."""
+    if "startup_marketo_calls" not in result:
+        return {}
+    total = result["marketo_calls"] + result["startup_marketo_calls"]
+    return {
+        "startup_marketo_calls": result["startup_marketo_calls"],
+        "marketo_calls_with_startup": total,
+        "marketo_calls_with_startup_over_ideal": round(total / calls, 3) if calls else None,
+    }
+
+
 def bulk_figures(result: dict[str, Any], persons: int, import_rows_per_s: float) -> dict[str, Any]:
     """What the bulk path is judged on, from a run's per-object figures."""
     person_objects = [result["objects"][name] for name in ("contact", "lead") if name in result["objects"]]
@@ -97,6 +110,7 @@ def run(
         "marketo_calls": result["marketo_calls"],
         "ideal_marketo_calls": calls,
         "marketo_calls_over_ideal": round(result["marketo_calls"] / calls, 3) if calls else None,
+        **_with_startup(result, calls),
         "dataverse_calls": result["dataverse_calls"],
         "store_writes": result["store_writes"],
         "records_per_s": round(records / result["wall_s"], 1) if result["wall_s"] else None,

@@ -86,6 +86,7 @@ def full_copy(*args: str) -> dict[str, Any]:
         "wall_s": round(wall, 3),
         "objects": objects,
         "marketo_calls": engine.marketo.client.limiter.calls_made - marketo_before,
+        "startup_marketo_calls": marketo_before,  # the engine's start: usage, describes, fields it creates
         "dataverse_calls": engine.dataverse.client.calls - dataverse_before,
         "store_writes": sum(engine.store.tables.writes.values()) - writes_before,
         "busy_s": {**busy, "own_cpu": round(usage["cpu_s"] - cpu_before, 3)},

@@ -4,6 +4,7 @@ record is deleted. Created through the lead-fields API when Marketo lacks them."
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sync.connectors.marketo.persons import PersonApi
@@ -26,10 +27,14 @@ def owned_fields(fields: PersonFields) -> list[OwnedField]:
     ]
 
 
-def ensure_owned_fields(persons: PersonApi, fields: PersonFields) -> list[str]:
+def ensure_owned_fields(
+    persons: PersonApi, fields: PersonFields, described: Collection[str] | None = None
+) -> list[str]:
     """Create the owned fields Marketo lacks; returns the names created (empty when all exist).
-    Raises when Marketo refuses one (the API user's role needs Read-Write Schema Custom Field)."""
-    existing = persons.describe().fields
+    `described`: the person fields as the caller just read them (the engine's start), so they
+    are not described twice. Raises when Marketo refuses one (the API user's role needs
+    Read-Write Schema Custom Field)."""
+    existing = described if described is not None else persons.describe().fields
     missing = [f for f in owned_fields(fields) if f.name not in existing]
     if not missing:
         return []

@@ -32,7 +32,7 @@ from sync.engine.streams import StreamReader
 from sync.log_redaction import redact_secrets
 from sync.mapping.file import load_mapping
 from sync.mapping.resolve import ResolvedMapping, resolve
-from sync.objects import SyncObject
+from sync.objects import PERSON_TARGET, SyncObject
 from sync.settings import Settings
 from sync.store import SyncStore
 from sync.store.holders import process_owner
@@ -84,7 +84,8 @@ class Engine:
             prefix = settings.dataverse.publisher_prefix
             engagement = resolve_engagement(file.engagement, prefix, schemas, dataverse, marketo, bool(rules))
             mapping = resolve(file, schemas, source, engagement.score_rules)
-            created = [] if read_only else ensure_owned_fields(marketo.persons, mapping.person_fields)
+            described = schemas.marketo.get(PERSON_TARGET)
+            created = [] if read_only else ensure_owned_fields(marketo.persons, mapping.person_fields, described)
             if created:
                 log.info("created the person fields the sync owns in Marketo: %s", ", ".join(created))
                 mapping = replace(mapping, id_is_lookup=id_is_lookup(marketo.persons, mapping.person_fields))
