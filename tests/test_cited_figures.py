@@ -21,8 +21,10 @@ CITED: list[tuple[str, str, str]] = [
     (
         "README.md",
         "full_copy_200000.json",
-        "takes {wall_s:.1f} s against the rate-limit ideal of {ideal_s:.0f} s ({wall_over_ideal:.2f} ×) with "
-        "{marketo_calls} Marketo calls against the fewest possible {ideal_marketo_calls}, in {peak_rss_mb:.0f} MB",
+        "takes {wall_s:.1f} s against the rate-limit ideal of {ideal_s:.0f} s ({wall_over_ideal:.2f} ×; goal ≤ 1.10, "
+        "not met) with {marketo_calls} Marketo calls against the fewest possible {ideal_marketo_calls}, in "
+        "{peak_rss_mb:.0f} MB ({marketo_calls_with_startup} with the process's start, "
+        "{marketo_calls_with_startup_over_ideal:.3f} ×; goal ≤ 1.01, not met)",
     ),
     (
         "README.md",
@@ -44,6 +46,12 @@ CITED: list[tuple[str, str, str]] = [
     ),
     (
         "README.md",
+        "lag_200000.json",
+        "a burst of 100 at once {burst__marketo_calls_per_change__webhook:.2f} against "
+        "{burst__marketo_calls_per_change__timer:.2f}",
+    ),
+    (
+        "README.md",
         "peers_20000.json",
         "pushing 20,000 persons (reading them from Dynamics and storing its links too) it takes "
         "{push_persons__ours__wall_s:.1f} s, a hand-written `marketorestpython` script on "
@@ -53,8 +61,12 @@ CITED: list[tuple[str, str, str]] = [
     (
         "README.md",
         "peers_20000.json",
-        "one call after another {push_persons__marketorestpython_script_sequential__wall_s:.1f} s; it reads "
-        "Dataverse about as fast as Airbyte's source ({read_persons__process_wall_ours_over_theirs:.2f} ×",
+        "one call after another {push_persons__marketorestpython_script_sequential__wall_s:.1f} s; reading every "
+        "column of 20,000 leads and contacts, as Airbyte's source does, it takes "
+        "{read_persons__ours_every_column__process_wall_s:.1f} s against Airbyte's "
+        "{read_persons__airbyte_source_microsoft_dataverse__wall_s:.1f} s "
+        "({read_persons__process_wall_same_columns_ours_over_theirs:.2f} ×: faster; its mapped columns "
+        "{read_persons__process_wall_ours_over_theirs:.2f} ×)",
     ),
     (
         "bench/README.md",

@@ -9,8 +9,12 @@ A round, every `renew_s` on a daemon thread (and once, synchronously, at start):
    a little before that, measured on our own monotonic clock;
 2. read members and shares (two queries); our share comes from `lanes.lane_shares`: a process
    with incremental work before one copying, each keeping one share, backfill a floor;
-3. above it: release the extra shares, handing over our calls still in Marketo's window
-   (the taker counts them) — but only once our calls in flight fit what we keep;
+3. above it: release the extra shares, handing over those of our calls still in Marketo's window
+   that the shares we keep cannot carry, the oldest (the taker counts them until they leave the
+   window, as we do: our own count comes back under what we keep just as they leave it) — but
+   only once our calls in flight fit what we keep. Handing over every recent call instead, as
+   the first version did, was safe but stalled the taker: an incremental process taking shares
+   from a copy at Marketo's ceiling waited up to a window before its first call;
 4. below it: take free shares, and shares whose owner's membership lapsed, by ETag swap; a
    lapsed owner may have called until the lapse, so such a share is used one window later (a
    member whose process is gone from this host counts as lapsed now: a crashed CLI or worker
@@ -18,8 +22,8 @@ A round, every `renew_s` on a daemon thread (and once, synchronously, at start):
 5. tell the limiter what is usable now.
 
 Why this holds: a share is used by one process at a time (the swap), calls made through a share
-stay counted by whoever holds it next (handed-over window calls, or a window's wait after a
-lapse), and in-flight calls never exceed the shares held (released only once they fit). The
+stay counted (by the releaser, and those it cannot carry by the taker too; or a window's wait
+after a lapse), and in-flight calls never exceed the shares held (released only once they fit). The
 daily budget is drawn from one counter per Marketo day in chunks, so no two processes spend the
 same calls; unused calls are handed back at close.
 """
@@ -113,9 +117,13 @@ class SharedMarketoLimits:
         if not self.limiter.settle(len(kept), timeout_s=self.renew_s):
             return held  # calls in flight still need the extra shares: release at a later round
         epoch = time.time()
-        ends = [epoch - age for age in self.limiter.window_call_ages()]
+        # our calls in Marketo's window, newest first; those under way count from now (Marketo
+        # counted them when they started)
+        ends = [epoch] * self.limiter.in_flight + [epoch - age for age in self.limiter.window_call_ages()]
+        over = len(ends) - len(kept) * self.calls_per_share  # what the shares we keep cannot carry
+        handed = ends[len(ends) - over :] if over > 0 else []
         for i, share in enumerate(extra):
-            self.store.release(share, ends[i :: len(extra)])  # every recent call handed over once
+            self.store.release(share, handed[i :: len(extra)])
         return kept
 
     def _take(self, free: list[Share], wanted: int, members: dict[str, datetime], now: datetime) -> list[Share]:

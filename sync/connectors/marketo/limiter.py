@@ -109,6 +109,11 @@ class MarketoLimiter:
         with self._lock:
             return sorted(now - t for t in self._ended if t > now - self.window_s)
 
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return self._open
+
     def settle(self, at_most: int, timeout_s: float) -> bool:
         """Wait until no more than `at_most` calls are in flight (True), or `timeout_s` passes."""
         with self._lock:
