@@ -119,18 +119,6 @@ class PageCopier:
         at = datetime.now(UTC)
         return Pushed(prepared.obj, prepared.pipeline, plan, upserted, deletions, prepared.read, prepared.oldest, at)
 
-    def push(
-        self,
-        obj: SyncObject,
-        pipeline: Pipeline,
-        rows: Sequence[Mapping[str, Any]],
-        deleted_ids: Sequence[str],
-        *,
-        lookups: bool,
-    ) -> Pushed:
-        """Look up, decide, plan, and write to Marketo: everything but the store's part."""
-        return self.write(self.prepare(obj, pipeline, rows, deleted_ids, lookups=lookups))
-
     def push_by_ids(
         self, obj: SyncObject, pipeline: Pipeline, ids: Sequence[str], known_errors: set[str]
     ) -> PageCounts:
@@ -140,7 +128,7 @@ class PageCopier:
         rows = self.reader.dataverse.rows.by_ids(pipeline.table, ids, pipeline.select)
         found = {pipeline.row_id(row).lower() for row in rows}
         gone = [i for i in ids if i.lower() not in found]
-        return self.settle(self.push(obj, pipeline, rows, gone, lookups=True), known_errors)
+        return self.settle(self.write(self.prepare(obj, pipeline, rows, gone, lookups=True)), known_errors)
 
     def settle(self, pushed: Pushed, known_errors: set[str]) -> PageCounts:
         """The store's part: links and errors of what was pushed."""

@@ -271,7 +271,8 @@ class _Run:
             if not link.deleted and link.dynamics.id not in present
         ]
         if gone:
-            self.counts.add(self.copier.settle(self.copier.push(self.obj, pipeline, [], gone, lookups=True), known))
+            prepared = self.copier.prepare(self.obj, pipeline, [], gone, lookups=True)
+            self.counts.add(self.copier.settle(self.copier.write(prepared), known))
             self.notes.append(f"{pipeline.stream}: {len(gone)} deletion(s) found by reconciling ids")
         settled = stream.model_copy(update={"rebaseline": False, "reconciled_at": now})
         return self.store.checkpoints.save(checkpoint.advanced(cursor=cursor.moved(pipeline.stream, settled).dump()))
