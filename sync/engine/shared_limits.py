@@ -120,7 +120,8 @@ class SharedMarketoLimits:
         # our calls in Marketo's window, newest first; those under way count from now (Marketo
         # counted them when they started)
         ends = [epoch] * self.limiter.in_flight + [epoch - age for age in self.limiter.window_call_ages()]
-        over = len(ends) - len(kept) * self.calls_per_share  # what the shares we keep cannot carry
+        usable = sum(1 for s in kept if s.usable_from <= now)  # a share taken after a lapse carries nothing yet
+        over = len(ends) - usable * self.calls_per_share  # what the shares we keep cannot carry
         handed = ends[len(ends) - over :] if over > 0 else []
         for i, share in enumerate(extra):
             self.store.release(share, handed[i :: len(extra)])
