@@ -15,14 +15,20 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from bench.results_file import write_result
 from bench.stack import MARKETO_WINDOW_S, stack
+from sync.connectors.marketo.client import BUSY_CALLS, IDLE_USAGE_REFRESH_S
+from sync.settings import SyncSettings
 
 MARKETO_CALLS_PER_WINDOW = 100
 RECORDS_PER_CALL = 300
+USAGE_REFRESH_S = 300.0  # MarketoClient's usage_refresh_s while busy
+SENSITIVITY_ROWS_PER_S = (100.0, 200.0, 1000.0)  # Marketo's import rate per job: no published figure
 
 
 def ideal(result: dict[str, Any], time_scale: float) -> tuple[int, float]:
@@ -45,6 +51,39 @@ def _with_startup(result: dict[str, Any], calls: int) -> dict[str, Any]:
     }
 
 
+def bulk_calls_projected(
+    by_route: Mapping[str, int], persons: int, rows_per_s: float, poll_s: float, to_persons: int = 10_000_000
+) -> dict[str, Any]:
+    """The persons' Marketo calls for `to_persons` if Marketo imports `rows_per_s` a job (two jobs
+    at once) and the copy checks every `poll_s`: what grows with the rows (files, failure files,
+    extracts) scaled from the run; what grows with Marketo's time, computed from it — a status
+    check of the oldest job a poll while the copy waits, one more as each job ends, and a usage
+    read an hour (the copy makes fewer than `BUSY_CALLS` calls between reads at such polls, so the
+    client reads usage hourly, as when idle). Extract status checks are the run's, scaled (the
+    emulator extracts in seconds: an unknown, published by no one either)."""
+    scale = to_persons / persons
+    importing_s = to_persons / (2 * rows_per_s)
+    jobs = by_route.get("import", 0) * scale
+    busy_reads = USAGE_REFRESH_S / poll_s  # status checks between two usage reads while busy
+    calls = {
+        "imports": round(jobs),
+        "import_status_checks": round(importing_s / poll_s + jobs),
+        "import_failure_files": round(by_route.get("import_file", 0) * scale),
+        "extracts": round((by_route.get("extract_start", 0) + by_route.get("extract_file", 0)) * scale),
+        "extract_status_checks": round(by_route.get("extract_status", 0) * scale),
+        "usage_reads": round(importing_s / (IDLE_USAGE_REFRESH_S if busy_reads < BUSY_CALLS else USAGE_REFRESH_S)),
+        "other_rest": round(by_route.get("rest", 0) * scale),
+    }
+    total = sum(calls.values())
+    return {
+        "rows_per_s_per_job": rows_per_s,
+        "poll_s": poll_s,
+        "importing_h": round(importing_s / 3600, 2),
+        "calls": {**calls, "total": total},
+        "share_of_50k_day": round(total / 50_000, 4),
+    }
+
+
 def bulk_figures(result: dict[str, Any], persons: int, import_rows_per_s: float) -> dict[str, Any]:
     """What the bulk path is judged on, from a run's per-object figures."""
     person_objects = [result["objects"][name] for name in ("contact", "lead") if name in result["objects"]]
@@ -55,7 +94,25 @@ def bulk_figures(result: dict[str, Any], persons: int, import_rows_per_s: float)
     # Marketo imports two of our files at once; our side (read, files, links) ran at the measured rate
     marketo_s = ten_million / (2 * import_rows_per_s)
     our_s = seconds / persons * ten_million if persons else 0.0
+    by_route: Counter[str] = Counter()
+    for o in person_objects:
+        by_route.update(o.get("marketo_calls_by_route", {}))
+    poll_s = float(SyncSettings.model_fields["bulk_poll_s"].default)
+    projected = (
+        {
+            "persons_marketo_calls_by_route": dict(by_route),
+            # at the assumed rate and the deployed poll interval (SYNC_BULK_POLL_S), polls and usage reads included
+            "projected_10m_at_assumed_rate": bulk_calls_projected(by_route, persons, import_rows_per_s, poll_s),
+            "projected_10m_calls_by_import_rate": {
+                str(rate): bulk_calls_projected(by_route, persons, rate, poll_s)["calls"]["total"]
+                for rate in SENSITIVITY_ROWS_PER_S
+            },
+        }
+        if by_route and persons
+        else {}
+    )
     return {
+        **projected,
         "persons_marketo_calls": calls,
         "marketo_calls_per_million_persons": round(per_million, 1),
         "projected_calls_10m": round(per_million * 10),

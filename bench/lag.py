@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,7 @@ from sync.settings import load_settings
 
 SPACING_S = 3.7
 TIMEOUT_S = 240.0
+BEGAN = time.monotonic()
 GOALS = {"webhook_p95_s": 10.0, "timer_p95_s": 75.0, "under_copy_factor": 1.25}
 
 
@@ -58,9 +60,24 @@ def _sync(env: dict[str, str], *args: str, background: bool = False, log: Path |
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATAVERSE_", "MARKETO_", "SYNC_"))}
     command = [sys.executable, "-m", "sync", *args]
     if background:
-        out = log.open("w") if log else subprocess.DEVNULL
-        return subprocess.Popen(command, cwd=ROOT, env={**clean, **env}, stdout=out, stderr=subprocess.STDOUT)
+        out = subprocess.PIPE if log else subprocess.DEVNULL
+        process = subprocess.Popen(
+            command, cwd=ROOT, env={**clean, **env}, stdout=out, stderr=subprocess.STDOUT, text=True
+        )
+        if log:
+            threading.Thread(target=_stamped, args=(process, log), daemon=True).start()
+        return process
     return subprocess.run(command, cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, check=True)
+
+
+def _stamped(process: subprocess.Popen[str], log: Path) -> None:
+    """The process's lines, each with the seconds since the bench began (the edits' clock), so a
+    phase's lags can be read against what the sync was doing."""
+    assert process.stdout is not None
+    with log.open("w") as out:
+        for line in process.stdout:
+            out.write(f"{time.monotonic() - BEGAN:9.1f} {line}")
+            out.flush()
 
 
 def _stop(process: subprocess.Popen[Any]) -> None:
@@ -74,9 +91,9 @@ def _stop(process: subprocess.Popen[Any]) -> None:
 class Edits:
     """People editing contacts on both sides, on connections of their own."""
 
-    def __init__(self, running: Stack) -> None:
+    def __init__(self, running: Stack, trail: Path) -> None:
         settings = load_settings(running.env)
-        self.running = running
+        self.running, self.trail = running, trail
         self.dynamics = DataverseConnection.from_settings(settings.dataverse)
         self.marketo = MarketoConnection.from_settings(settings.marketo)
         self.table = self.dynamics.metadata.describe("contact")
@@ -87,8 +104,9 @@ class Edits:
     def phase(self, name: str, count: int) -> dict[str, Any]:
         """K edits, alternating sides; the seconds each took to show on the other side."""
         pending: dict[int, tuple[str, str, int, str, float]] = {}
-        lags: list[float] = []
+        lags: dict[str, list[float]] = {"dynamics": [], "marketo": []}
         started = time.monotonic()
+        self._note(f"phase {name}: {count} edits")
         for n in range(count):
             contact, person = self.unused.pop()
             value = f"{name}-{n}"
@@ -99,6 +117,7 @@ class Edits:
                 self.marketo.persons.upsert([{"id": person, "title": value}], action="updateOnly", lookup_field="id")
                 self.marketo_calls += 1
             pending[n] = (side, contact, person, value, time.monotonic())
+            self._note(f"edit {value} in {side}")
             next_edit = started + (n + 1) * SPACING_S
             while time.monotonic() < next_edit:
                 self._arrivals(pending, lags)
@@ -126,14 +145,19 @@ class Edits:
                 pending[n] = ("marketo", contact, person, value, at)
         self.marketo.persons.upsert(marketo_half, action="updateOnly", lookup_field="id")
         self.marketo_calls += 1
-        lags: list[float] = []
+        self._note(f"burst {name}: {count} edits")
+        lags: dict[str, list[float]] = {"dynamics": [], "marketo": []}
         deadline = time.monotonic() + TIMEOUT_S
         while pending and time.monotonic() < deadline:
             self._arrivals(pending, lags)
             time.sleep(0.25)
         return _summary(lags, count, len(pending))
 
-    def _arrivals(self, pending: dict[int, tuple[str, str, int, str, float]], lags: list[float]) -> None:
+    def _note(self, line: str) -> None:
+        with self.trail.open("a") as out:
+            out.write(f"{time.monotonic() - BEGAN:9.1f} {line}\n")
+
+    def _arrivals(self, pending: dict[int, tuple[str, str, int, str, float]], lags: dict[str, list[float]]) -> None:
         if not pending:
             return
         now = time.monotonic()
@@ -148,7 +172,8 @@ class Edits:
             titles.update({str(r["contactid"]): r.get("jobtitle") for r in rows})
         for n, (side, contact, person, value, at) in list(pending.items()):
             if titles.get(str(person) if side == "dynamics" else contact) == value:
-                lags.append(now - at)
+                lags[side].append(now - at)
+                self._note(f"arrived {value} from {side} after {now - at:.1f} s")
                 del pending[n]
 
     def close(self) -> None:
@@ -156,16 +181,21 @@ class Edits:
         self.marketo.close()
 
 
-def _summary(lags: list[float], count: int, missing: int) -> dict[str, Any]:
-    ordered = sorted(lags)
+def _summary(by_side: dict[str, list[float]], count: int, missing: int) -> dict[str, Any]:
+    ordered = sorted(lag for lags in by_side.values() for lag in lags)
     p95 = statistics.quantiles(ordered, n=20, method="inclusive")[18] if len(ordered) > 1 else None
     return {
         "changes": count,
-        "arrived": len(lags),
+        "arrived": len(ordered),
         "not_arrived_in_s": {"count": missing, "timeout_s": TIMEOUT_S} if missing else None,
         "p50_s": round(statistics.median(ordered), 2) if ordered else None,
         "p95_s": round(p95, 2) if p95 is not None else None,
         "max_s": round(ordered[-1], 2) if ordered else None,
+        "by_side": {
+            side: {"p50_s": round(statistics.median(lags), 2), "max_s": round(max(lags), 2)}
+            for side, lags in by_side.items()
+            if lags
+        },
     }
 
 
@@ -224,10 +254,10 @@ def main(argv: list[str]) -> int:
     secret, key = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with stack(seed, latency=args.latency, SYNC_WEBHOOK_SECRET=secret, SYNC_DATAVERSE_WEBHOOK_KEY=key) as running:
         running.run_sync("full-copy", "systemuser", "team", "account", "person", "contact")
-        edits = Edits(running)
         port = _free_port()
         logs = Path(tempfile.mkdtemp(prefix="sync-lag-"))
         result["logs"] = str(logs)
+        edits = Edits(running, logs / "lag-edits.log")
         host = _sync(
             running.env,
             "run",
@@ -257,6 +287,7 @@ def main(argv: list[str]) -> int:
                 background=True,
                 log=logs / "lag-copy.log",
             )
+            edits._note("copy started")
             time.sleep(10)  # the copy reaches Marketo's ceiling
             under: dict[str, Any] = {"timer": edits.phase("timer-under-copy", args.changes)}
             _register_webhooks(running, port)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.editors import Editors
+from bench.marketo_routes import count_routes
 from bench.memory import peak_rss_mb
 from sync.engine.full_copy import CopyPath
 from sync.engine.person_stream import SWEEP_EVERY
@@ -44,6 +45,7 @@ def full_copy(*args: str) -> dict[str, Any]:
     path = next((CopyPath(a.removeprefix("path=")) for a in args if a.startswith("path=")), CopyPath.AUTO)
     only = [a for a in args if not a.startswith("path=")]
     engine = Engine.start(load_settings())
+    routes = count_routes(engine.marketo.client.transport)
     marketo_before, dataverse_before = engine.marketo.client.limiter.calls_made, engine.dataverse.client.calls
     busy_before, cpu_before = _busy(engine), _usage()["cpu_s"]
     writes_before = sum(engine.store.tables.writes.values())
@@ -51,6 +53,7 @@ def full_copy(*args: str) -> dict[str, Any]:
     started = time.perf_counter()
     for obj in [o for o in FULL_COPY_ORDER if not only or o.value in only]:
         object_started, calls_before = time.perf_counter(), engine.marketo.client.limiter.calls_made
+        routes_before = routes.copy()
         begin_step(engine, obj, again=False, path=path if obj in PERSON_TABLES else CopyPath.AUTO)
         pages = written = failed = 0
         while True:
@@ -77,6 +80,7 @@ def full_copy(*args: str) -> dict[str, Any]:
             "pages": pages,
             "wall_s": round(time.perf_counter() - object_started, 3),
             "marketo_calls": engine.marketo.client.limiter.calls_made - calls_before,
+            "marketo_calls_by_route": dict(routes - routes_before),
             "peak_rss_mb": round(peak_rss_mb(), 1),
         }
     wall = time.perf_counter() - started

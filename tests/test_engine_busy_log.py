@@ -15,6 +15,7 @@ import pytest
 from sync.engine import run as run_module
 from sync.engine.drain import drain_all
 from sync.engine.full_copy import full_copy
+from sync.engine.person_stream import PersonStream
 from sync.engine.run import run_once
 from sync.objects import FULL_COPY_ORDER, SyncObject
 from sync.store.change_queue import ChangeQueue, ChangeRef
@@ -139,3 +140,28 @@ def test_a_webhook_notice_for_a_person_whose_run_follows_the_log_is_synced_by_th
     assert (drained.result.handed_over, drained.requeued) == (1, 0)
     assert "1 change(s) a webhook announced were synced between pages" in record.message
     assert _title(world, contact) == "Analyst"
+
+
+def test_a_page_that_fails_to_apply_while_the_next_is_read_ahead_is_read_again_and_loses_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contact, person = _ada(world)
+    _pauses(monkeypatch)
+    _flood(world, 900)
+    _edit(world, person, "Engineer")  # on the fourth page, behind the flood
+    applied = PersonStream.process
+    calls = itertools.count(1)
+
+    def second_page_fails(stream: PersonStream, activities: list[dict[str, Any]], known: set[str]) -> Any:
+        if next(calls) == 2:  # the third page is being read ahead meanwhile
+            raise RuntimeError("applying the second page failed")
+        return applied(stream, activities, known)
+
+    monkeypatch.setattr(PersonStream, "process", second_page_fails)
+    with pytest.raises(RuntimeError, match="second page"):
+        run_once(world.engine, SyncObject.PERSON)
+    assert _title(world, contact) != "Engineer"
+    monkeypatch.setattr(PersonStream, "process", applied)
+    record = run_once(world.engine, SyncObject.PERSON)  # from the second page's token again
+    assert record.outcome is RunOutcome.SUCCEEDED and record.written == 1
+    assert _title(world, contact) == "Engineer"

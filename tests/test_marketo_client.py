@@ -164,6 +164,39 @@ def test_a_burst_never_triggers_606_when_the_limiter_matches_marketo(start_marke
     assert elapsed >= 4.0  # 250 calls at 100 per 2 s cannot finish sooner: the limiter really waited
 
 
+def test_a_606_from_a_window_another_integration_filled_holds_our_calls_briefly_not_a_whole_window(
+    start_marketo: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Marketo's 100 calls / 20 s ten times faster: 100 calls / 2 s. Another integration on the
+    # same API user (its own limiter) fills the window after us: ours counts 61 calls, Marketo 100.
+    emulator = start_marketo(time_scale=10.0)
+    ours, theirs = (
+        marketo_connection(emulator, MARKETO_RATE_LIMIT_CALLS="100", MARKETO_RATE_LIMIT_WINDOW_S="2") for _ in "ab"
+    )
+
+    def query(conn: Any, n: int) -> None:
+        conn.persons.query("email", [f"p{n}@example.com"], ["email"])
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(lambda n: query(ours, n), range(60)))  # and the usage read: 61
+        time.sleep(1.0)
+        list(pool.map(lambda n: query(theirs, n), range(38)))  # and theirs: 39
+    assert control(emulator, "GET", "stats")["throttled"] == 0
+    with caplog.at_level("WARNING", logger="sync.connectors.marketo"), ThreadPoolExecutor(max_workers=10) as pool:
+        first = pool.submit(query, ours, 1000)  # Marketo's window is full: 606
+        wait_for(lambda: caplog.records, bool, what="the 606")
+        list(pool.map(lambda n: query(ours, n), range(2000, 2020)))  # asked during the hold: held too
+        first.result()
+    retries = [r for r in caplog.records if "606" in r.getMessage()]
+    assert retries[0].__dict__["wait_s"] == pytest.approx(0.1)  # a twentieth of the window, not all of it
+    assert "had counted 62 of the 100 calls it may make" in retries[0].getMessage()  # 61 and the one refused
+    assert max(r.__dict__["wait_s"] for r in retries) <= 1.0  # never past our oldest call's leaving
+    refused = control(emulator, "GET", "stats")["throttled"]
+    # one call at a time finds out whether the window has room (0.1, 0.2, then until our oldest left):
+    # the twenty asked meanwhile wait for it instead of all meeting the full window
+    assert refused == len(retries) <= 5  # the first, then at most one a doubling until our oldest left
+
+
 def test_concurrent_pushes_never_exceed_ten_in_flight(start_marketo: Any) -> None:
     emulator = start_marketo()
     fault(emulator, path="/rest/v1/leads.json", delay_s=0.2)  # keep calls in flight

@@ -5,7 +5,8 @@ costs one call (1,440 a day with 1-minute timers). New persons (12) are not aske
 here acts on them (below), and a first copy's hundreds of thousands would only fill the pages.
 Asking for fewer types does not make the log cheaper to read, though: Marketo scans the next 300
 activities of every type per call (Adobe KB ka-29362), so the stream pays a call per 300
-activities anyone logged, a copy's own new persons and emails opened alike.
+activities anyone logged, a copy's own new persons and emails opened alike — which is why the
+run reads the next pages while it applies this one (`read_ahead.py`).
 
 Per page:
 - deletions of linked persons drop the link and note it (behaviour §7); the Dynamics record
@@ -131,10 +132,22 @@ class PersonStream:
 
     # one page
 
-    def copy_page(self, checkpoint: Checkpoint, known: set[str]) -> tuple[Checkpoint, PageCounts, bool]:
+    @staticmethod
+    def token(checkpoint: Checkpoint) -> str:
         cursor = PersonCursor.parse(checkpoint.cursor)
         assert cursor is not None
-        page: ActivityPage = next(iter(self.engine.marketo.activities.read_activities(cursor.token, self.types)))
+        return cursor.token
+
+    def read_page(self, token: str) -> ActivityPage:
+        return next(iter(self.engine.marketo.activities.read_activities(token, self.types)))
+
+    def copy_page(
+        self, checkpoint: Checkpoint, known: set[str], page: ActivityPage
+    ) -> tuple[Checkpoint, PageCounts, bool]:
+        """`page`, read at the checkpoint's token, processed, and the checkpoint moved past it;
+        whether that caught up."""
+        cursor = PersonCursor.parse(checkpoint.cursor)
+        assert cursor is not None
         counts = self.process(page.activities, known)
         moved = cursor.model_copy(update={"token": page.next_token, "read_at": datetime.now(UTC)})
         saved = self.store.checkpoints.save(checkpoint.advanced(cursor=moved.model_dump_json()))

@@ -69,6 +69,15 @@ CRASHES: Final = [
         ),
     ),
     Fault(
+        "A person stream page failing to apply while the next page is read ahead",
+        "the checkpoint stays before the failed page; the next run reads it and the page after it again, and "
+        "the edit behind them arrives",
+        (
+            "tests/test_engine_busy_log.py::"
+            "test_a_page_that_fails_to_apply_while_the_next_is_read_ahead_is_read_again_and_loses_nothing",
+        ),
+    ),
+    Fault(
         "A crash after Marketo's writes and before the checkpoint (in process, at the exact point)",
         "the page is written again, keyed, and nothing is created twice",
         ("tests/test_engine_scenarios.py::test_a_crash_mid_copy_of_opportunity_roles_loses_and_duplicates_nothing",),
@@ -141,8 +150,17 @@ MATRIX: Final = [
     ),
     Fault(
         "Marketo 604 / 606 / 608 / 611 / 615 / 713 mid-run",
-        "each handled as its policy row says (retry, wait out the window); every record once",
+        "each handled as its policy row says (retry; a 606 holds calls till a slot frees); every record once",
         (STORMS, "tests/test_connector_policies.py::test_each_marketo_error_code_is_handled_as_its_policy_row_says"),
+    ),
+    Fault(
+        "606 from a window another integration on the API user filled",
+        "this process holds its calls a twentieth of the window, doubling while 606s repeat, never past its "
+        "oldest call's leaving (not the whole 20 s); then one call at a time until Marketo admits one",
+        (
+            "tests/test_marketo_client.py::"
+            "test_a_606_from_a_window_another_integration_filled_holds_our_calls_briefly_not_a_whole_window",
+        ),
     ),
     Fault(
         "Marketo 601 / 602 (token invalid, expired) mid-run",

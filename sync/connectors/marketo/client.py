@@ -235,10 +235,14 @@ class MarketoClient:
                 headers={**(request.headers or {}), "Authorization": f"Bearer {token}"},
                 timeout=deadline.timeout(self.retry.policy.request_timeout_s),
             )
+            return self._answer(request, response, serial)  # in the slot: a 606 holds the others first
+
+    def _answer(self, request: _Request, response: requests.Response, serial: int) -> Envelope | bytes:
         self._note_server_time(response.headers.get("Date"))
         if response.status_code != 200 and not (request.raw and response.status_code == 206):
             raise self._status_error(response, serial)
         if request.raw and not response.headers.get("Content-Type", "").startswith("application/json"):
+            self.limiter.admitted()
             return bytes(response.content)
         try:
             envelope = Envelope.model_validate(response.json())
@@ -247,12 +251,18 @@ class MarketoClient:
                 "invalid-body", f"Marketo answered HTTP 200 with a body that is not an envelope: {exc}"
             ) from exc
         if envelope.success:
+            self.limiter.admitted()
             return envelope
         issue = envelope.errors[0] if envelope.errors else None
         code, message = (issue.code, issue.message) if issue else ("unknown", "success=false without errors")
         rule = rule_for_code(code, message)
-        window = self.limiter.window_s if rule.action is Action.WAIT else None
-        error = _error_for(rule, code, message, envelope.request_id, window)
+        wait = None
+        if rule.action is Action.WAIT:  # 606, the only code to wait on
+            wait, counted = self.limiter.window_full()
+            message = f"{message} ({counted})"
+        else:
+            self.limiter.admitted()
+        error = _error_for(rule, code, message, envelope.request_id, wait)
         error.token_serial = serial
         raise error
 

@@ -6,6 +6,14 @@ are the exception rather than the way it finds the limit:
 
 - window: a call holds a slot from when it starts until `window_s` after it *ends* — the end is
   an upper bound of when Marketo received it, so our window never closes before Marketo's;
+- a 606 all the same (another integration on the same API user spends the window too): no call
+  of ours starts for a twentieth of the window, twice that after another 606 within the window,
+  and so on, never longer than until our oldest call leaves it (Marketo's oldest has left by
+  then); then one call at a time goes until Marketo admits one (`window_full`, `admitted`), so
+  the calls that waited do not all meet the full window together. Waiting the whole window, as
+  a 606 says, stalled every call for 20 s where, at the ceiling, calls leave Marketo's window
+  every fraction of a second; the other integration's calls are not counted as ours, since when
+  they leave is unknown;
 - concurrency: a semaphore;
 - daily budget: calls counted locally since midnight US Central (Marketo's reset), raised to the
   subscription's own count whenever `stats/usage.json` is read; at the budget, calls stop with
@@ -75,6 +83,9 @@ class MarketoLimiter:
         self._used_today = 0
         self.calls_made = 0
         self._valid_until: float | None = None  # monotonic end of a shared grant; None: not shared
+        self._held_until = 0.0  # after a 606: no call starts before this (monotonic)
+        self._strikes, self._struck_at = 0, float("-inf")  # 606s in a row, the last one's time
+        self._probing = False  # after a 606, until Marketo admits a call: one call at a time
         self._refill: Callable[[], int] | None = None
         self._allowance = 0
         self.workers = max_concurrency  # the most calls in flight ever: what thread pools size to
@@ -108,6 +119,29 @@ class MarketoLimiter:
         now = time.monotonic()
         with self._lock:
             return sorted(now - t for t in self._ended if t > now - self.window_s)
+
+    def window_full(self) -> tuple[float, str]:
+        """Marketo answered 606: hold every call of this process (see the module's docstring); the
+        seconds of the hold, and what this process had counted, for the log."""
+        now = time.monotonic()
+        with self._lock:
+            self._ended = [t for t in self._ended if t > now - self.window_s]
+            counted = self._open + len(self._ended)
+            self._strikes = self._strikes + 1 if now - self._struck_at < self.window_s else 1
+            self._struck_at = now
+            first = self.window_s / 20
+            oldest_leaves = min(self._ended) + self.window_s - now if self._ended else self.window_s
+            wait = min(first * 2 ** min(self._strikes - 1, 10), max(oldest_leaves, first))
+            self._held_until = max(self._held_until, now + wait)
+            self._probing = True
+            return wait, f"this process had counted {counted} of the {self.calls} calls it may make in the window"
+
+    def admitted(self) -> None:
+        """Marketo took a call (any answer but a 606): the window has room again."""
+        if self._probing:
+            with self._lock:
+                self._probing = False
+                self._lock.notify_all()
 
     @property
     def in_flight(self) -> int:
@@ -148,6 +182,10 @@ class MarketoLimiter:
     def _wait_needed(self, now: float) -> float:
         if self._valid_until is not None and now >= self._valid_until:
             return 0.1  # the shared grant ran out: wait for its renewal
+        if now < self._held_until:
+            return self._held_until - now  # Marketo's window was full (606)
+        if self._probing and self._open:
+            return 0.05  # one call finds out whether the window has room; woken when it ends
         horizon = now - self.window_s
         self._ended = [t for t in self._ended if t > horizon]
         if self._open >= self.max_concurrency:

@@ -27,7 +27,7 @@ ERROR_CODE_POLICY: Final[tuple[tuple[str, str, Rule], ...]] = (
     ("601", "", _REAUTHENTICATE),  # access token invalid
     ("602", "", _REAUTHENTICATE),  # access token expired
     ("604", "", _TRANSIENT),  # request time-out
-    ("606", "", Rule(Action.WAIT, FailureKind.THROTTLED)),  # 100 calls / 20 s: wait out the window
+    ("606", "", Rule(Action.WAIT, FailureKind.THROTTLED)),  # 100 calls / 20 s: wait till a slot frees
     ("608", "", _TRANSIENT),  # API temporarily unavailable
     ("611", "", _TRANSIENT),  # system error
     ("615", "", _THROTTLED),  # 10 concurrent calls
