@@ -22,12 +22,14 @@ from typing import Any
 
 from bench.results_file import write_result
 from bench.stack import MARKETO_WINDOW_S, stack
+from sync.connectors.marketo.bulk import EXTRACT_PART_BYTES
 from sync.connectors.marketo.client import BUSY_CALLS, IDLE_USAGE_REFRESH_S
 from sync.settings import SyncSettings
 
 MARKETO_CALLS_PER_WINDOW = 100
 RECORDS_PER_CALL = 300
 USAGE_REFRESH_S = 300.0  # MarketoClient's usage_refresh_s while busy
+LINK_BYTES_PER_PERSON = 55  # an extract row: id, the Dynamics GUID and type (docs/bulk-copy.md)
 SENSITIVITY_ROWS_PER_S = (100.0, 200.0, 1000.0)  # Marketo's import rate per job: no published figure
 
 
@@ -55,22 +57,27 @@ def bulk_calls_projected(
     by_route: Mapping[str, int], persons: int, rows_per_s: float, poll_s: float, to_persons: int = 10_000_000
 ) -> dict[str, Any]:
     """The persons' Marketo calls for `to_persons` if Marketo imports `rows_per_s` a job (two jobs
-    at once) and the copy checks every `poll_s`: what grows with the rows (files, failure files,
-    extracts) scaled from the run; what grows with Marketo's time, computed from it — a status
+    at once) and the copy checks every `poll_s`. Import files and their failure files grow with
+    the rows: scaled from the run. What grows with Marketo's time is computed from it: a status
     check of the oldest job a poll while the copy waits, one more as each job ends, and a usage
-    read an hour (the copy makes fewer than `BUSY_CALLS` calls between reads at such polls, so the
-    client reads usage hourly, as when idle). Extract status checks are the run's, scaled (the
-    emulator extracts in seconds: an unknown, published by no one either)."""
+    read an hour (at such polls the copy makes fewer than `BUSY_CALLS` calls between reads, so
+    the client reads usage hourly, as when idle). The link extracts do not grow with the rows:
+    one job a person object (its 31-day window holds a copy of hours), two calls to start it, its
+    status checks as in the run (the emulator extracts in seconds; Marketo's time for a large
+    extract is published by no one either), and its file read `EXTRACT_PART_BYTES` a call at
+    ~`LINK_BYTES_PER_PERSON` a person."""
     scale = to_persons / persons
     importing_s = to_persons / (2 * rows_per_s)
     jobs = by_route.get("import", 0) * scale
     busy_reads = USAGE_REFRESH_S / poll_s  # status checks between two usage reads while busy
+    extracts = by_route.get("extract_start", 0) // 2  # create and enqueue, each
+    parts = extracts * math.ceil(to_persons / max(extracts, 1) * LINK_BYTES_PER_PERSON / EXTRACT_PART_BYTES)
     calls = {
         "imports": round(jobs),
         "import_status_checks": round(importing_s / poll_s + jobs),
         "import_failure_files": round(by_route.get("import_file", 0) * scale),
-        "extracts": round((by_route.get("extract_start", 0) + by_route.get("extract_file", 0)) * scale),
-        "extract_status_checks": round(by_route.get("extract_status", 0) * scale),
+        "extracts": 2 * extracts + parts,
+        "extract_status_checks": by_route.get("extract_status", 0),
         "usage_reads": round(importing_s / (IDLE_USAGE_REFRESH_S if busy_reads < BUSY_CALLS else USAGE_REFRESH_S)),
         "other_rest": round(by_route.get("rest", 0) * scale),
     }

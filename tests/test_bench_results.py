@@ -37,17 +37,17 @@ def test_a_result_file_is_stamped_with_its_commit_time_and_machine(tmp_path: Pat
     assert stamp["machine"]["cpus"] == os.cpu_count() and stamp["machine"]["python"].startswith("3.")
 
 
-def test_the_bulk_projection_counts_status_checks_by_marketos_import_time_and_the_rest_by_the_rows() -> None:
+def test_the_bulk_projection_counts_status_checks_by_marketos_import_time_and_files_by_the_rows() -> None:
     run = {"import": 20, "import_status": 60, "extract_start": 4, "extract_file": 8, "extract_status": 10}
     fast = bulk_calls_projected(run, 1_000_000, rows_per_s=1000.0, poll_s=30.0)
     slow = bulk_calls_projected(run, 1_000_000, rows_per_s=200.0, poll_s=30.0)
     # 10 million rows, two jobs at once: 25,000 s of importing at 200 a second, a check every 30 s
     assert slow["calls"]["import_status_checks"] == round(25_000 / 30 + 200)
     assert slow["calls"]["usage_reads"] == round(25_000 / 3600)  # 10 checks between reads: not busy, hourly
-    assert (slow["calls"]["imports"], slow["calls"]["extracts"]) == (
-        fast["calls"]["imports"],
-        fast["calls"]["extracts"],
-    )
+    assert slow["calls"]["imports"] == fast["calls"]["imports"] == 200  # files grow with the rows only
+    # two extract jobs (leads, contacts), two calls each to start; 550 MB of links read 32 MB a call
+    assert slow["calls"]["extracts"] == fast["calls"]["extracts"] == 2 * 2 + 2 * 9
+    assert slow["calls"]["extract_status_checks"] == 10  # the run's: one job a person object whatever the rows
     assert slow["calls"]["total"] > fast["calls"]["total"]
     assert [route_kind(p) for p in ("/bulk/v1/leads.json", "/bulk/v1/leads/batch/7.json", "/rest/v1/leads.json")] == [
         "import",
