@@ -82,16 +82,27 @@ def report_text() -> str:
     copies = [r for r in every_copy if r.get("path", "rest") == "rest"]  # the REST path, against its ideal
     for r in sorted(copies, key=lambda r: (r.get("latency", "realistic") != "realistic", r["records"])):
         lines.append("| " + " | ".join(cell(r) for _, cell in COPY_COLUMNS) + " |")
-    for r in (r for r in every_copy if r.get("path") == "bulk"):
+    bulk = [r for r in every_copy if r.get("path") == "bulk"]
+    if bulk:
+        lines.append("\n## Bulk first copy of persons")
+    for r in sorted(bulk, key=lambda r: r["records"]):
+        rate = r["assumed_import_rows_per_s_per_job"]
+        at_rate = r.get("projected_10m_at_assumed_rate")
+        with_polls = (
+            f"; at {rate:g} rows a second a job with {at_rate['poll_s']:g}-s polls and usage reads: "
+            f"{at_rate['calls']['total']:,}, {at_rate['share_of_50k_day']:.1%}"
+            if at_rate
+            else ""
+        )
         lines += [
-            "\n## Bulk first copy of persons\n",
+            "",
             f"{r['seed']['contact'] + r['seed']['lead']:,} persons through Marketo's bulk import: "
             f"{r['persons_marketo_calls']} REST calls ({r['marketo_calls_per_million_persons']} per million; "
-            f"10 million: {r['projected_calls_10m']:,}, "
-            f"{r['projected_share_of_50k_day_10m']:.1%} of a 50,000-call day); "
+            f"10 million at the emulator's speed: {r['projected_calls_10m']:,}, "
+            f"{r['projected_share_of_50k_day_10m']:.1%} of a 50,000-call day{with_polls}); "
             f"persons in {r['persons_wall_s']:,} s; peak RSS {r['peak_rss_mb']} MB; 10 million projected in "
             f"{r['projected_wall_h_10m_at_best']}-{r['projected_wall_h_10m_at_worst']} h at "
-            f"{r['assumed_import_rows_per_s_per_job']:g} imported rows a second per job (assumed).",
+            f"{rate:g} imported rows a second per job (assumed).",
         ]
     for r in _load("incremental_*.json"):
         lines += [
